@@ -1,0 +1,28 @@
+// One jest run for the whole workspace. Sources are transpiled by swc (types are
+// checked by `pnpm typecheck`), workspace packages resolve to their TypeScript
+// sources, and the global setup provides MONGO_URL/AMQP_URL (see tools/test-infra).
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
+  },
+  moduleNameMapper: {
+    '^@parley/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@parley/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing/index.ts',
+  },
+  testMatch: ['<rootDir>/{packages,services,tools,e2e}/**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  globalSetup: '<rootDir>/tools/test-infra/global-setup.js',
+  globalTeardown: '<rootDir>/tools/test-infra/global-teardown.js',
+  testTimeout: 30_000,
+  // 2-core machines: two workers keep the suite fast without starving the servers under test.
+  maxWorkers: 2,
+};
