@@ -50,7 +50,9 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
 
 export const validationIssueSchema = z
   .object({
-    path: z.string().meta({ description: 'Dotted path of the offending field ("" for the body itself)' }),
+    path: z
+      .string()
+      .meta({ description: 'Dotted path of the offending field ("" for the body itself)' }),
     message: z.string(),
   })
   .meta({ id: 'ValidationIssue' });

@@ -1,8 +1,4 @@
-// The one zod instance every schema is built with, extended with `.openapi()` so
-// that the OpenAPI documents can be generated from these same schemas.
-import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
-
-extendZodWithOpenApi(z);
-
-export { z };
+// The zod instance every schema is built with. Schemas carry OpenAPI metadata via
+// zod's own `.meta({ id, description })`, which zod-to-openapi reads, so nothing
+// here patches zod's prototype at import time.
+export { z } from 'zod';

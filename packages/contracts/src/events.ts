@@ -1,0 +1,122 @@
+// Events on the RabbitMQ fanout exchange `chat.events` (DESIGN.md §5). Producers
+// build them with `createEvent`; consumers read them with `readEvent`, which
+// separates events this code speaks from unknown types/versions (to be acked and
+// ignored) and from garbage (to be dead-lettered).
+import { idSchema, isoDateTimeSchema, seqSchema, userRefSchema } from './common';
+import {
+  conversationRefSchema,
+  conversationSchema,
+  messageSchema,
+  presenceStatusSchema,
+} from './chat';
+import { z } from './zod';
+
+export const EVENTS_EXCHANGE = 'chat.events';
+export const EVENT_VERSION = 1;
+
+/** What every event on the bus has, whatever its type or version. */
+export const eventEnvelopeSchema = z.looseObject({
+  id: z.uuid(),
+  type: z.string().min(1).max(64),
+  version: z.number().int().min(1),
+  occurredAt: isoDateTimeSchema,
+  recipients: z.array(idSchema),
+  data: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
+
+function event<T extends string, D extends z.ZodType>(type: T, data: D) {
+  return z.object({
+    id: z.uuid(),
+    type: z.literal(type),
+    version: z.literal(EVENT_VERSION),
+    occurredAt: isoDateTimeSchema,
+    recipients: z.array(idSchema),
+    data,
+  });
+}
+
+export const newMessageEventSchema = event(
+  'new_message',
+  z.object({ message: messageSchema, conversation: conversationRefSchema }),
+);
+export const messageUpdatedEventSchema = event(
+  'message_updated',
+  z.object({ message: messageSchema }),
+);
+export const typingEventSchema = event(
+  'typing',
+  z.object({ conversationId: idSchema, user: userRefSchema, isTyping: z.boolean() }),
+);
+export const readEventSchema = event(
+  'read',
+  z.object({ conversationId: idSchema, userId: idSchema, seq: seqSchema }),
+);
+export const conversationUpdatedEventSchema = event(
+  'conversation_updated',
+  z.object({ conversation: conversationSchema }),
+);
+export const presenceEventSchema = event(
+  'presence',
+  z.object({ userId: idSchema, status: presenceStatusSchema, instanceId: z.string().min(1) }),
+);
+export const presenceSnapshotEventSchema = event(
+  'presence_snapshot',
+  z.object({ instanceId: z.string().min(1), userIds: z.array(idSchema), at: isoDateTimeSchema }),
+);
+
+export const parleyEventSchema = z.discriminatedUnion('type', [
+  newMessageEventSchema,
+  messageUpdatedEventSchema,
+  typingEventSchema,
+  readEventSchema,
+  conversationUpdatedEventSchema,
+  presenceEventSchema,
+  presenceSnapshotEventSchema,
+]);
+export type ParleyEvent = z.infer<typeof parleyEventSchema>;
+export type EventType = ParleyEvent['type'];
+export type EventOf<T extends EventType> = Extract<ParleyEvent, { type: T }>;
+export type EventData<T extends EventType> = EventOf<T>['data'];
+
+export const EVENT_TYPES = parleyEventSchema.options.map((o) => o.shape.type.value) as EventType[];
+
+export function isKnownEventType(type: string): type is EventType {
+  return (EVENT_TYPES as string[]).includes(type);
+}
+
+/** Builds an event with a fresh id (ids make redelivery harmless: consumers dedupe). */
+export function createEvent<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  recipients: string[],
+  opts: { id?: string; occurredAt?: Date } = {},
+): EventOf<T> {
+  return {
+    id: opts.id ?? crypto.randomUUID(),
+    type,
+    version: EVENT_VERSION,
+    occurredAt: (opts.occurredAt ?? new Date()).toISOString(),
+    recipients,
+    data,
+  } as EventOf<T>;
+}
+
+export type ReadEventResult =
+  | { kind: 'event'; event: ParleyEvent }
+  | { kind: 'unknown'; envelope: EventEnvelope }
+  | { kind: 'invalid'; issues: string };
+
+/**
+ * Classifies an envelope: a known type at a version we speak is parsed strictly;
+ * an unknown type or another version is `unknown` (ack and ignore, DESIGN §5); a
+ * known type/version whose data does not match is `invalid` (dead-letter).
+ */
+export function readEvent(envelope: EventEnvelope): ReadEventResult {
+  if (!isKnownEventType(envelope.type) || envelope.version !== EVENT_VERSION) {
+    return { kind: 'unknown', envelope };
+  }
+  const parsed = parleyEventSchema.safeParse(envelope);
+  if (!parsed.success) return { kind: 'invalid', issues: z.prettifyError(parsed.error) };
+  return { kind: 'event', event: parsed.data };
+}
