@@ -1,0 +1,120 @@
+package main
+
+// FerretDB v1 applies an update by reading the document, changing it in Go and
+// writing it back, with nothing holding the row in between. Two connections
+// updating one document therefore lose writes: 50 concurrent {$inc: {n: 1}}
+// end at n=5, and a conditional update ({_id, v: 0} -> {v: 1}) can succeed
+// twice. MongoDB makes every single-document write atomic, and Parley relies on
+// that (DESIGN.md §8), so this proxy sits in front of FerretDB and lets one
+// request at a time through, across all client connections. It is a dev and
+// test server; correctness matters more than throughput here.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+const (
+	opMsg         = 2013
+	msgMoreToCome = 1 << 1
+	maxMessage    = 48_000_000 + 16
+	// A request FerretDB never answers must not hold the lock forever.
+	replyTimeout = 2 * time.Minute
+)
+
+type serializingProxy struct {
+	backend string
+	logger  *slog.Logger
+	mu      sync.Mutex
+}
+
+func (p *serializingProxy) serve(l net.Listener) {
+	for {
+		client, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(client)
+	}
+}
+
+func (p *serializingProxy) handle(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.backend)
+	if err != nil {
+		p.logger.Error("proxy: cannot reach FerretDB", slog.Any("error", err))
+		return
+	}
+	defer server.Close()
+
+	for {
+		request, err := readMessage(client)
+		if err != nil {
+			return
+		}
+		replies, err := p.roundTrip(server, request)
+		if err != nil {
+			p.logger.Warn("proxy: dropping connection", slog.Any("error", err))
+			return
+		}
+		for _, reply := range replies {
+			if _, err = client.Write(reply); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// roundTrip sends one request and reads every reply to it while holding the lock.
+func (p *serializingProxy) roundTrip(server net.Conn, request []byte) ([][]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if _, err := server.Write(request); err != nil {
+		return nil, err
+	}
+	if moreToCome(request) {
+		return nil, nil // fire-and-forget write: the server sends no reply
+	}
+	if err := server.SetReadDeadline(time.Now().Add(replyTimeout)); err != nil {
+		return nil, err
+	}
+	var replies [][]byte
+	for {
+		reply, err := readMessage(server)
+		if err != nil {
+			return nil, err
+		}
+		replies = append(replies, reply)
+		if !moreToCome(reply) {
+			return replies, nil
+		}
+	}
+}
+
+func readMessage(r io.Reader) ([]byte, error) {
+	var header [16]byte
+	if _, err := io.ReadFull(r, header[:]); err != nil {
+		return nil, err
+	}
+	length := int(int32(binary.LittleEndian.Uint32(header[:4])))
+	if length < len(header) || length > maxMessage {
+		return nil, fmt.Errorf("bad message length %d", length)
+	}
+	message := make([]byte, length)
+	copy(message, header[:])
+	if _, err := io.ReadFull(r, message[len(header):]); err != nil {
+		return nil, err
+	}
+	return message, nil
+}
+
+func moreToCome(message []byte) bool {
+	opCode := binary.LittleEndian.Uint32(message[12:16])
+	return opCode == opMsg && len(message) >= 20 && binary.LittleEndian.Uint32(message[16:20])&msgMoreToCome != 0
+}
