@@ -1,0 +1,40 @@
+// @parley/client: a typed client for Parley's REST endpoints and its realtime
+// connection (reconnect with backoff and jitter, token refresh, resume, dedupe and
+// gap filling). See README.md.
+export { ParleyClient, type ParleyClientOptions } from './parley-client';
+export {
+  RealtimeConnection,
+  createRealtime,
+  type DisconnectInfo,
+  type HistoryPageRequest,
+  type MessageDelivery,
+  type MessageSource,
+  type RealtimeDeps,
+  type RealtimeEvents,
+  type RealtimeOptions,
+  type SendInput,
+} from './realtime-connection';
+export {
+  ParleyApiError,
+  ParleyRealtimeError,
+  ParleyResponseError,
+  isSessionRejected,
+  type ApiErrorCode,
+} from './errors';
+export { SessionManager, sessionFromTokens, type SessionState, type TokenSource } from './session';
+export {
+  SeqTracker,
+  type AcceptResult,
+  type AcceptStatus,
+  type SeqTrackerOptions,
+} from './seq-tracker';
+export { backoffDelay, type BackoffOptions } from './backoff';
+export {
+  buildQuery,
+  fillPath,
+  type CallArgs,
+  type CallOptions,
+  type CallResult,
+  type RouteInput,
+} from './route-request';
+export type { WebSocketConstructor, WebSocketLike } from './socket-transport';

@@ -1,0 +1,771 @@
+// The realtime connection: one WebSocket to the websocket service that stays up on
+// its own and hands the app every message of a conversation exactly once, in seq
+// order.
+//
+// - Reconnects after any close it did not ask for, with exponential backoff and full
+//   jitter; refreshes the token first when the server said it was refused (4001, or
+//   401 at the upgrade), and sends `{type:"auth"}` with a fresh one before the current
+//   one expires on a long-lived socket.
+// - After every `ready` it sends `resume` with the last seen seq per conversation; the
+//   server replays what was missed and says `resumed`. `complete:false` means the
+//   replay was cut short, and the rest is paged from /chat/history?after=.
+// - Every message (live, replayed, paged, or our own send's ack) goes through a
+//   SeqTracker: seen seqs/ids are dropped, a seq beyond lastSeen+1 waits while the gap
+//   is fetched from history, and delivery is in order once it is filled.
+// - `send()` frames carry a `ref`; a send whose ack was lost with the socket is sent
+//   again with the same ref after reconnecting, and the server answers a repeated ref
+//   with the original message, so nothing is lost or doubled.
+import {
+  RESUME_MAX_CONVERSATIONS,
+  WS_CLOSE,
+  serverFrameSchema,
+  type ClientFrameInput,
+  type ConversationRef,
+  type HistoryResponse,
+  type Message,
+  type ServerFrameOf,
+  type sendFrameSchema,
+  type z,
+} from '@parley/contracts';
+import { backoffDelay } from './backoff';
+import { ParleyApiError, ParleyRealtimeError, isSessionRejected } from './errors';
+import { SeqTracker } from './seq-tracker';
+import type { TokenSource } from './session';
+import {
+  openTransport,
+  type CloseInfo,
+  type Transport,
+  type WebSocketConstructor,
+} from './socket-transport';
+import { TypedEmitter } from './typed-emitter';
+
+/** Where a delivered message came from. */
+export type MessageSource = 'live' | 'resume' | 'history' | 'ack';
+
+export interface MessageDelivery {
+  message: Message;
+  /** The conversation's short form, when a frame has told us it. */
+  conversation: ConversationRef | undefined;
+  source: MessageSource;
+}
+
+export interface DisconnectInfo {
+  code: number;
+  reason: string;
+  willReconnect: boolean;
+  /** Delay before the next attempt, ms. */
+  delayMs?: number;
+  /** Why it will not reconnect (session refused), when that is the case. */
+  error?: unknown;
+}
+
+export type RealtimeEvents = {
+  /** The server said `ready` (after every (re)connect). */
+  connected: [ServerFrameOf<'ready'>];
+  disconnected: [DisconnectInfo];
+  /** Caught up after a (re)connect: replay and any history paging done. */
+  resumed: [{ complete: boolean }];
+  /** Each message exactly once, in seq order per conversation. */
+  message: [MessageDelivery];
+  message_updated: [ServerFrameOf<'message_updated'>];
+  typing: [ServerFrameOf<'typing'>];
+  read: [ServerFrameOf<'read'>];
+  conversation_updated: [ServerFrameOf<'conversation_updated'>];
+  presence: [ServerFrameOf<'presence'>];
+  /** An `error` frame that answers no pending send. */
+  error: [ServerFrameOf<'error'>];
+  /** A frame that is not JSON or not in the contract; reported, never thrown. */
+  invalid_frame: [{ data: string; error: Error }];
+  /** A history fetch for gap filling or catch-up failed; it is retried. */
+  sync_error: [{ conversationId: string; error: unknown }];
+};
+
+export type SendInput = Omit<z.input<typeof sendFrameSchema>, 'type' | 'ref'> & {
+  /** Idempotency key; generated when left out. Reuse it to retry a send safely. */
+  ref?: string;
+};
+
+export interface HistoryPageRequest {
+  conversationId: string;
+  after: number;
+  limit: number;
+}
+
+export interface RealtimeOptions {
+  /** Backoff between reconnects: ceiling of the first delay and largest delay, ms (500 / 30 000). */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** How long `send()` waits for its ack, ms (30 000). */
+  ackTimeoutMs?: number;
+  /** How long to wait for `ready` after the socket opens, and for `resumed` after `resume`, ms (15 000). */
+  readyTimeoutMs?: number;
+  /** Send a `ping` this often and reconnect if no `pong` comes within heartbeatTimeoutMs (25 000 / 10 000; 0 disables). */
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** Last seen seq per conversation the app already has (e.g. persisted before a restart). */
+  seed?: Readonly<Record<string, number>>;
+  /** How far below lastSeen delivered message ids are remembered for dedupe (1000). */
+  dedupeWindow?: number;
+  /** Page size for gap filling and catch-up (100, the server's maximum). */
+  historyPageSize?: number;
+  /** Rounds of history fetches that fill nothing before a gap is given up on (5). */
+  maxGapRounds?: number;
+  /** WebSocket implementation; browsers' own, or `ws` in Node, by default. */
+  webSocket?: WebSocketConstructor;
+  /** Random source for jitter, [0, 1). */
+  random?: () => number;
+  /** Clock, ms since the epoch. */
+  now?: () => number;
+}
+
+export interface RealtimeDeps {
+  /** ws(s)://host:port/ws — the token is added as `?token=`. */
+  url: string;
+  tokens: TokenSource;
+  history: (request: HistoryPageRequest) => Promise<HistoryResponse>;
+}
+
+/** Wait between attempts at a refresh that keeps failing for a passing reason. */
+const TOKEN_RETRY_MS = 5000;
+
+interface PendingSend {
+  frame: ClientFrameInput;
+  resolve: (message: Message) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface PendingPing {
+  sentAt: number;
+  resolve: (rttMs: number) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One socket's lifetime; stale sockets' events are recognised and ignored. */
+interface Connection {
+  transport: Transport | null;
+  token: string;
+  ready: boolean;
+  ended: boolean;
+  readyTimer?: ReturnType<typeof setTimeout> | undefined;
+  resumeTimer?: ReturnType<typeof setTimeout> | undefined;
+  timers: Set<ReturnType<typeof setTimeout>>;
+}
+
+export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
+  readonly #deps: RealtimeDeps;
+  readonly #opts: Required<Omit<RealtimeOptions, 'seed' | 'webSocket' | 'backoff'>> & {
+    baseMs: number;
+    maxMs: number;
+  };
+  readonly #webSocket: WebSocketConstructor | undefined;
+  readonly #tracker: SeqTracker;
+  readonly #conversationRefs = new Map<string, ConversationRef>();
+  readonly #sends = new Map<string, PendingSend>();
+  readonly #pings: PendingPing[] = [];
+  readonly #presence = new Set<string>();
+  readonly #syncs = new Map<string, Promise<void>>();
+  readonly #catchUp = new Set<string>();
+  readonly #sleeps = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
+  #conn: Connection | null = null;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #refreshBeforeConnect = false;
+  #resuming = false;
+  #closed = false;
+  #started: Promise<void> | null = null;
+  #settleStart: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(deps: RealtimeDeps, options: RealtimeOptions = {}) {
+    super();
+    this.#deps = deps;
+    this.#webSocket = options.webSocket;
+    this.#opts = {
+      baseMs: options.backoff?.baseMs ?? 500,
+      maxMs: options.backoff?.maxMs ?? 30_000,
+      ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 25_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
+      dedupeWindow: options.dedupeWindow ?? 1000,
+      historyPageSize: options.historyPageSize ?? 100,
+      maxGapRounds: options.maxGapRounds ?? 5,
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now,
+    };
+    this.#tracker = new SeqTracker({
+      window: this.#opts.dedupeWindow,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    });
+  }
+
+  /**
+   * Connects, and resolves once the first connection is ready and caught up
+   * (`resumed`). Rejects if the session is refused or `close()` is called first;
+   * network failures are retried meanwhile. Calling it again returns the same promise.
+   */
+  start(): Promise<void> {
+    if (this.#started !== null) return this.#started;
+    if (this.#closed)
+      return Promise.reject(new ParleyRealtimeError('closed', 'the connection is closed'));
+    this.#started = new Promise<void>((resolve, reject) => {
+      this.#settleStart = { resolve, reject };
+    });
+    this.#unsubscribe = this.#deps.tokens.subscribe(() => this.#onSessionChange());
+    void this.#open();
+    return this.#started;
+  }
+
+  /** True while a socket is open and the server has said `ready`. */
+  get isReady(): boolean {
+    return this.#conn?.ready === true;
+  }
+
+  /** The last seq delivered to the app for a conversation; undefined when not tracked. */
+  lastSeenSeq(conversationId: string): number | undefined {
+    return this.#tracker.lastSeen(conversationId);
+  }
+
+  /** lastSeen of every tracked conversation (what the next `resume` will name). */
+  trackedConversations(): Record<string, number> {
+    return this.#tracker.snapshot().conversations;
+  }
+
+  /**
+   * Tell the connection the app has a conversation up to `seq` (e.g. after loading its
+   * history): later messages are checked for gaps against it. Never moves backwards.
+   */
+  track(conversationId: string, seq: number): void {
+    this.#deliver(this.#tracker.seed(conversationId, seq), 'history');
+  }
+
+  /** Stop tracking a conversation (e.g. after leaving a room). */
+  untrack(conversationId: string): void {
+    this.#catchUp.delete(conversationId);
+    this.#tracker.forget(conversationId);
+  }
+
+  /**
+   * Sends a message over the socket. Resolves with the stored message when the `ack`
+   * comes (the message is also delivered as a `message` event with source `ack`);
+   * rejects with the server's `error` frame, on timeout, or when closed. Survives
+   * reconnects: the same ref is sent again and the server answers it once.
+   */
+  send(input: SendInput): Promise<Message> {
+    if (this.#closed) {
+      return Promise.reject(new ParleyRealtimeError('closed', 'the connection is closed'));
+    }
+    const { ref = globalThis.crypto.randomUUID(), ...rest } = input;
+    const frame = { type: 'send', ref, ...rest } as ClientFrameInput;
+    return new Promise<Message>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#sends.delete(ref);
+        reject(
+          new ParleyRealtimeError(
+            'timeout',
+            `no ack for ${ref} within ${this.#opts.ackTimeoutMs} ms`,
+            ref,
+          ),
+        );
+      }, this.#opts.ackTimeoutMs);
+      this.#sends.set(ref, { frame, resolve, reject, timer });
+      if (this.#conn?.ready) this.#sendFrame(frame);
+    });
+  }
+
+  /** Typing indicator; best effort (false when not connected). */
+  typing(conversationId: string, isTyping: boolean): boolean {
+    return (
+      this.#conn?.ready === true && this.#sendFrame({ type: 'typing', conversationId, isTyping })
+    );
+  }
+
+  /** Read marker; best effort (false when not connected — use REST markRead to be sure). */
+  read(conversationId: string, seq: number): boolean {
+    return this.#conn?.ready === true && this.#sendFrame({ type: 'read', conversationId, seq });
+  }
+
+  /** Watch users' presence; kept across reconnects. */
+  presenceSubscribe(userIds: readonly string[]): void {
+    for (const id of userIds) this.#presence.add(id);
+    if (this.#conn?.ready) this.#sendFrame({ type: 'presence_subscribe', userIds: [...userIds] });
+  }
+
+  /** Sends a `ping`; resolves with the round trip in ms when the `pong` comes. */
+  ping(timeoutMs = this.#opts.heartbeatTimeoutMs): Promise<number> {
+    const conn = this.#conn;
+    if (conn === null || !conn.ready) {
+      return Promise.reject(new ParleyRealtimeError('closed', 'not connected'));
+    }
+    return new Promise<number>((resolve, reject) => {
+      const entry: PendingPing = {
+        sentAt: this.#opts.now(),
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const index = this.#pings.indexOf(entry);
+          if (index >= 0) this.#pings.splice(index, 1);
+          reject(new ParleyRealtimeError('timeout', `no pong within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.#pings.push(entry);
+      this.#sendFrame({ type: 'ping' });
+    });
+  }
+
+  /** Closes for good: no reconnect; pending sends are rejected. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    clearTimeout(this.#reconnectTimer);
+    for (const sleep of this.#sleeps) {
+      clearTimeout(sleep.timer);
+      sleep.wake();
+    }
+    this.#sleeps.clear();
+    const conn = this.#conn;
+    this.#conn = null;
+    if (conn !== null) {
+      this.#endConnection(conn);
+      conn.transport?.close(1000, 'client closed');
+    }
+    this.#failPending(new ParleyRealtimeError('closed', 'the connection was closed'));
+    this.#settleStart?.reject(new ParleyRealtimeError('closed', 'closed before connecting'));
+    this.#settleStart = null;
+    this.emit('disconnected', { code: 1000, reason: 'client closed', willReconnect: false });
+  }
+
+  // ---- connecting ----
+
+  async #open(): Promise<void> {
+    if (this.#closed) return;
+    let token: string | undefined;
+    try {
+      if (this.#refreshBeforeConnect) {
+        await this.#deps.tokens.refresh(this.#conn?.token);
+        this.#refreshBeforeConnect = false;
+      }
+      token = await this.#deps.tokens.accessToken();
+    } catch (error) {
+      if (isSessionRejected(error)) return this.#fail(error);
+      return this.#scheduleReconnect({ code: 1006, reason: 'token refresh failed' });
+    }
+    if (this.#closed) return;
+    if (token === undefined) return this.#fail(new Error('not logged in'));
+
+    const conn: Connection = {
+      transport: null,
+      token,
+      ready: false,
+      ended: false,
+      timers: new Set(),
+    };
+    this.#conn = conn;
+    const url = new URL(this.#deps.url);
+    url.searchParams.set('token', token);
+    try {
+      conn.transport = await openTransport(
+        url.toString(),
+        {
+          open: () => {
+            conn.readyTimer = this.#later(conn, this.#opts.readyTimeoutMs, () =>
+              this.#drop(conn, 'no ready'),
+            );
+          },
+          message: (text) => {
+            if (!conn.ended) this.#onText(conn, text);
+          },
+          close: (info) => this.#onClose(conn, info),
+        },
+        this.#webSocket,
+      );
+    } catch {
+      this.#onClose(conn, { code: 1006, reason: 'could not open a socket' });
+    }
+    if (this.#closed) conn.transport?.close(1000, 'client closed');
+  }
+
+  #onClose(conn: Connection, info: CloseInfo): void {
+    if (conn.ended) return;
+    this.#endConnection(conn);
+    if (this.#conn !== conn || this.#closed) return;
+    if (info.code === WS_CLOSE.tokenExpired || info.upgradeStatus === 401) {
+      this.#refreshBeforeConnect = true;
+    }
+    this.#scheduleReconnect(info);
+  }
+
+  #scheduleReconnect(info: { code: number; reason: string }): void {
+    if (this.#closed) return;
+    const delayMs = backoffDelay(this.#attempt++, {
+      baseMs: this.#opts.baseMs,
+      maxMs: this.#opts.maxMs,
+      random: this.#opts.random,
+    });
+    this.emit('disconnected', {
+      code: info.code,
+      reason: info.reason,
+      willReconnect: true,
+      delayMs,
+    });
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => void this.#open(), delayMs);
+  }
+
+  /** The session was refused: stop for good. */
+  #fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    const conn = this.#conn;
+    if (conn !== null) {
+      this.#endConnection(conn);
+      conn.transport?.close(1000, 'session refused');
+    }
+    this.#failPending(new ParleyRealtimeError('closed', 'the session was refused; log in again'));
+    this.#settleStart?.reject(error);
+    this.#settleStart = null;
+    this.emit('disconnected', {
+      code: 1008,
+      reason: 'session refused',
+      willReconnect: false,
+      error,
+    });
+  }
+
+  /** Give up on a socket that stopped answering, without waiting for a closing handshake. */
+  #drop(conn: Connection, reason: string): void {
+    const transport = conn.transport;
+    this.#onClose(conn, { code: 4000, reason });
+    transport?.terminate();
+  }
+
+  #endConnection(conn: Connection): void {
+    conn.ended = true;
+    conn.ready = false;
+    for (const timer of conn.timers) clearTimeout(timer);
+    conn.timers.clear();
+    this.#resuming = false;
+    for (const ping of this.#pings.splice(0)) {
+      clearTimeout(ping.timer);
+      ping.reject(new ParleyRealtimeError('closed', 'disconnected before the pong'));
+    }
+  }
+
+  #failPending(error: ParleyRealtimeError): void {
+    for (const [ref, send] of this.#sends) {
+      clearTimeout(send.timer);
+      send.reject(new ParleyRealtimeError(error.code, error.message, ref));
+    }
+    this.#sends.clear();
+  }
+
+  /** A timer that dies with its connection. */
+  #later(conn: Connection, ms: number, fn: () => void): ReturnType<typeof setTimeout> | undefined {
+    if (conn.ended) return undefined;
+    const timer = setTimeout(() => {
+      conn.timers.delete(timer);
+      if (!conn.ended) fn();
+    }, ms);
+    conn.timers.add(timer);
+    return timer;
+  }
+
+  #cancel(conn: Connection, timer: ReturnType<typeof setTimeout> | undefined): void {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    conn.timers.delete(timer);
+  }
+
+  #sendFrame(frame: ClientFrameInput): boolean {
+    return this.#conn?.transport?.send(JSON.stringify(frame)) ?? false;
+  }
+
+  // ---- frames ----
+
+  #onText(conn: Connection, text: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      this.emit('invalid_frame', { data: text, error: error as Error });
+      return;
+    }
+    const parsed = serverFrameSchema.safeParse(json);
+    if (!parsed.success) {
+      this.emit('invalid_frame', { data: text, error: parsed.error });
+      return;
+    }
+    const frame = parsed.data;
+    switch (frame.type) {
+      case 'ready':
+        this.#onReady(conn, frame);
+        return;
+      case 'message':
+        this.#conversationRefs.set(frame.conversation.id, frame.conversation);
+        this.#accept(frame.message, this.#resuming ? 'resume' : 'live');
+        return;
+      case 'ack': {
+        this.#accept(frame.message, 'ack');
+        const pending = this.#sends.get(frame.ref);
+        if (pending !== undefined) {
+          this.#sends.delete(frame.ref);
+          clearTimeout(pending.timer);
+          pending.resolve(frame.message);
+        }
+        return;
+      }
+      case 'error': {
+        const pending = frame.ref === undefined ? undefined : this.#sends.get(frame.ref);
+        if (pending !== undefined && frame.ref !== undefined) {
+          this.#sends.delete(frame.ref);
+          clearTimeout(pending.timer);
+          pending.reject(new ParleyRealtimeError(frame.code, frame.message, frame.ref));
+        } else {
+          this.emit('error', frame);
+        }
+        return;
+      }
+      case 'resumed':
+        void this.#onResumed(conn, frame.complete);
+        return;
+      case 'pong': {
+        const ping = this.#pings.shift();
+        if (ping !== undefined) {
+          clearTimeout(ping.timer);
+          ping.resolve(this.#opts.now() - ping.sentAt);
+        }
+        return;
+      }
+      case 'conversation_updated': {
+        const { id, kind, name } = frame.conversation;
+        this.#conversationRefs.set(id, { id, kind, ...(name === undefined ? {} : { name }) });
+        this.emit('conversation_updated', frame);
+        return;
+      }
+      case 'message_updated':
+        this.emit('message_updated', frame);
+        return;
+      case 'typing':
+        this.emit('typing', frame);
+        return;
+      case 'read':
+        this.emit('read', frame);
+        return;
+      case 'presence':
+        this.emit('presence', frame);
+        return;
+    }
+  }
+
+  #onReady(conn: Connection, frame: ServerFrameOf<'ready'>): void {
+    if (conn.ready) return;
+    this.#cancel(conn, conn.readyTimer);
+    conn.ready = true;
+    this.#attempt = 0;
+    this.emit('connected', frame);
+    if (conn.ended) return;
+
+    // Replay what was missed, then re-send unacknowledged sends (same refs) and
+    // re-subscribe to presence.
+    const { conversations, overflow } = this.#tracker.snapshot(RESUME_MAX_CONVERSATIONS);
+    for (const id of overflow) this.#catchUp.add(id);
+    this.#resuming = true;
+    this.#sendFrame({ type: 'resume', conversations });
+    // No `resumed` in time (the server refused the frame, say): catch up over REST.
+    conn.resumeTimer = this.#later(conn, this.#opts.readyTimeoutMs, () => {
+      void this.#onResumed(conn, false);
+    });
+    for (const send of this.#sends.values()) this.#sendFrame(send.frame);
+    if (this.#presence.size > 0) {
+      this.#sendFrame({ type: 'presence_subscribe', userIds: [...this.#presence] });
+    }
+    this.#scheduleHeartbeat(conn);
+    this.#scheduleTokenRefresh(conn);
+  }
+
+  async #onResumed(conn: Connection, complete: boolean): Promise<void> {
+    if (!this.#resuming || this.#conn !== conn) return;
+    this.#cancel(conn, conn.resumeTimer);
+    if (!complete) for (const id of this.#tracker.tracked()) this.#catchUp.add(id);
+    this.#resuming = false;
+    const syncs = [...new Set([...this.#catchUp, ...this.#tracker.conversationsWithGaps()])].map(
+      (id) => this.#sync(id),
+    );
+    await Promise.all(syncs);
+    if (this.#closed || conn.ended) return;
+    this.emit('resumed', { complete });
+    this.#settleStart?.resolve();
+    this.#settleStart = null;
+  }
+
+  // ---- delivery ----
+
+  #accept(message: Message, source: MessageSource): void {
+    const result = this.#tracker.accept(message);
+    this.#deliver(result.deliver, source);
+    if (result.status === 'buffered' && !this.#resuming) void this.#sync(message.conversationId);
+  }
+
+  #deliver(messages: Message[], source: MessageSource): void {
+    for (const message of messages) {
+      this.emit('message', {
+        message,
+        conversation: this.#conversationRefs.get(message.conversationId),
+        source,
+      });
+    }
+  }
+
+  /** One history sync per conversation at a time; it loops until nothing is missing. */
+  #sync(conversationId: string): Promise<void> {
+    const running = this.#syncs.get(conversationId);
+    if (running !== undefined) return running;
+    const run = this.#runSync(conversationId).finally(() => this.#syncs.delete(conversationId));
+    this.#syncs.set(conversationId, run);
+    return run;
+  }
+
+  /**
+   * Pages /chat/history?after=lastSeen while the conversation needs a catch-up (until
+   * hasMore is false) or has a gap (until it is filled). A gap that several rounds
+   * cannot fill is given up on, so buffered messages are never held forever.
+   */
+  async #runSync(conversationId: string): Promise<void> {
+    let failures = 0;
+    let emptyRounds = 0;
+    while (!this.#closed) {
+      const wantsAll = this.#catchUp.has(conversationId);
+      const after = this.#tracker.lastSeen(conversationId);
+      if (after === undefined || (!wantsAll && !this.#tracker.hasGap(conversationId))) {
+        this.#catchUp.delete(conversationId);
+        return;
+      }
+      let page: HistoryResponse;
+      try {
+        page = await this.#deps.history({
+          conversationId,
+          after,
+          limit: this.#opts.historyPageSize,
+        });
+        failures = 0;
+      } catch (error) {
+        if (
+          error instanceof ParleyApiError &&
+          (error.code === 'not_a_member' ||
+            error.code === 'conversation_not_found' ||
+            error.status === 404)
+        ) {
+          // No longer ours to read: hand over what is buffered and stop tracking it.
+          this.#catchUp.delete(conversationId);
+          this.#deliver(this.#tracker.forget(conversationId), 'live');
+          return;
+        }
+        this.emit('sync_error', { conversationId, error });
+        await this.#sleep(this.#backoff(failures++));
+        continue;
+      }
+      for (const message of page.messages) {
+        this.#deliver(this.#tracker.accept(message).deliver, 'history');
+      }
+      if (!page.hasMore) this.#catchUp.delete(conversationId);
+      if ((this.#tracker.lastSeen(conversationId) ?? after) > after) {
+        emptyRounds = 0;
+        continue;
+      }
+      const hasGap = this.#tracker.hasGap(conversationId);
+      if (!hasGap && !this.#catchUp.has(conversationId)) return;
+      // Nothing filled: the missing message may not be visible yet (a concurrent
+      // writer); wait, and give up after a few rounds so nothing is held forever.
+      if (++emptyRounds >= this.#opts.maxGapRounds) {
+        this.#catchUp.delete(conversationId);
+        if (hasGap) {
+          this.emit('sync_error', {
+            conversationId,
+            error: new Error(`seq ${after + 1} is missing from history; skipped`),
+          });
+          this.#deliver(this.#tracker.skipGap(conversationId), 'live');
+        }
+        emptyRounds = 0;
+        continue;
+      }
+      await this.#sleep(this.#backoff(emptyRounds - 1));
+    }
+  }
+
+  #backoff(attempt: number): number {
+    return backoffDelay(attempt, {
+      baseMs: Math.min(this.#opts.baseMs, 1000),
+      maxMs: this.#opts.maxMs,
+      random: this.#opts.random,
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.#sleeps.delete(entry);
+          resolve();
+        }, ms),
+        wake: resolve,
+      };
+      this.#sleeps.add(entry);
+    });
+  }
+
+  // ---- keeping the socket alive and authorised ----
+
+  #scheduleHeartbeat(conn: Connection): void {
+    if (this.#opts.heartbeatIntervalMs <= 0) return;
+    this.#later(conn, this.#opts.heartbeatIntervalMs, () => {
+      this.ping(this.#opts.heartbeatTimeoutMs).then(
+        () => this.#scheduleHeartbeat(conn),
+        () => {
+          if (!conn.ended) this.#drop(conn, 'no pong');
+        },
+      );
+    });
+  }
+
+  /** Before the token expires, refresh it; the session listener then sends `auth`. */
+  #scheduleTokenRefresh(conn: Connection, retryMs = 0): void {
+    const due = this.#deps.tokens.refreshDueAt();
+    if (due === undefined) return;
+    const delay = Math.max(retryMs, due - this.#opts.now());
+    this.#later(conn, delay, () => {
+      // accessToken() refreshes when due, and keeps a still-valid token when a
+      // refresh fails for a passing reason; a still-due refresh is retried later.
+      this.#deps.tokens.accessToken().then(
+        () => this.#scheduleTokenRefresh(conn, TOKEN_RETRY_MS),
+        (error: unknown) => {
+          if (isSessionRejected(error)) this.#fail(error);
+          else this.#scheduleTokenRefresh(conn, TOKEN_RETRY_MS);
+        },
+      );
+    });
+  }
+
+  #onSessionChange(): void {
+    const conn = this.#conn;
+    if (conn === null || !conn.ready) return;
+    void this.#deps.tokens.accessToken().then(
+      (token) => {
+        if (token === undefined || conn.ended || token === conn.token) return;
+        conn.token = token;
+        this.#sendFrame({ type: 'auth', token });
+      },
+      () => undefined,
+    );
+  }
+}
+
+/** A realtime connection over any token source and history fetcher (the client's `connect()` wires both). */
+export function createRealtime(
+  deps: RealtimeDeps,
+  options: RealtimeOptions = {},
+): RealtimeConnection {
+  return new RealtimeConnection(deps, options);
+}
