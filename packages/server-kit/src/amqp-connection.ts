@@ -1,0 +1,92 @@
+// One RabbitMQ connection per process that reconnects by itself
+// (amqp-connection-manager); publishers and consumers re-declare what they need on
+// every reconnect. The connection_name client property makes the connection easy to
+// find in the management UI and `rabbitmqctl list_connections`.
+import { once } from 'node:events';
+import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import { DependencyUnavailableError } from './errors';
+import type { Logger } from './logger';
+import type { ReadinessCheck } from './readiness';
+
+export interface AmqpConnectionOptions {
+  url: string;
+  /** Shown by the broker as the connection's name, e.g. `chat-<hostname>-<pid>`. */
+  connectionName: string;
+  logger: Logger;
+  /** Default 5 s: a dead broker is noticed within about two intervals. */
+  heartbeatIntervalInSeconds?: number;
+  /** Wait between reconnect attempts; default 1 s. */
+  reconnectTimeInSeconds?: number;
+}
+
+export interface AmqpConnection {
+  readonly connectionName: string;
+  /** The underlying amqp-connection-manager, for creating channels. */
+  readonly manager: AmqpConnectionManager;
+  /** The logger of this connection, for its channels. */
+  readonly logger: Logger;
+  isConnected(): boolean;
+  /** Resolves once connected; rejects with DependencyUnavailableError after `timeoutMs`. */
+  waitForConnect(timeoutMs?: number): Promise<void>;
+  /** Idempotent. Close publishers and consumers first. */
+  close(): Promise<void>;
+}
+
+export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnection {
+  const log = options.logger.child({ component: 'amqp', connectionName: options.connectionName });
+  const manager = amqp.connect([options.url], {
+    heartbeatIntervalInSeconds: options.heartbeatIntervalInSeconds ?? 5,
+    reconnectTimeInSeconds: options.reconnectTimeInSeconds ?? 1,
+    connectionOptions: {
+      clientProperties: { connection_name: options.connectionName },
+    },
+  });
+  let everConnected = false;
+  manager.on('connect', () => {
+    log.info(everConnected ? 'RabbitMQ reconnected' : 'RabbitMQ connected');
+    everConnected = true;
+  });
+  manager.on('disconnect', ({ err }: { err?: Error }) => {
+    log.warn({ err }, 'RabbitMQ disconnected');
+  });
+  manager.on('connectFailed', ({ err }: { err?: Error }) => {
+    log.warn({ err }, 'RabbitMQ connection attempt failed');
+  });
+  manager.on('blocked', ({ reason }: { reason?: string }) => {
+    log.warn({ reason }, 'RabbitMQ blocked the connection');
+  });
+  manager.on('unblocked', () => log.info('RabbitMQ unblocked the connection'));
+
+  let closing: Promise<void> | undefined;
+  return {
+    connectionName: options.connectionName,
+    manager,
+    logger: log,
+    isConnected: () => manager.isConnected(),
+    async waitForConnect(timeoutMs = 10_000) {
+      if (manager.isConnected()) return;
+      try {
+        await once(manager, 'connect', { signal: AbortSignal.timeout(timeoutMs) });
+      } catch (err) {
+        throw new DependencyUnavailableError('RabbitMQ is not reachable', err);
+      }
+    },
+    close() {
+      closing ??= manager.close().then(() => log.info('RabbitMQ connection closed'));
+      return closing;
+    },
+  };
+}
+
+export function createAmqpReadinessCheck(
+  connection: Pick<AmqpConnection, 'isConnected'>,
+  name = 'rabbitmq',
+): ReadinessCheck {
+  return {
+    name,
+    check: async () => {
+      if (!connection.isConnected())
+        throw new DependencyUnavailableError('RabbitMQ is not connected');
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// Environment configuration, validated once at boot. Services compose their schema
+// from the shared variable builders below and call loadConfig() from main.ts only;
+// nothing else in the code base reads process.env.
+import { z } from 'zod';
+
+export interface ConfigIssue {
+  variable: string;
+  message: string;
+}
+
+/** Thrown by loadConfig; the message names every bad or missing variable, never a value. */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[]) {
+    super(
+      `Invalid configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Parses `env` with `schema` (a z.object of variable names) and returns the typed
+ * config. Empty strings count as unset, so `FOO=` falls back to the default.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.output<S> {
+  const cleaned: Env = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') cleaned[key] = value;
+  }
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue): ConfigIssue => {
+    const variable = issue.path.map(String).join('.') || '(config)';
+    const missing = issue.path.length > 0 && cleaned[variable] === undefined;
+    return { variable, message: missing ? 'is required but not set' : describeIssue(issue) };
+  });
+  throw new ConfigError(issues);
+}
+
+// zod's own messages are value-free, but build ours from the issue kind anyway so a
+// future message format can never print a secret.
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    case 'invalid_type':
+      return `must be a ${issue.expected}`;
+    case 'invalid_format':
+      return `must be a valid ${issue.format}`;
+    default:
+      return issue.message.replace(/received .*/i, '').trim() || 'is invalid';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type NodeEnv = 'development' | 'test' | 'production';
+
+function urlWithProtocol(protocols: readonly string[]) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
+}
+
+/** Builders for the variables every service shares; each returns a fresh schema. */
+export const envVars = {
+  nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),
+  logLevel: (fallback: LogLevel = 'info') => z.enum(LOG_LEVELS).default(fallback),
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  host: (fallback = '0.0.0.0') => z.string().min(1).default(fallback),
+  mongoUrl: (fallback = 'mongodb://127.0.0.1:27017/parley') =>
+    urlWithProtocol(['mongodb:', 'mongodb+srv:']).default(fallback),
+  amqpUrl: (fallback = 'amqp://guest:guest@127.0.0.1:5672') =>
+    urlWithProtocol(['amqp:', 'amqps:']).default(fallback),
+  httpUrl: () => urlWithProtocol(['http:', 'https:']),
+  /**
+   * Comma-separated origins, or `*` for all. Unset gives `undefined`: pass it to
+   * resolveCorsOrigins() with NODE_ENV for the environment's default.
+   */
+  corsOrigins: () =>
+    z
+      .string()
+      .transform((value): '*' | string[] =>
+        value.trim() === '*'
+          ? '*'
+          : value
+              .split(',')
+              .map((origin) => origin.trim())
+              .filter(Boolean),
+      )
+      .optional(),
+  jwksUrl: (fallback?: string) =>
+    fallback === undefined
+      ? urlWithProtocol(['http:', 'https:'])
+      : urlWithProtocol(['http:', 'https:']).default(fallback),
+  jwtIssuer: (fallback = 'parley-auth') => z.string().min(1).default(fallback),
+  jwtAudience: (fallback = 'parley') => z.string().min(1).default(fallback),
+  /** A duration in milliseconds. */
+  durationMs: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
+  shutdownTimeoutMs: (fallback = 10_000) => z.coerce.number().int().min(0).default(fallback),
+  /** An express/bytes size such as `100kb` or `1mb`. */
+  bodyLimit: (fallback = '100kb') =>
+    z
+      .string()
+      .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 100kb or 1mb')
+      .default(fallback),
+  int: (fallback: number, options: { min?: number; max?: number } = {}) =>
+    z.coerce
+      .number()
+      .int()
+      .min(options.min ?? Number.MIN_SAFE_INTEGER)
+      .max(options.max ?? Number.MAX_SAFE_INTEGER)
+      .default(fallback),
+  boolean: (fallback: boolean) => z.stringbool().default(fallback),
+  /** A required string; its value never appears in a ConfigError. */
+  secret: () => z.string().min(1),
+};
+
+/** The variables every Parley service reads, to spread into a service's schema. */
+export function commonEnv() {
+  return {
+    NODE_ENV: envVars.nodeEnv(),
+    LOG_LEVEL: envVars.logLevel(),
+    HOST: envVars.host(),
+    CORS_ORIGINS: envVars.corsOrigins(),
+    SHUTDOWN_TIMEOUT_MS: envVars.shutdownTimeoutMs(),
+    BODY_LIMIT: envVars.bodyLimit(),
+  };
+}
+
+/** The variables of a service that verifies access tokens against auth's JWKS. */
+export function jwtVerifierEnv(defaultJwksUrl = 'http://127.0.0.1:5001/.well-known/jwks.json') {
+  return {
+    JWKS_URL: envVars.jwksUrl(defaultJwksUrl),
+    JWT_ISSUER: envVars.jwtIssuer(),
+    JWT_AUDIENCE: envVars.jwtAudience(),
+  };
+}
+
+/** CORS_ORIGINS when set; otherwise every origin in development and none elsewhere. */
+export function resolveCorsOrigins(
+  corsOrigins: '*' | string[] | undefined,
+  nodeEnv: NodeEnv,
+): '*' | string[] {
+  if (corsOrigins !== undefined) return corsOrigins;
+  return nodeEnv === 'development' ? '*' : [];
+}

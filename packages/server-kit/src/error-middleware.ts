@@ -1,0 +1,111 @@
+// The one place where errors become HTTP responses: typed errors, body-parser and
+// router errors, dependency outages and unknown bugs all leave as problem+json
+// (RFC 9457) with a contract code. Unknown errors are logged with their stack and
+// answered with a generic 500, so nothing internal ever reaches the client.
+import { ERROR_TITLES, problemType, type ErrorCode, type Problem } from '@parley/contracts';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  DependencyUnavailableError,
+  HttpError,
+  MalformedJsonError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  isDependencyFailure,
+} from './errors';
+import type { Logger } from './logger';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface ProblemResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Problem;
+}
+
+/** Renders an HttpError as the contract's problem body. */
+export function problemFromHttpError(err: HttpError): ProblemResponse {
+  const body: Problem = {
+    type: problemType(err.code),
+    title: ERROR_TITLES[err.code],
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+  };
+  if (err.errors) body.errors = err.errors;
+  return { status: err.status, headers: { ...err.headers }, body };
+}
+
+/**
+ * Classifies any thrown value as an HttpError: typed errors as they are, known
+ * framework/driver failures as their contract code, anything else as `internal`.
+ */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (isDependencyFailure(err)) return new DependencyUnavailableError(undefined, err);
+  const type = readProperty(err, 'type');
+  switch (type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError(undefined, err);
+    case 'entity.parse.failed':
+      return new MalformedJsonError(undefined, err);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new MalformedJsonError('The request body was incomplete', err);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('Unsupported body encoding or charset', err);
+  }
+  const status = readProperty(err, 'status') ?? readProperty(err, 'statusCode');
+  if (typeof status === 'number' && status >= 400 && status < 500 && readProperty(err, 'expose')) {
+    const code = CLIENT_STATUS_CODES[status];
+    if (code) return new HttpError(code, ERROR_TITLES[code], { cause: err });
+  }
+  return new HttpError('internal', 'An unexpected error occurred', { cause: err });
+}
+
+const CLIENT_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+function readProperty(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && key in value
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+/** The 404 for any request no route matched. Mount after every route. */
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => {
+    next(new NotFoundError(`No route for ${req.method} ${req.path}`));
+  };
+}
+
+/** The single error middleware. Mount last. */
+export function problemErrorHandler(fallbackLogger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    const log: Logger = (req as { log?: Logger }).log ?? fallbackLogger;
+    const httpError = toHttpError(err);
+    if (httpError.code === 'internal') {
+      log.error({ err }, 'unhandled error');
+    } else if (httpError.code === 'dependency_unavailable') {
+      log.warn({ err }, 'dependency unavailable');
+    }
+    if (res.headersSent) {
+      // Too late for a problem body; let express abort the connection.
+      next(err);
+      return;
+    }
+    const problem = problemFromHttpError(httpError);
+    res.status(problem.status);
+    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
+    res.type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.body));
+  };
+}

@@ -1,0 +1,202 @@
+// A RabbitMQ consumer is an entry point like a route: it parses each message with
+// the contracts' schema, hands it to the handler, and acks only after the handler
+// resolved. A message that can never succeed (not JSON, not the schema) is
+// dead-lettered at once; a handler failure is retried once (requeue) and then
+// dead-lettered, so nothing loops forever. Exchange, queue and binding are declared
+// on every (re)connect.
+//
+// Unknown event types or versions (DESIGN §5: consumers ignore them) are the schema's
+// and handler's business: give a schema that accepts any envelope and let the
+// handler return without doing anything for types it does not speak — the message
+// is then acked. A schema that rejects them would dead-letter them instead.
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { z } from 'zod';
+import type { AmqpConnection } from './amqp-connection';
+import { DEFAULT_EXCHANGE } from './event-publisher';
+import type { Logger } from './logger';
+
+export interface ConsumerQueueOptions {
+  /** Omit for a server-named queue (exclusive, auto-deleted with the connection). */
+  name?: string;
+  /** Default: true for a server-named queue, false for a named one. */
+  exclusive?: boolean;
+  /** Default: false for a server-named queue, true for a named one. */
+  durable?: boolean;
+  /** Default: true for a server-named queue, false for a named one. */
+  autoDelete?: boolean;
+}
+
+export interface EventConsumerOptions<E> {
+  /** Default `chat.events` (durable fanout). */
+  exchange?: string;
+  queue?: ConsumerQueueOptions;
+  /** Unacked messages in flight; default 50. */
+  prefetch?: number;
+  /** Parses the JSON body; a failure is a poison message. */
+  schema: z.ZodType<E>;
+  handle(event: E, raw: ConsumeMessage): Promise<void>;
+  logger: Logger;
+  /**
+   * Where poison and repeatedly failing messages go; default `<exchange>.dlx` (a
+   * fanout with a durable `<exchange>.dead-letter` queue). `false` drops them.
+   */
+  deadLetterExchange?: string | false;
+  /**
+   * Handle one message at a time, in broker order (default true): websocket pushes
+   * keep per-conversation order. false runs up to `prefetch` handlers at once.
+   */
+  ordered?: boolean;
+}
+
+export interface EventConsumer {
+  /** The queue currently consumed (server-named queues get a new name per reconnect). */
+  queueName(): string | undefined;
+  /** Resolves once the first setup (exchange, queue, binding, consume) is done. */
+  waitForConnect(): Promise<void>;
+  /** Stops consuming, waits (bounded) for running handlers, closes the channel. Idempotent. */
+  close(options?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+export function createEventConsumer<E>(
+  connection: AmqpConnection,
+  options: EventConsumerOptions<E>,
+): EventConsumer {
+  const exchange = options.exchange ?? DEFAULT_EXCHANGE;
+  const named = options.queue?.name;
+  const queueOptions = {
+    exclusive: options.queue?.exclusive ?? named === undefined,
+    durable: options.queue?.durable ?? named !== undefined,
+    autoDelete: options.queue?.autoDelete ?? named === undefined,
+  };
+  const deadLetterExchange =
+    options.deadLetterExchange === undefined ? `${exchange}.dlx` : options.deadLetterExchange;
+  const prefetch = options.prefetch ?? 50;
+  const ordered = options.ordered ?? true;
+  const log = options.logger.child({ component: 'event-consumer', exchange });
+
+  let currentQueue: string | undefined;
+  let current: { channel: Channel; consumerTag: string } | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const running = new Set<Promise<void>>();
+  let closing: Promise<void> | undefined;
+
+  const wrapper: ChannelWrapper = connection.manager.createChannel({
+    name: `consumer:${named ?? exchange}`,
+    confirm: false,
+    setup: async (channel: ConfirmChannel | Channel) => {
+      await channel.assertExchange(exchange, 'fanout', { durable: true });
+      const args: Record<string, unknown> = {};
+      if (deadLetterExchange) {
+        await channel.assertExchange(deadLetterExchange, 'fanout', { durable: true });
+        const dlq = `${exchange}.dead-letter`;
+        if (deadLetterExchange === `${exchange}.dlx`) {
+          await channel.assertQueue(dlq, { durable: true });
+          await channel.bindQueue(dlq, deadLetterExchange, '');
+        }
+        args['x-dead-letter-exchange'] = deadLetterExchange;
+      }
+      const { queue } = await channel.assertQueue(named ?? '', {
+        ...queueOptions,
+        arguments: args,
+      });
+      await channel.bindQueue(queue, exchange, '');
+      await channel.prefetch(prefetch);
+      const { consumerTag } = await channel.consume(queue, (msg) => onMessage(channel, msg));
+      currentQueue = queue;
+      current = { channel, consumerTag };
+      log.info({ queue }, 'consuming');
+    },
+  });
+  wrapper.on('error', (err: unknown) => log.error({ err }, 'consumer channel setup failed'));
+
+  function onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      log.warn({ queue: currentQueue }, 'consumer cancelled by the broker');
+      return;
+    }
+    const task = ordered
+      ? chain.then(() => processMessage(channel, msg))
+      : processMessage(channel, msg);
+    if (ordered) chain = task;
+    running.add(task);
+    void task.finally(() => running.delete(task));
+  }
+
+  async function processMessage(channel: Channel, msg: ConsumeMessage): Promise<void> {
+    const meta = {
+      messageId: msg.properties.messageId as unknown,
+      type: msg.properties.type as unknown,
+      redelivered: msg.fields.redelivered,
+    };
+    let event: E;
+    try {
+      const parsed = options.schema.safeParse(JSON.parse(msg.content.toString('utf8')));
+      if (!parsed.success) {
+        log.error(
+          { ...meta, issues: parsed.error.issues },
+          'poison message: schema mismatch, dead-lettering',
+        );
+        settle(channel, msg, 'reject');
+        return;
+      }
+      event = parsed.data;
+    } catch (err) {
+      log.error({ ...meta, err }, 'poison message: not JSON, dead-lettering');
+      settle(channel, msg, 'reject');
+      return;
+    }
+    try {
+      await options.handle(event, msg);
+      settle(channel, msg, 'ack');
+    } catch (err) {
+      if (msg.fields.redelivered) {
+        log.error({ ...meta, err }, 'handler failed again, dead-lettering');
+        settle(channel, msg, 'reject');
+      } else {
+        log.warn({ ...meta, err }, 'handler failed, requeueing once');
+        settle(channel, msg, 'requeue');
+      }
+    }
+  }
+
+  function settle(
+    channel: Channel,
+    msg: ConsumeMessage,
+    outcome: 'ack' | 'reject' | 'requeue',
+  ): void {
+    try {
+      if (outcome === 'ack') channel.ack(msg);
+      else channel.nack(msg, false, outcome === 'requeue');
+    } catch (err) {
+      // The channel closed under us (connection lost): the broker redelivers the message.
+      log.warn(
+        { err, messageId: msg.properties.messageId as unknown },
+        `could not ${outcome} a message`,
+      );
+    }
+  }
+
+  return {
+    queueName: () => currentQueue,
+    waitForConnect: () => wrapper.waitForConnect(),
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        if (current) {
+          await current.channel.cancel(current.consumerTag).catch(() => undefined);
+        }
+        const drained = Promise.allSettled([...running]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          drained,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, closeOptions.drainTimeoutMs ?? 5_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        await wrapper.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The express app every Parley service starts from: request ids and request logs,
+// security headers, CORS, a strict JSON body parser, health/readiness/metrics and the
+// OpenAPI document. Services add their routes, then call finishHttpApp() for the 404
+// and the one problem+json error middleware.
+import cors from 'cors';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { IncomingMessage } from 'node:http';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { DependencyUnavailableError, UnsupportedMediaTypeError } from './errors';
+import { notFoundHandler, problemErrorHandler, problemFromHttpError } from './error-middleware';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { runReadinessChecks, type ReadinessCheck } from './readiness';
+import { assignRequestId, REQUEST_ID_HEADER } from './request-id';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** `'*'` for every origin, or the allowed origins (see resolveCorsOrigins). */
+  corsOrigins: '*' | readonly string[];
+  /** Largest accepted JSON body, in bytes or as `100kb`; default `100kb`. */
+  bodyLimit?: string | number;
+  /** Dependencies /readyz asks; default none (always ready). */
+  readiness?: readonly ReadinessCheck[];
+  /** Per-check timeout for /readyz; default 1500 ms, so /readyz answers within 2 s. */
+  readinessTimeoutMs?: number;
+  /** The service's OpenAPI document; enables GET /openapi.json and GET /docs. */
+  openapi?: object;
+  /** express `trust proxy` setting, for req.ip behind a reverse proxy; default false. */
+  trustProxy?: boolean | number | string;
+}
+
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { logger, metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ?? false);
+  app.set('query parser', 'simple');
+  app.locals.parleyLogger = logger;
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: assignRequestId,
+      quietReqLogger: true,
+      customAttributeKeys: { reqId: 'requestId' },
+      autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url?.split('?')[0] ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use(metrics.httpMiddleware());
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: options.corsOrigins === '*' ? true : [...options.corsOrigins],
+      exposedHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+      maxAge: 600,
+    }),
+  );
+  app.use(requireJsonBodies());
+  app.use(express.json({ limit: options.bodyLimit ?? '100kb', strict: true, type: isJsonType }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const checks = options.readiness ?? [];
+  const readinessTimeoutMs = options.readinessTimeoutMs ?? 1500;
+  app.get('/readyz', async (_req, res) => {
+    const report = await runReadinessChecks(checks, readinessTimeoutMs);
+    if (report.ready) {
+      res.json({ status: 'ready', checks: report.checks });
+      return;
+    }
+    const down = Object.keys(report.checks).filter((name) => report.checks[name] === 'down');
+    const problem = problemFromHttpError(
+      new DependencyUnavailableError(`Not ready: ${down.join(', ')} unavailable`),
+    );
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(JSON.stringify({ ...problem.body, checks: report.checks }));
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  if (options.openapi) {
+    const document = options.openapi;
+    app.get('/openapi.json', (_req, res) => {
+      res.json(document);
+    });
+    // serveFiles (not serve) keeps the UI's init script per app, not per process
+    app.use(
+      '/docs',
+      swaggerUi.serveFiles(document as swaggerUi.JsonObject),
+      swaggerUi.setup(document as swaggerUi.JsonObject),
+    );
+  }
+
+  return app;
+}
+
+/** Adds the 404 for unknown routes and the problem+json error middleware. Call last. */
+export function finishHttpApp(app: Express): Express {
+  app.use(notFoundHandler());
+  app.use(problemErrorHandler(app.locals.parleyLogger as Logger));
+  return app;
+}
+
+function isJsonType(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return typeof type === 'string' && JSON_TYPE.test(type);
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+
+/** A request that carries a body must say it is JSON; an empty body needs no type. */
+function requireJsonBodies(): RequestHandler {
+  return (req, _res, next) => {
+    if (!hasBody(req)) return next();
+    const type = req.headers['content-type'];
+    if (typeof type === 'string' && JSON_TYPE.test(type)) return next();
+    next(new UnsupportedMediaTypeError());
+  };
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
+}

@@ -1,0 +1,170 @@
+// Component tests against a real MongoDB-compatible server (MONGO_URL from the jest
+// global setup), plus one FerretDB process of our own that is stopped and started
+// again to prove the connection recovers by itself.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  connectMongo,
+  createMongoReadinessCheck,
+  DependencyUnavailableError,
+  isDependencyFailure,
+  type MongoConnection,
+} from '@parley/server-kit';
+import { createSilentLogger, uniqueDbName, waitFor } from '@parley/server-kit/testing';
+
+const mongoBaseUrl = process.env['MONGO_URL'] ?? 'mongodb://127.0.0.1:27017';
+const logger = createSilentLogger();
+
+function withDb(base: string, db: string): string {
+  const url = new URL(base);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('connectMongo', () => {
+  const opened: MongoConnection[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((m) => m.close()));
+  });
+
+  it('When MongoDB is up, then the db from the URL is used and documents round-trip', async () => {
+    const dbName = uniqueDbName('kit');
+    const mongo = await connectMongo({ url: withDb(mongoBaseUrl, dbName), logger });
+    opened.push(mongo);
+
+    await mongo.db.collection('things').insertOne({ _id: 'a' as never, n: 1 });
+    const found = await mongo.db.collection('things').findOne({ _id: 'a' as never });
+
+    expect(mongo.db.databaseName).toBe(dbName);
+    expect(found).toEqual({ _id: 'a', n: 1 });
+    await expect(mongo.ping()).resolves.toBeUndefined();
+    await expect(
+      createMongoReadinessCheck(mongo).check(new AbortController().signal),
+    ).resolves.toBeUndefined();
+  });
+
+  it('When dbName is given, then it wins over the URL, and close is idempotent', async () => {
+    const dbName = uniqueDbName('kit');
+    const mongo = await connectMongo({ url: withDb(mongoBaseUrl, 'ignored'), dbName, logger });
+
+    expect(mongo.db.databaseName).toBe(dbName);
+    await Promise.all([mongo.close(), mongo.close()]);
+    await expect(mongo.close()).resolves.toBeUndefined();
+  });
+
+  it('When nothing listens at the URL, then connecting fails fast with DependencyUnavailableError', async () => {
+    const port = await freePort();
+    const started = Date.now();
+
+    const attempt = connectMongo({
+      url: `mongodb://127.0.0.1:${port}/x`,
+      logger,
+      serverSelectionTimeoutMS: 1000,
+    });
+
+    await expect(attempt).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('When started with requireAtStart false and MongoDB down, then operations fail within 2 s as dependency failures', async () => {
+    const port = await freePort();
+    const mongo = await connectMongo({
+      url: `mongodb://127.0.0.1:${port}/x`,
+      logger,
+      requireAtStart: false,
+    });
+    opened.push(mongo);
+    const started = Date.now();
+
+    const error = await mongo.db
+      .collection('c')
+      .findOne({})
+      .catch((err: unknown) => err);
+
+    expect(Date.now() - started).toBeLessThan(2600);
+    expect(isDependencyFailure(error)).toBe(true);
+  });
+});
+
+describe('connectMongo when the server goes away and comes back', () => {
+  const ferretDir = path.resolve(__dirname, '../../../tools/ferretdb');
+  const binary = path.join(ferretDir, 'bin', 'ferretdb-dev');
+  let dataDir = '';
+  let child: ChildProcess | undefined;
+
+  beforeAll(() => {
+    // a no-op when the binary is current; builds it (needs Go) otherwise
+    execFileSync(process.execPath, [path.join(ferretDir, 'ferretdb.mjs'), 'build'], {
+      stdio: 'ignore',
+    });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'kit-ferret-'));
+  }, 300_000);
+
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function startFerret(listen: string): Promise<string> {
+    const proc = spawn(binary, ['-listen', listen, '-data', dataDir], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child = proc;
+    const lines: string[] = [];
+    createInterface({ input: proc.stdout! }).on('line', (line: string) => lines.push(line));
+    const ready = await waitFor(() => lines.find((line) => line.startsWith('ready ')), {
+      timeoutMs: 20_000,
+      description: 'FerretDB ready line',
+    });
+    return ready.slice('ready '.length).trim();
+  }
+
+  async function stopFerret(): Promise<void> {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+
+  it('When MongoDB restarts, then requests fail fast meanwhile and the same connection recovers without restart', async () => {
+    const readyUrl = await startFerret('127.0.0.1:0');
+    const port = new URL(readyUrl).port;
+    const mongo = await connectMongo({
+      url: `mongodb://127.0.0.1:${port}/${uniqueDbName('recover')}`,
+      logger,
+    });
+    await mongo.db.collection('c').insertOne({ before: true });
+
+    await stopFerret();
+    const started = Date.now();
+    const duringOutage = await mongo.db
+      .collection('c')
+      .findOne({})
+      .catch((err: unknown) => err);
+    expect(isDependencyFailure(duringOutage)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2600);
+
+    await startFerret(`127.0.0.1:${port}`);
+    await waitFor(() => mongo.ping().then(() => true), {
+      timeoutMs: 20_000,
+      description: 'MongoDB ping after restart',
+    });
+    await mongo.db.collection('c').insertOne({ after: true });
+
+    expect(await mongo.db.collection('c').countDocuments()).toBe(2);
+    await mongo.close();
+  }, 60_000);
+});
