@@ -1,0 +1,92 @@
+// The auth process: config → logger → MongoDB → indexes → signing keys → HTTP on
+// PORT (5001), and one ordered shutdown on SIGTERM/SIGINT.
+import {
+  connectMongo,
+  createLogger,
+  createMetrics,
+  createMongoReadinessCheck,
+  createShutdown,
+  installSignalHandlers,
+  resolveCorsOrigins,
+  startHttpServer,
+} from '@parley/server-kit';
+import { readFile } from 'node:fs/promises';
+import { createApp } from './app';
+import { authSettingsFrom, loadAuthConfig, type AuthEnv } from './config';
+import { ensureAuthIndexes } from './ensure-indexes';
+import { createPasswordHasher } from './password-hasher';
+import { loadConfiguredSigningKey, loadStoredSigningKeys, type SigningKeys } from './signing-keys';
+import type { Db } from 'mongodb';
+
+async function loadSigningKeys(config: AuthEnv, db: Db): Promise<SigningKeys> {
+  if (config.JWT_PRIVATE_KEY !== undefined) {
+    return loadConfiguredSigningKey(config.JWT_PRIVATE_KEY, config.JWT_ALGORITHM);
+  }
+  if (config.JWT_PRIVATE_KEY_FILE !== undefined) {
+    let pem: string;
+    try {
+      pem = await readFile(config.JWT_PRIVATE_KEY_FILE, 'utf8');
+    } catch (err) {
+      throw new Error(`JWT_PRIVATE_KEY_FILE cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    return loadConfiguredSigningKey(pem, config.JWT_ALGORITHM);
+  }
+  return loadStoredSigningKeys(db, { alg: config.JWT_ALGORITHM });
+}
+
+async function main(): Promise<void> {
+  const config = loadAuthConfig();
+  const logger = createLogger({ name: 'auth', level: config.LOG_LEVEL });
+  const metrics = createMetrics({ service: 'auth' });
+  const settings = authSettingsFrom(config);
+
+  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-auth' });
+  await ensureAuthIndexes(mongo.db);
+  const signingKeys = await loadSigningKeys(config, mongo.db);
+  if (signingKeys.active.alg !== config.JWT_ALGORITHM) {
+    logger.warn(
+      { stored: signingKeys.active.alg, configured: config.JWT_ALGORITHM },
+      'the stored development signing key keeps its algorithm; drop signing_keys to change it',
+    );
+  }
+  logger.info(
+    {
+      kid: signingKeys.active.kid,
+      alg: signingKeys.active.alg,
+      source: config.JWT_PRIVATE_KEY || config.JWT_PRIVATE_KEY_FILE ? 'config' : 'mongodb',
+    },
+    'signing key loaded',
+  );
+  // The first unknown-user login would otherwise also pay for building the dummy hash.
+  await createPasswordHasher({ cost: settings.bcryptCost }).verifyDummy('');
+
+  const app = createApp({
+    logger,
+    metrics,
+    db: mongo.db,
+    signingKeys,
+    settings,
+    corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    readiness: [createMongoReadinessCheck(mongo)],
+  });
+  const http = await startHttpServer(app, { port: config.PORT, host: config.HOST });
+  logger.info({ url: http.url }, 'auth listening');
+
+  const shutdown = createShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      { name: 'http', close: () => http.close() },
+      { name: 'mongo', close: () => mongo.close() },
+    ],
+  });
+  installSignalHandlers(shutdown);
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad config): plain stderr, then a non-zero exit.
+  process.stderr.write(`auth failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+// Builds real auth apps for component tests: a fresh MongoDB database per test file
+// (from the MONGO_URL the jest global setup provides), the real app from createApp,
+// and a recorder that keeps every response body and log line so a suite can prove
+// no password hash ever left the service.
+import {
+  connectMongo,
+  createLogger,
+  createMetrics,
+  createMongoReadinessCheck,
+  type MongoConnection,
+} from '@parley/server-kit';
+import { uniqueDbName, uniqueName } from '@parley/server-kit/testing';
+import type { Express } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { createApp } from '../../src/app';
+import { authSettingsFrom, loadAuthConfig, type AuthEnv } from '../../src/config';
+import { ensureAuthIndexes } from '../../src/ensure-indexes';
+import { loadStoredSigningKeys, type SigningKeys } from '../../src/signing-keys';
+
+export function mongoBaseUrl(): string {
+  const url = process.env['MONGO_URL'];
+  if (!url) throw new Error('MONGO_URL is not set: run through jest (tools/test-infra global setup)');
+  return url;
+}
+
+export async function connectTestDb(prefix = 'auth'): Promise<MongoConnection> {
+  const mongo = await connectMongo({
+    url: mongoBaseUrl(),
+    dbName: uniqueDbName(prefix),
+    logger: createLogger({ name: 'test', level: 'silent' }),
+  });
+  await ensureAuthIndexes(mongo.db);
+  return mongo;
+}
+
+/** Everything the apps of one test file said: response bodies and log lines. */
+export class Recorder {
+  readonly bodies: string[] = [];
+  readonly logLines: string[] = [];
+
+  /** Wraps an app so each response body is kept. */
+  wrap(app: Express): RequestListener {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      const keep = (chunk: unknown) => {
+        if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+        else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+      };
+      res.write = ((chunk: unknown, ...rest: unknown[]) => {
+        keep(chunk);
+        return write(chunk, ...rest);
+      }) as typeof res.write;
+      res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+        if (typeof chunk !== 'function') keep(chunk);
+        this.bodies.push(Buffer.concat(chunks).toString('utf8'));
+        return end(chunk, ...rest);
+      }) as typeof res.end;
+      app(req, res);
+    };
+  }
+
+  logDestination(): Writable {
+    return new Writable({
+      write: (chunk: Buffer | string, _encoding, callback) => {
+        this.logLines.push(chunk.toString());
+        callback();
+      },
+    });
+  }
+}
+
+export interface TestApp {
+  app: Express;
+  /** The app wrapped by the recorder: hand this to supertest. */
+  listener: RequestListener;
+  http: ReturnType<typeof request>;
+  env: AuthEnv;
+  signingKeys: SigningKeys;
+}
+
+export interface TestAppOptions {
+  /** Environment variables on top of the test defaults (BCRYPT_COST=4). */
+  env?: Record<string, string>;
+  now?: () => Date;
+  signingKeys?: SigningKeys;
+}
+
+export async function createTestApp(
+  mongo: MongoConnection,
+  recorder: Recorder,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const env = loadAuthConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', ...options.env });
+  const signingKeys = options.signingKeys ?? (await loadStoredSigningKeys(mongo.db, { alg: env.JWT_ALGORITHM }));
+  const logger = createLogger({ name: 'auth-test', level: 'debug', destination: recorder.logDestination() });
+  const app = createApp({
+    logger,
+    metrics: createMetrics({ service: 'auth', defaultMetrics: false }),
+    db: mongo.db,
+    signingKeys,
+    settings: authSettingsFrom(env),
+    corsOrigins: '*',
+    trustProxy: env.TRUST_PROXY,
+    readiness: [createMongoReadinessCheck(mongo)],
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const listener = recorder.wrap(app);
+  return { app, listener, http: request(listener), env, signingKeys };
+}
+
+/** A username no other test uses (3–32 chars of a-z 0-9 _ . -). */
+export function uniqueUsername(prefix = 'u'): string {
+  return uniqueName(prefix).replace(/[^a-z0-9_.-]/gi, '_').slice(0, 32);
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export async function registerAndLogin(
+  http: TestApp['http'],
+  username = uniqueUsername(),
+  password = PASSWORD,
+): Promise<{ username: string; accessToken: string; refreshToken: string; userId: string }> {
+  await http.post('/auth/register').send({ username, password }).expect(201);
+  const login = await http.post('/auth/login').send({ username, password }).expect(200);
+  const body = login.body as { accessToken: string; refreshToken: string; user: { id: string } };
+  return { username, accessToken: body.accessToken, refreshToken: body.refreshToken, userId: body.user.id };
+}
+
+/** Asserts that no response body and no log line carries a password hash. */
+export function expectNoPasswordHashes(recorder: Recorder): void {
+  expect(recorder.bodies.length).toBeGreaterThan(0);
+  for (const text of [...recorder.bodies, ...recorder.logLines]) {
+    expect(text).not.toContain('$2b$');
+    expect(text).not.toContain('passwordHash');
+  }
+}
