@@ -114,6 +114,10 @@ export type HistoryQuery = z.output<typeof historyQuerySchema>;
 export const historyResponseSchema = z
   .object({
     conversationId: idSchema,
+    conversation: conversationRefSchema.optional().meta({
+      description:
+        'The conversation (id, kind, name) the page belongs to, so a reader (e.g. websocket resume) can label messages without another call',
+    }),
     messages: z.array(messageSchema).meta({ description: 'Ascending seq' }),
     hasMore: z.boolean().meta({ description: 'Another page exists in the direction asked' }),
   })

@@ -1,0 +1,59 @@
+// The events of DESIGN.md §5 that chat emits, each with its recipients, built in one
+// place with the contracts' createEvent so data and recipients never drift apart.
+import {
+  createEvent,
+  type Conversation,
+  type EventOf,
+  type Message,
+  type UserRef,
+} from '@parley/contracts';
+import { toConversation, toConversationRef, type ConversationDoc } from './conversation-store';
+
+export function newMessageEvent(
+  message: Message,
+  conversation: ConversationDoc,
+): EventOf<'new_message'> {
+  // the sender too: their other devices show the message
+  return createEvent('new_message', { message, conversation: toConversationRef(conversation) }, [
+    ...conversation.memberIds,
+  ]);
+}
+
+export function messageUpdatedEvent(
+  message: Message,
+  conversation: ConversationDoc,
+): EventOf<'message_updated'> {
+  return createEvent('message_updated', { message }, [...conversation.memberIds]);
+}
+
+export function readEvent(
+  conversation: ConversationDoc,
+  userId: string,
+  seq: number,
+): EventOf<'read'> {
+  return createEvent('read', { conversationId: conversation._id, userId, seq }, [
+    ...conversation.memberIds,
+  ]);
+}
+
+export function typingEvent(
+  conversation: ConversationDoc,
+  user: UserRef,
+  isTyping: boolean,
+): EventOf<'typing'> {
+  return createEvent(
+    'typing',
+    { conversationId: conversation._id, user, isTyping },
+    conversation.memberIds.filter((id) => id !== user.id),
+  );
+}
+
+/** To the members before and after the change, so a leaver and a newcomer both learn it. */
+export function conversationUpdatedEvent(
+  after: ConversationDoc,
+  membersBefore: readonly string[],
+): EventOf<'conversation_updated'> {
+  const conversation: Conversation = toConversation(after);
+  const recipients = [...new Set([...membersBefore, ...after.memberIds])];
+  return createEvent('conversation_updated', { conversation }, recipients);
+}

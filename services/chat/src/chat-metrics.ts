@@ -1,0 +1,36 @@
+// The chat service's own Prometheus series, next to the kit's HTTP histogram and
+// process metrics on the same per-instance registry.
+import type { Metrics } from '@parley/server-kit';
+
+type Counter = ReturnType<Metrics['counter']>;
+type Gauge = ReturnType<Metrics['gauge']>;
+
+export interface ChatMetrics {
+  messagesSent: Counter;
+  eventsPublished: Counter;
+  publishFailures: Counter;
+  outboxPending: Gauge;
+}
+
+export function createChatMetrics(metrics: Metrics): ChatMetrics {
+  return {
+    messagesSent: metrics.counter({
+      name: 'chat_messages_sent_total',
+      help: 'Messages stored by /chat/send (idempotent repeats not counted)',
+    }),
+    eventsPublished: metrics.counter({
+      name: 'chat_events_published_total',
+      help: 'Events confirmed by RabbitMQ, by event type',
+      labelNames: ['type'] as const,
+    }),
+    publishFailures: metrics.counter({
+      name: 'chat_event_publish_failures_total',
+      help: 'Publishes RabbitMQ did not confirm in time (stored events are retried by the relay)',
+      labelNames: ['type'] as const,
+    }),
+    outboxPending: metrics.gauge({
+      name: 'chat_outbox_pending',
+      help: 'Documents with events stored but not yet confirmed by RabbitMQ (updated by the relay)',
+    }),
+  };
+}

@@ -1,0 +1,130 @@
+// Every chat endpoint, mounted from the contracts' route catalogue (method, path,
+// schemas and success status are written down once, in packages/contracts). Each
+// handler gets its input parsed by the route's own schemas and the verified caller,
+// and returns the body; errors are thrown and left to the kit's one error middleware.
+import { routesOf, type ROUTES, type RouteName, type RouteSpec } from '@parley/contracts';
+import {
+  getAuth,
+  parseWith,
+  requireAuth,
+  type Principal,
+  type TokenVerifier,
+} from '@parley/server-kit';
+import { Router, type RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { ChatServices } from './chat-services';
+import { listConversations } from './conversation-list';
+import { readHistory, readReplies } from './history';
+import { deleteMessage, editMessage } from './message-edits';
+import { addReaction, removeReaction } from './reactions';
+import { markRead } from './read-markers';
+import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } from './rooms';
+import { sendMessage } from './send-message';
+import { announceTyping } from './typing';
+
+type Routes = typeof ROUTES;
+type ChatRouteName = {
+  [K in RouteName]: Routes[K]['service'] extends 'chat' ? K : never;
+}[RouteName];
+type Parsed<R, K extends string> = R extends { [P in K]: infer S extends z.ZodType }
+  ? z.output<S>
+  : undefined;
+
+interface RouteInput<R> {
+  caller: Principal;
+  body: Parsed<R, 'body'>;
+  query: Parsed<R, 'query'>;
+  params: Parsed<R, 'params'>;
+}
+
+type RouteOutput<R> = R extends { success: { schema: infer S extends z.ZodType } }
+  ? { body: z.input<S>; status?: number }
+  : void;
+
+type ChatHandlers = {
+  [K in ChatRouteName]: (input: RouteInput<Routes[K]>) => Promise<RouteOutput<Routes[K]>>;
+};
+
+function chatHandlers(services: ChatServices): ChatHandlers {
+  return {
+    sendMessage: async ({ caller, body }) => {
+      const { message, created } = await sendMessage(services, caller, body);
+      return { body: { message }, status: created ? 201 : 200 };
+    },
+    history: async ({ caller, query }) => ({ body: await readHistory(services, caller, query) }),
+    conversations: async ({ caller, query }) => ({
+      body: await listConversations(services, caller, query),
+    }),
+    markRead: ({ caller, params, body }) => markRead(services, caller, params.id, body.seq),
+    typing: ({ caller, body }) =>
+      announceTyping(services, caller, body.conversationId, body.isTyping),
+    createRoom: async ({ caller, body }) => ({
+      body: { conversation: await createRoom(services, caller, body) },
+    }),
+    listRooms: async ({ caller }) => ({ body: { rooms: await listRooms(services, caller) } }),
+    getRoom: async ({ caller, params }) => ({
+      body: { conversation: await getRoom(services, caller, params.id) },
+    }),
+    joinRoom: async ({ caller, params }) => ({
+      body: { conversation: await joinRoom(services, caller, params.id) },
+    }),
+    leaveRoom: async ({ caller, params }) => ({
+      body: { conversation: await leaveRoom(services, caller, params.id) },
+    }),
+    inviteToRoom: async ({ caller, params, body }) => ({
+      body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
+    }),
+    editMessage: async ({ caller, params, body }) => ({
+      body: { message: await editMessage(services, caller, params.id, body.text) },
+    }),
+    deleteMessage: ({ caller, params }) => deleteMessage(services, caller, params.id),
+    addReaction: async ({ caller, params, body }) => ({
+      body: { message: await addReaction(services, caller, params.id, body.emoji) },
+    }),
+    removeReaction: async ({ caller, params }) => ({
+      body: { message: await removeReaction(services, caller, params.id, params.emoji) },
+    }),
+    replies: async ({ caller, params, query }) => ({
+      body: await readReplies(services, caller, params.id, query),
+    }),
+  };
+}
+
+type AnyHandler = (
+  input: RouteInput<RouteSpec>,
+) => Promise<{ body: unknown; status?: number } | void>;
+
+function mount(router: Router, spec: RouteSpec, handler: AnyHandler, auth: RequestHandler): void {
+  router[spec.method](spec.path, auth, async (req, res) => {
+    const input = {
+      caller: getAuth(res),
+      // params first: a malformed id is answered before the body is looked at
+      params: spec.params ? parseWith(spec.params, req.params, 'path parameters') : undefined,
+      query: spec.query ? parseWith(spec.query, req.query, 'query') : undefined,
+      body: spec.body ? parseWith(spec.body, req.body ?? {}, 'body') : undefined,
+    } as RouteInput<RouteSpec>;
+    const output = await handler(input);
+    if (!output) {
+      res.status(spec.success.status).end();
+      return;
+    }
+    res.status(output.status ?? spec.success.status).json(output.body);
+  });
+}
+
+export interface ChatRouterDeps {
+  services: ChatServices;
+  verifier: TokenVerifier;
+}
+
+export function createChatRouter({ services, verifier }: ChatRouterDeps): Router {
+  const router = Router();
+  const handlers = chatHandlers(services) as unknown as Record<string, AnyHandler>;
+  const auth = requireAuth(verifier);
+  for (const [name, spec] of routesOf('chat')) {
+    const handler = handlers[name];
+    if (!handler) throw new Error(`No handler for chat route ${name}`);
+    mount(router, spec, handler, auth);
+  }
+  return router;
+}

@@ -1,0 +1,98 @@
+// Everything the use cases work with, built once per app from a database and a
+// publisher: the stores, the outbox over their collections and the send queue.
+// Tests build two of these side by side over one database (two "instances").
+import type { ParleyEvent } from '@parley/contracts';
+import type { EventPublisher, Logger } from '@parley/server-kit';
+import type { Db } from 'mongodb';
+import type { ChatMetrics } from './chat-metrics';
+import {
+  CONVERSATIONS_COLLECTION,
+  createConversationStore,
+  type ConversationStore,
+} from './conversation-store';
+import {
+  MESSAGES_COLLECTION,
+  createMessageStore,
+  type MessageStore,
+  type MessageStoreHooks,
+  type SeqHint,
+} from './message-store';
+import { createOutbox, type Outbox } from './outbox';
+import {
+  READ_MARKERS_COLLECTION,
+  createReadMarkerStore,
+  type ReadMarkerStore,
+} from './read-marker-store';
+import { createSerialQueue, type SerialQueue } from './send-queue';
+import type { UserDirectory } from './user-directory';
+import type { Collection, Document } from 'mongodb';
+
+export interface ChatServices {
+  messages: MessageStore;
+  conversations: ConversationStore;
+  readMarkers: ReadMarkerStore;
+  users: UserDirectory;
+  outbox: Outbox;
+  metrics: ChatMetrics;
+  sendQueue: SerialQueue<SeqHint>;
+  now: () => Date;
+  /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
+  ensureIndexes(): Promise<void>;
+}
+
+export interface ChatServicesOptions {
+  db: Db;
+  publisher: EventPublisher<ParleyEvent>;
+  users: UserDirectory;
+  logger: Logger;
+  metrics: ChatMetrics;
+  /** The broker connection's state: the relay idles and typing is dropped while it is down. */
+  isBrokerConnected?: () => boolean;
+  outboxGraceMs?: number;
+  outboxBatchSize?: number;
+  messageHooks?: MessageStoreHooks;
+  now?: () => Date;
+}
+
+export function createChatServices(options: ChatServicesOptions): ChatServices {
+  const now = options.now ?? (() => new Date());
+  const messages = createMessageStore({
+    db: options.db,
+    now,
+    ...(options.messageHooks ? { hooks: options.messageHooks } : {}),
+  });
+  const conversations = createConversationStore({ db: options.db, now });
+  const readMarkers = createReadMarkerStore({ db: options.db, now });
+  const collections: Record<string, Collection<Document>> = {
+    [MESSAGES_COLLECTION]: messages.collection as unknown as Collection<Document>,
+    [CONVERSATIONS_COLLECTION]: conversations.collection as unknown as Collection<Document>,
+    [READ_MARKERS_COLLECTION]: readMarkers.collection as unknown as Collection<Document>,
+  };
+  const outbox = createOutbox({
+    publisher: options.publisher,
+    collections,
+    logger: options.logger,
+    metrics: options.metrics,
+    now,
+    ...(options.isBrokerConnected ? { isConnected: options.isBrokerConnected } : {}),
+    ...(options.outboxGraceMs !== undefined ? { graceMs: options.outboxGraceMs } : {}),
+    ...(options.outboxBatchSize !== undefined ? { batchSize: options.outboxBatchSize } : {}),
+  });
+  return {
+    messages,
+    conversations,
+    readMarkers,
+    users: options.users,
+    outbox,
+    metrics: options.metrics,
+    sendQueue: createSerialQueue<SeqHint>(() => ({})),
+    now,
+    async ensureIndexes() {
+      await Promise.all([
+        messages.ensureIndexes(),
+        conversations.ensureIndexes(),
+        readMarkers.ensureIndexes(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// The chat service's environment, validated once at boot by main.ts (README.md has
+// the table). JWKS_URL defaults to auth's well-known path under AUTH_URL, so a
+// deployment normally sets AUTH_URL only.
+import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
+import { EVENTS_EXCHANGE } from '@parley/contracts';
+import { z } from 'zod';
+
+export const chatEnvSchema = z
+  .object({
+    ...commonEnv(),
+    PORT: envVars.port(5002),
+    MONGO_URL: envVars.mongoUrl(),
+    AMQP_URL: envVars.amqpUrl(),
+    AUTH_URL: envVars.httpUrl().default('http://127.0.0.1:5001'),
+    ...jwtVerifierEnv(),
+    // overrides the verifier's default: derived from AUTH_URL below when unset
+    JWKS_URL: envVars.httpUrl().optional(),
+    EVENTS_EXCHANGE: z.string().min(1).max(255).default(EVENTS_EXCHANGE),
+
+    AUTH_TIMEOUT_MS: envVars.durationMs(2_000),
+    USER_CACHE_TTL_MS: envVars.durationMs(30_000),
+    USER_CACHE_NOT_FOUND_TTL_MS: envVars.durationMs(5_000),
+    USER_CACHE_MAX_ENTRIES: envVars.int(10_000, { min: 0 }),
+
+    PUBLISH_TIMEOUT_MS: envVars.durationMs(5_000),
+    OUTBOX_RELAY_INTERVAL_MS: envVars.durationMs(1_000),
+    OUTBOX_GRACE_MS: envVars.durationMs(2_000),
+    OUTBOX_BATCH_SIZE: envVars.int(200, { min: 1, max: 10_000 }),
+  })
+  .transform((env) => ({
+    ...env,
+    JWKS_URL: env.JWKS_URL ?? `${env.AUTH_URL.replace(/\/+$/, '')}/.well-known/jwks.json`,
+  }));
+
+export type ChatEnv = z.output<typeof chatEnvSchema>;
+
+export function loadChatConfig(env: Env = process.env): ChatEnv {
+  return loadConfig(chatEnvSchema, env);
+}

@@ -1,0 +1,84 @@
+// GET /chat/conversations: the caller's conversations, newest activity first, with
+// the newest message, the read marker and the unread count. One query for the page,
+// one for the markers, one for the newest messages, and one indexed count per
+// conversation ({conversationId, seq} range, other senders). The cursor is opaque:
+// base64url of the last item's (lastMessageAt, id).
+import type {
+  ConversationSummary,
+  ConversationsQuery,
+  ConversationsResponse,
+} from '@parley/contracts';
+import { ValidationError, type Principal } from '@parley/server-kit';
+import type { ChatServices } from './chat-services';
+import { toConversation, type ListCursor } from './conversation-store';
+import { toMessage } from './message-store';
+
+export function encodeCursor(cursor: ListCursor): string {
+  return Buffer.from(JSON.stringify([cursor.lastMessageAt.getTime(), cursor.id])).toString(
+    'base64url',
+  );
+}
+
+export function decodeCursor(value: string): ListCursor {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (Array.isArray(decoded) && decoded.length === 2) {
+      const [time, id] = decoded as unknown[];
+      if (
+        typeof time === 'number' &&
+        Number.isSafeInteger(time) &&
+        time >= 0 &&
+        typeof id === 'string' &&
+        id.length <= 128
+      ) {
+        return { lastMessageAt: new Date(time), id };
+      }
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError(
+    [{ path: 'before', message: 'not a cursor this API returned' }],
+    'The request query is not valid',
+  );
+}
+
+export async function listConversations(
+  services: ChatServices,
+  caller: Principal,
+  query: ConversationsQuery,
+): Promise<ConversationsResponse> {
+  const before = query.before === undefined ? undefined : decodeCursor(query.before);
+  const docs = await services.conversations.listForMember(caller.userId, {
+    limit: query.limit + 1,
+    ...(before ? { before } : {}),
+  });
+  const page = docs.slice(0, query.limit);
+  const ids = page.map((d) => d._id);
+  const [markers, lastMessages] = await Promise.all([
+    services.readMarkers.markersOf(caller.userId, ids),
+    services.messages.findBySeq(
+      page.filter((d) => d.lastSeq > 0).map((d) => ({ conversationId: d._id, seq: d.lastSeq })),
+    ),
+  ]);
+  const lastById = new Map(lastMessages.map((m) => [m.conversationId, m]));
+  const conversations = await Promise.all(
+    page.map(async (doc): Promise<ConversationSummary> => {
+      const lastReadSeq = markers.get(doc._id) ?? 0;
+      const unreadCount =
+        doc.lastSeq > lastReadSeq
+          ? await services.messages.countUnread(doc._id, caller.userId, lastReadSeq)
+          : 0;
+      const summary: ConversationSummary = { ...toConversation(doc), unreadCount, lastReadSeq };
+      const last = lastById.get(doc._id);
+      if (last) summary.lastMessage = toMessage(last);
+      return summary;
+    }),
+  );
+  const response: ConversationsResponse = { conversations };
+  const tail = page.at(-1);
+  if (docs.length > query.limit && tail) {
+    response.nextCursor = encodeCursor({ lastMessageAt: tail.lastMessageAt, id: tail._id });
+  }
+  return response;
+}

@@ -1,0 +1,222 @@
+// Conversations in MongoDB: direct conversations (id derived from the two user ids,
+// created by the first send with an upsert) and rooms (ObjectId hex ids). Members are
+// stored with their usernames so reads never ask auth; memberIds is the indexed copy.
+import { createHash } from 'node:crypto';
+import type { Conversation, ConversationRef, ParleyEvent, UserRef } from '@parley/contracts';
+import { NotFoundError } from '@parley/server-kit';
+import {
+  ObjectId,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type IndexDescription,
+} from 'mongodb';
+import { createDeclaredIndexes } from './mongo-indexes';
+import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from './outbox';
+import { isDuplicateKeyError } from './retry-backoff';
+import { updateVersioned, type VersionedChange, type VersionedResult } from './versioned-update';
+
+export interface ConversationDoc extends OutboxFields {
+  _id: string;
+  kind: 'direct' | 'room';
+  name?: string;
+  /** Rooms: invisible to non-members. Direct conversations are always private. */
+  isPrivate: boolean;
+  members: UserRef[];
+  memberIds: string[];
+  lastSeq: number;
+  /** Newest message's time, or creation time while empty: the list order. */
+  lastMessageAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  createdBy?: string;
+  version: number;
+}
+
+export const CONVERSATIONS_COLLECTION = 'conversations';
+
+export const CONVERSATION_INDEXES: IndexDescription[] = [
+  // a member's conversations, newest activity first (GET /chat/conversations)
+  { key: { memberIds: 1, lastMessageAt: -1, _id: -1 }, name: 'member_activity' },
+  // public rooms (GET /chat/rooms)
+  { key: { kind: 1, isPrivate: 1, lastMessageAt: -1 }, name: 'room_listing' },
+  OUTBOX_INDEX,
+];
+
+const READABLE_ID = /^[A-Za-z0-9-]+$/;
+
+/**
+ * The one id of the direct conversation between two users, whoever writes first:
+ * `d_<idA>_<idB>` with the ids sorted, or a hash of them when they could be
+ * ambiguous (an underscore) or too long for an id.
+ */
+export function directConversationId(userA: string, userB: string): string {
+  const [a, b] = [userA, userB].sort();
+  const readable = `d_${a}_${b}`;
+  if (READABLE_ID.test(a ?? '') && READABLE_ID.test(b ?? '') && readable.length <= 128)
+    return readable;
+  return `d_h${createHash('sha256').update(`${a}\u0000${b}`).digest('hex')}`;
+}
+
+export function toConversation(doc: ConversationDoc): Conversation {
+  const conversation: Conversation = {
+    id: doc._id,
+    kind: doc.kind,
+    isPrivate: doc.isPrivate,
+    members: doc.members.map((m) => ({ id: m.id, username: m.username })),
+    lastSeq: doc.lastSeq,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+  if (doc.name !== undefined) conversation.name = doc.name;
+  return conversation;
+}
+
+export function toConversationRef(doc: ConversationDoc): ConversationRef {
+  const ref: ConversationRef = { id: doc._id, kind: doc.kind };
+  if (doc.name !== undefined) ref.name = doc.name;
+  return ref;
+}
+
+export interface ListCursor {
+  lastMessageAt: Date;
+  id: string;
+}
+
+export interface NewRoom {
+  name: string;
+  isPrivate: boolean;
+  members: UserRef[];
+  createdBy: string;
+}
+
+export interface ConversationStore {
+  readonly collection: Collection<ConversationDoc>;
+  ensureIndexes(): Promise<void>;
+  findById(id: string): Promise<ConversationDoc | null>;
+  /** The direct conversation of two users, created if it does not exist yet. */
+  ensureDirect(a: UserRef, b: UserRef): Promise<ConversationDoc>;
+  insertRoom(
+    room: NewRoom,
+    makeEvents: (doc: ConversationDoc) => ParleyEvent[],
+  ): Promise<{ doc: ConversationDoc; events: ParleyEvent[] }>;
+  /** Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in. */
+  recordMessage(id: string, seq: number, at: Date): Promise<void>;
+  listForMember(
+    userId: string,
+    options: { limit: number; before?: ListCursor },
+  ): Promise<ConversationDoc[]>;
+  listRooms(userId: string, limit: number): Promise<ConversationDoc[]>;
+  update(
+    id: string,
+    decide: (current: ConversationDoc) => VersionedChange<ConversationDoc> | undefined,
+  ): Promise<VersionedResult<ConversationDoc>>;
+}
+
+export function createConversationStore(options: { db: Db; now?: () => Date }): ConversationStore {
+  const collection = options.db.collection<ConversationDoc>(CONVERSATIONS_COLLECTION);
+  const now = options.now ?? (() => new Date());
+
+  return {
+    collection,
+
+    async ensureIndexes() {
+      await createDeclaredIndexes(
+        collection as unknown as Collection<Document>,
+        CONVERSATION_INDEXES,
+      );
+    },
+
+    findById(id) {
+      return collection.findOne({ _id: id });
+    },
+
+    async ensureDirect(a, b) {
+      const _id = directConversationId(a.id, b.id);
+      const existing = await collection.findOne({ _id });
+      if (existing) return existing;
+      const at = now();
+      const members = a.id === b.id ? [a] : [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
+      const doc: ConversationDoc = {
+        _id,
+        kind: 'direct',
+        isPrivate: true,
+        members,
+        memberIds: members.map((m) => m.id),
+        lastSeq: 0,
+        lastMessageAt: at,
+        createdAt: at,
+        updatedAt: at,
+        version: 0,
+      };
+      try {
+        // $setOnInsert: two first sends racing create one conversation
+        const { _id: _ignored, ...fields } = doc;
+        await collection.updateOne({ _id }, { $setOnInsert: fields }, { upsert: true });
+      } catch (err) {
+        // the other upsert won the insert; the document exists now
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      const stored = await collection.findOne({ _id });
+      if (!stored)
+        throw new NotFoundError('No such conversation', { code: 'conversation_not_found' });
+      return stored;
+    },
+
+    async insertRoom(room, makeEvents) {
+      const at = now();
+      const doc: ConversationDoc = {
+        _id: new ObjectId().toHexString(),
+        kind: 'room',
+        name: room.name,
+        isPrivate: room.isPrivate,
+        members: room.members,
+        memberIds: room.members.map((m) => m.id),
+        lastSeq: 0,
+        lastMessageAt: at,
+        createdAt: at,
+        updatedAt: at,
+        createdBy: room.createdBy,
+        version: 0,
+      };
+      const events = makeEvents(doc);
+      await collection.insertOne({ ...doc, ...outboxFieldsFor(events, at) });
+      return { doc, events };
+    },
+
+    async recordMessage(id, seq, at) {
+      await collection.updateOne(
+        { _id: id },
+        { $max: { lastSeq: seq, lastMessageAt: at, updatedAt: at } },
+      );
+    },
+
+    listForMember(userId, { limit, before }) {
+      const filter: Filter<ConversationDoc> = { memberIds: userId };
+      if (before) {
+        filter.$or = [
+          { lastMessageAt: { $lt: before.lastMessageAt } },
+          { lastMessageAt: before.lastMessageAt, _id: { $lt: before.id } },
+        ];
+      }
+      return collection.find(filter).sort({ lastMessageAt: -1, _id: -1 }).limit(limit).toArray();
+    },
+
+    listRooms(userId, limit) {
+      return collection
+        .find({ kind: 'room', $or: [{ isPrivate: false }, { memberIds: userId }] })
+        .sort({ lastMessageAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray();
+    },
+
+    update(id, decide) {
+      return updateVersioned(collection, id, decide, {
+        now,
+        notFound: () =>
+          new NotFoundError('No such conversation', { code: 'conversation_not_found' }),
+      });
+    },
+  };
+}

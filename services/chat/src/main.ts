@@ -1,0 +1,106 @@
+// The chat process: read config once, connect MongoDB (required at start) and
+// RabbitMQ (reconnects by itself; the outbox covers it being down), ensure indexes,
+// start the outbox relay, listen, and on SIGTERM close in order.
+import { hostname } from 'node:os';
+import type { ParleyEvent } from '@parley/contracts';
+import {
+  connectMongo,
+  createAmqpConnection,
+  createEventPublisher,
+  createJwksVerifier,
+  createLogger,
+  createMetrics,
+  createMongoReadinessCheck,
+  createShutdown,
+  installSignalHandlers,
+  resolveCorsOrigins,
+  startHttpServer,
+} from '@parley/server-kit';
+import { createApp } from './app';
+import { createChatMetrics } from './chat-metrics';
+import { createChatServices } from './chat-services';
+import { loadChatConfig } from './config';
+import { createOutboxRelay } from './outbox-relay';
+import { createUserDirectory } from './user-directory';
+
+async function main(): Promise<void> {
+  const config = loadChatConfig();
+  const logger = createLogger({ name: 'chat', level: config.LOG_LEVEL });
+  const metrics = createMetrics({ service: 'chat' });
+
+  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-chat' });
+  const amqp = createAmqpConnection({
+    url: config.AMQP_URL,
+    connectionName: `chat-${hostname()}-${process.pid}`,
+    logger,
+  });
+  const publisher = createEventPublisher<ParleyEvent>(amqp, {
+    exchange: config.EVENTS_EXCHANGE,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+  });
+  const chatMetrics = createChatMetrics(metrics);
+  const services = createChatServices({
+    db: mongo.db,
+    publisher,
+    users: createUserDirectory({
+      authUrl: config.AUTH_URL,
+      timeoutMs: config.AUTH_TIMEOUT_MS,
+      ttlMs: config.USER_CACHE_TTL_MS,
+      notFoundTtlMs: config.USER_CACHE_NOT_FOUND_TTL_MS,
+      maxEntries: config.USER_CACHE_MAX_ENTRIES,
+    }),
+    logger,
+    metrics: chatMetrics,
+    isBrokerConnected: () => amqp.isConnected(),
+    outboxGraceMs: config.OUTBOX_GRACE_MS,
+    outboxBatchSize: config.OUTBOX_BATCH_SIZE,
+  });
+  await services.ensureIndexes();
+
+  const relay = createOutboxRelay({
+    outbox: services.outbox,
+    intervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+    logger,
+    metrics: chatMetrics,
+  });
+  relay.start();
+
+  const app = createApp({
+    services,
+    verifier: createJwksVerifier({
+      jwksUri: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    }),
+    logger,
+    metrics,
+    corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
+    bodyLimit: config.BODY_LIMIT,
+    readiness: [createMongoReadinessCheck(mongo)],
+  });
+  const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });
+  logger.info({ url: server.url, exchange: config.EVENTS_EXCHANGE }, 'chat listening');
+
+  const shutdown = createShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      { name: 'http', close: () => server.close() },
+      { name: 'outbox relay', close: () => relay.stop() },
+      // what is still unconfirmed stays in the outbox for the next instance's relay
+      { name: 'publishes in flight', close: () => services.outbox.drain() },
+      { name: 'publisher', close: () => publisher.close() },
+      { name: 'rabbitmq', close: () => amqp.close() },
+      { name: 'mongodb', close: () => mongo.close() },
+    ],
+  });
+  installSignalHandlers(shutdown);
+}
+
+main().catch((err: unknown) => {
+  // the logger may not exist yet (bad config): write one JSON line like pino would
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', name: 'chat', msg: 'chat failed to start', err: String(err) })}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+// PATCH and DELETE /chat/messages/:id, sender only. A delete keeps a tombstone (same
+// id and seq, text '', deletedAt, reactions cleared) so seqs stay contiguous; a
+// deleted message can no longer be edited or reacted to (404 message_not_found), and
+// deleting it again is a no-op 204 that emits nothing.
+import type { Message } from '@parley/contracts';
+import { ForbiddenError, NotFoundError, type Principal } from '@parley/server-kit';
+import { messageUpdatedEvent } from './chat-events';
+import type { ChatServices } from './chat-services';
+import { requireMessageForMember } from './message-access';
+import { MESSAGES_COLLECTION, toMessage, type MessageDoc } from './message-store';
+
+function requireSender(doc: MessageDoc, caller: Principal): void {
+  if (doc.senderId !== caller.userId) {
+    throw new ForbiddenError('Only the sender can change this message', { code: 'forbidden' });
+  }
+}
+
+function messageGone(): NotFoundError {
+  return new NotFoundError('This message was deleted', { code: 'message_not_found' });
+}
+
+export async function editMessage(
+  services: ChatServices,
+  caller: Principal,
+  messageId: string,
+  text: string,
+): Promise<Message> {
+  const { message, conversation } = await requireMessageForMember(services, caller, messageId);
+  const result = await services.messages.update(message._id, (current) => {
+    requireSender(current, caller);
+    if (current.deletedAt) throw messageGone();
+    return {
+      set: { text, editedAt: services.now() },
+      events: (after) => [messageUpdatedEvent(toMessage(after), conversation)],
+    };
+  });
+  services.outbox.dispatch(MESSAGES_COLLECTION, message._id, result.events);
+  return toMessage(result.doc);
+}
+
+export async function deleteMessage(
+  services: ChatServices,
+  caller: Principal,
+  messageId: string,
+): Promise<void> {
+  const { message, conversation } = await requireMessageForMember(services, caller, messageId);
+  const result = await services.messages.update(message._id, (current) => {
+    requireSender(current, caller);
+    if (current.deletedAt) return undefined;
+    return {
+      set: { text: '', deletedAt: services.now(), reactions: [] },
+      events: (after) => [messageUpdatedEvent(toMessage(after), conversation)],
+    };
+  });
+  services.outbox.dispatch(MESSAGES_COLLECTION, message._id, result.events);
+}

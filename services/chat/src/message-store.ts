@@ -1,0 +1,281 @@
+// Messages in MongoDB, and the seq allocation DESIGN.md §4 asks for: a message is
+// inserted with seq = (highest stored seq) + 1 under the unique index
+// {conversationId, seq}; a writer that loses the race gets E11000 and tries the next
+// number. Nothing is reserved before the insert, so a failed write leaves no hole.
+// Idempotency rides on a second unique index, {senderId, idempotencyKey}.
+import { randomUUID } from 'node:crypto';
+import type { Message, ParleyEvent, UserRef } from '@parley/contracts';
+import { DependencyUnavailableError, NotFoundError } from '@parley/server-kit';
+import {
+  ObjectId,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type IndexDescription,
+} from 'mongodb';
+import { createDeclaredIndexes } from './mongo-indexes';
+import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from './outbox';
+import { backoff, isDuplicateKeyError } from './retry-backoff';
+import { updateVersioned, type VersionedChange, type VersionedResult } from './versioned-update';
+
+export interface ReactionGroup {
+  emoji: string;
+  userIds: string[];
+}
+
+export interface MessageDoc extends OutboxFields {
+  _id: ObjectId;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  senderUsername: string;
+  /** Empty once deleted. */
+  text: string;
+  /** The thread root (hex id) this message replies to. */
+  parentId?: string;
+  clientMsgId?: string;
+  /** clientMsgId when given, else a generated value no client can send (it has a space). */
+  idempotencyKey: string;
+  /** An array, not an object keyed by emoji: emoji make poor field names. */
+  reactions: ReactionGroup[];
+  createdAt: Date;
+  editedAt?: Date;
+  deletedAt?: Date;
+  version: number;
+}
+
+export const MESSAGES_COLLECTION = 'messages';
+
+export const MESSAGE_INDEXES: IndexDescription[] = [
+  // seq allocation and every history page
+  { key: { conversationId: 1, seq: 1 }, name: 'conversation_seq', unique: true },
+  // idempotent sends
+  { key: { senderId: 1, idempotencyKey: 1 }, name: 'sender_idempotency_key', unique: true },
+  // thread replies
+  { key: { conversationId: 1, parentId: 1, seq: 1 }, name: 'conversation_thread_seq' },
+  OUTBOX_INDEX,
+];
+
+/** A message id from a URL or body: a 24-hex ObjectId, else nothing (404, never 500). */
+export function parseMessageId(id: string): ObjectId | undefined {
+  return /^[0-9a-f]{24}$/i.test(id) ? ObjectId.createFromHexString(id) : undefined;
+}
+
+export function toMessage(doc: MessageDoc): Message {
+  const message: Message = {
+    id: doc._id.toHexString(),
+    conversationId: doc.conversationId,
+    seq: doc.seq,
+    sender: { id: doc.senderId, username: doc.senderUsername },
+    text: doc.text,
+    reactions: Object.fromEntries(doc.reactions.map((r) => [r.emoji, [...r.userIds]])),
+    createdAt: doc.createdAt.toISOString(),
+  };
+  if (doc.parentId !== undefined) message.parentId = doc.parentId;
+  if (doc.clientMsgId !== undefined) message.clientMsgId = doc.clientMsgId;
+  if (doc.editedAt !== undefined) message.editedAt = doc.editedAt.toISOString();
+  if (doc.deletedAt !== undefined) message.deletedAt = doc.deletedAt.toISOString();
+  return message;
+}
+
+export interface NewMessage {
+  conversationId: string;
+  sender: UserRef;
+  text: string;
+  clientMsgId?: string;
+  parentId?: string;
+}
+
+/**
+ * The next seq as far as this process knows, kept while sends to one conversation are
+ * queued back to back (see send-queue.ts) so they skip re-reading the highest seq.
+ * Any failure forgets it; a stale value only costs one duplicate-key retry.
+ */
+export interface SeqHint {
+  lastSeq?: number;
+}
+
+export interface InsertAttempt {
+  conversationId: string;
+  seq: number;
+  attempt: number;
+}
+
+/** A seam for tests: make chosen inserts fail as a crashed or refused write would. */
+export interface MessageStoreHooks {
+  beforeInsert?(attempt: InsertAttempt): void | Promise<void>;
+}
+
+export interface InsertResult {
+  doc: MessageDoc;
+  events: ParleyEvent[];
+  /** False when the send repeated a clientMsgId: doc is the original. */
+  created: boolean;
+}
+
+export interface PageOptions {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+export interface MessageStore {
+  readonly collection: Collection<MessageDoc>;
+  ensureIndexes(): Promise<void>;
+  findById(id: string): Promise<MessageDoc | null>;
+  findByIdempotencyKey(senderId: string, key: string): Promise<MessageDoc | null>;
+  maxSeq(conversationId: string): Promise<number>;
+  insertNext(
+    input: NewMessage,
+    makeEvents: (message: Message) => ParleyEvent[],
+    hint?: SeqHint,
+  ): Promise<InsertResult>;
+  /** Ascending seq; see DESIGN.md §4 for which page each cursor gives. */
+  page(
+    conversationId: string,
+    options: PageOptions,
+  ): Promise<{ docs: MessageDoc[]; hasMore: boolean }>;
+  replies(
+    conversationId: string,
+    parentId: string,
+    options: { after?: number; limit: number },
+  ): Promise<{ docs: MessageDoc[]; hasMore: boolean }>;
+  countUnread(conversationId: string, userId: string, afterSeq: number): Promise<number>;
+  findBySeq(keys: { conversationId: string; seq: number }[]): Promise<MessageDoc[]>;
+  update(
+    id: ObjectId,
+    decide: (current: MessageDoc) => VersionedChange<MessageDoc> | undefined,
+  ): Promise<VersionedResult<MessageDoc>>;
+}
+
+export interface MessageStoreOptions {
+  db: Db;
+  now?: () => Date;
+  hooks?: MessageStoreHooks;
+  /** Seq conflicts tolerated per send before answering 503; default 50. */
+  maxInsertAttempts?: number;
+}
+
+export function createMessageStore(options: MessageStoreOptions): MessageStore {
+  const collection = options.db.collection<MessageDoc>(MESSAGES_COLLECTION);
+  const now = options.now ?? (() => new Date());
+  const hooks = options.hooks ?? {};
+  const maxInsertAttempts = options.maxInsertAttempts ?? 50;
+
+  async function maxSeq(conversationId: string): Promise<number> {
+    const last = await collection.findOne(
+      { conversationId },
+      { sort: { seq: -1 }, projection: { seq: 1 } },
+    );
+    return last?.seq ?? 0;
+  }
+
+  function findByIdempotencyKey(senderId: string, key: string) {
+    return collection.findOne({ senderId, idempotencyKey: key });
+  }
+
+  return {
+    collection,
+
+    async ensureIndexes() {
+      await createDeclaredIndexes(collection as unknown as Collection<Document>, MESSAGE_INDEXES);
+    },
+
+    async findById(id) {
+      const _id = parseMessageId(id);
+      return _id ? collection.findOne({ _id }) : null;
+    },
+
+    findByIdempotencyKey,
+    maxSeq,
+
+    async insertNext(input, makeEvents, hint = {}) {
+      const _id = new ObjectId();
+      const idempotencyKey = input.clientMsgId ?? `~auto ${randomUUID()}`;
+      for (let attempt = 0; attempt < maxInsertAttempts; attempt++) {
+        const seq =
+          hint.lastSeq !== undefined ? hint.lastSeq + 1 : (await maxSeq(input.conversationId)) + 1;
+        const doc: MessageDoc = {
+          _id,
+          conversationId: input.conversationId,
+          seq,
+          senderId: input.sender.id,
+          senderUsername: input.sender.username,
+          text: input.text,
+          idempotencyKey,
+          reactions: [],
+          createdAt: now(),
+          version: 0,
+        };
+        if (input.parentId !== undefined) doc.parentId = input.parentId;
+        if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
+        const events = makeEvents(toMessage(doc));
+        try {
+          await hooks.beforeInsert?.({ conversationId: input.conversationId, seq, attempt });
+          await collection.insertOne({ ...doc, ...outboxFieldsFor(events, doc.createdAt) });
+          hint.lastSeq = seq;
+          return { doc, events, created: true };
+        } catch (err) {
+          delete hint.lastSeq;
+          if (!isDuplicateKeyError(err)) throw err;
+          // E11000 names no index on every server (FerretDB), so ask: a repeat of this send?
+          if (input.clientMsgId !== undefined) {
+            const original = await findByIdempotencyKey(input.sender.id, input.clientMsgId);
+            if (original) return { doc: original, events: [], created: false };
+          }
+          await backoff(attempt);
+        }
+      }
+      throw new DependencyUnavailableError(
+        'Too many concurrent sends to this conversation; try again',
+      );
+    },
+
+    async page(conversationId, { before, after, limit }) {
+      const ascending = after !== undefined;
+      const filter: Filter<MessageDoc> = { conversationId };
+      if (after !== undefined) filter.seq = { $gt: after };
+      else if (before !== undefined) filter.seq = { $lt: before };
+      const docs = await collection
+        .find(filter)
+        .sort({ seq: ascending ? 1 : -1 })
+        .limit(limit + 1)
+        .toArray();
+      const hasMore = docs.length > limit;
+      const pageDocs = docs.slice(0, limit);
+      return { docs: ascending ? pageDocs : pageDocs.reverse(), hasMore };
+    },
+
+    async replies(conversationId, parentId, { after, limit }) {
+      const docs = await collection
+        .find({ conversationId, parentId, seq: { $gt: after ?? 0 } })
+        .sort({ seq: 1 })
+        .limit(limit + 1)
+        .toArray();
+      return { docs: docs.slice(0, limit), hasMore: docs.length > limit };
+    },
+
+    countUnread(conversationId, userId, afterSeq) {
+      return collection.countDocuments({
+        conversationId,
+        seq: { $gt: afterSeq },
+        senderId: { $ne: userId },
+      });
+    },
+
+    async findBySeq(keys) {
+      if (keys.length === 0) return [];
+      return collection
+        .find({ $or: keys.map((k) => ({ conversationId: k.conversationId, seq: k.seq })) })
+        .toArray();
+    },
+
+    update(id, decide) {
+      return updateVersioned(collection, id, decide, {
+        now,
+        notFound: () => new NotFoundError('No such message', { code: 'message_not_found' }),
+      });
+    },
+  };
+}

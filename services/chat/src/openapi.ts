@@ -1,0 +1,33 @@
+// The chat OpenAPI document, generated from the same route catalogue the routes are
+// mounted from (packages/contracts/src/routes.ts).
+import { messageResponseSchema, routesOf } from '@parley/contracts';
+import { createOpenApiDocument, type OpenApiDocument } from '@parley/server-kit';
+
+export function createChatOpenApi(version = '0.1.0'): OpenApiDocument {
+  return createOpenApiDocument({
+    title: 'Parley chat',
+    version,
+    description:
+      'Messages, history, direct conversations and rooms, threads, reactions, edits and read ' +
+      'markers. Every state change is also published to the RabbitMQ exchange `chat.events` ' +
+      '(see DESIGN.md §5).',
+    register(api) {
+      for (const [name, route] of routesOf('chat')) {
+        api.route({
+          ...route,
+          operationId: name,
+          ...(name === 'sendMessage'
+            ? {
+                otherResponses: {
+                  200: {
+                    description: 'A repeated clientMsgId: the original message',
+                    schema: messageResponseSchema,
+                  },
+                },
+              }
+            : {}),
+        });
+      }
+    },
+  });
+}

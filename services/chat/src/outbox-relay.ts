@@ -1,0 +1,68 @@
+// The loop that guarantees "stored means announced": every interval it republishes
+// outbox events still pending after the grace period and refreshes the pending gauge.
+// One pass at a time; a failing pass (MongoDB down) is logged and the next one retries.
+import type { Logger } from '@parley/server-kit';
+import type { ChatMetrics } from './chat-metrics';
+import type { Outbox } from './outbox';
+
+export interface OutboxRelay {
+  start(): void;
+  /** Stops the timer and waits for a pass in progress. Idempotent. */
+  stop(): Promise<void>;
+  /** Runs one pass now (tests, and the first pass at startup). */
+  runOnce(): Promise<number>;
+}
+
+export interface OutboxRelayOptions {
+  outbox: Outbox;
+  intervalMs: number;
+  logger: Logger;
+  metrics: ChatMetrics;
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { outbox, metrics } = options;
+  const log = options.logger.child({ component: 'outbox-relay' });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  let stopped = false;
+
+  async function pass(): Promise<number> {
+    try {
+      const published = await outbox.relayPending();
+      metrics.outboxPending.set(await outbox.countPending());
+      return published;
+    } catch (err) {
+      log.warn({ err }, 'outbox relay pass failed');
+      return 0;
+    }
+  }
+
+  function runOnce(): Promise<number> {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void runOnce().finally(schedule);
+    }, options.intervalMs);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (timer || stopped) return;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+    runOnce,
+  };
+}

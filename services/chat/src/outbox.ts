@@ -1,0 +1,232 @@
+// The transactional outbox (DESIGN.md §4, §7.2), one mechanism for every state change.
+// Without multi-document transactions the change and its events must be ONE
+// single-document write, so each changed document carries its own pending events:
+//
+//   outbox:      { <eventId>: { type, at, body } }   the event exactly as it will be sent
+//   outboxCount: number                             how many are pending
+//   outboxDueAt: Date                               indexed; set while anything is pending
+//
+// After the write the events are published at once (fast path) and removed from the
+// document once RabbitMQ confirms. A relay pass republishes whatever is still pending
+// after a grace period (broker down, publish timed out, process died between store
+// and publish). Delivery is at least once: events carry ids and consumers dedupe.
+// Events are stored as JSON text so reaction emoji never become field names.
+import type { ParleyEvent } from '@parley/contracts';
+import type { EventPublisher, Logger } from '@parley/server-kit';
+import type { Collection, Document, IndexDescription } from 'mongodb';
+import type { ChatMetrics } from './chat-metrics';
+
+export interface OutboxEntry {
+  type: string;
+  at: Date;
+  body: string;
+}
+
+export interface OutboxFields {
+  outbox?: Record<string, OutboxEntry>;
+  outboxCount?: number;
+  outboxDueAt?: Date;
+}
+
+/** The index the relay's query runs on; every outbox collection declares it. */
+export const OUTBOX_INDEX: IndexDescription = { key: { outboxDueAt: 1 }, name: 'outbox_due' };
+
+function entryOf(event: ParleyEvent, now: Date): OutboxEntry {
+  return { type: event.type, at: now, body: JSON.stringify(event) };
+}
+
+/** Fields for a document inserted together with its events. */
+export function outboxFieldsFor(events: readonly ParleyEvent[], now: Date): OutboxFields {
+  if (events.length === 0) return {};
+  return {
+    outbox: Object.fromEntries(events.map((e) => [e.id, entryOf(e, now)])),
+    outboxCount: events.length,
+    outboxDueAt: now,
+  };
+}
+
+export interface OutboxUpdate {
+  $set: Record<string, unknown>;
+  $inc?: Record<string, number>;
+  $min?: Record<string, Date>;
+  $unset?: Record<string, ''>;
+}
+
+/** Merges "append these events" into an update, so change and events are one write. */
+export function withOutbox(
+  update: { $set: Record<string, unknown>; $unset?: Record<string, ''> },
+  events: readonly ParleyEvent[],
+  now: Date,
+): OutboxUpdate {
+  if (events.length === 0) return update;
+  const $set: Record<string, unknown> = { ...update.$set };
+  for (const event of events) $set[`outbox.${event.id}`] = entryOf(event, now);
+  return {
+    ...update,
+    $set,
+    $inc: { outboxCount: events.length },
+    $min: { outboxDueAt: now },
+  };
+}
+
+export interface Outbox {
+  /** Publishes events just stored on a document (fast path). Never throws. */
+  dispatch(collection: string, docId: unknown, events: readonly ParleyEvent[]): void;
+  /** Best effort for events that are not stored (typing): dropped when the broker is down. */
+  publishEphemeral(event: ParleyEvent): void;
+  /** One relay pass; resolves with the number of events it confirmed. */
+  relayPending(): Promise<number>;
+  /** Documents with pending events, across every outbox collection. */
+  countPending(): Promise<number>;
+  /** Resolves when the publishes in flight have settled (for shutdown and tests). */
+  drain(): Promise<void>;
+}
+
+export interface OutboxOptions {
+  publisher: EventPublisher<ParleyEvent>;
+  /** Every collection whose documents carry outbox fields, by name. */
+  collections: Record<string, Collection<Document>>;
+  logger: Logger;
+  metrics: ChatMetrics;
+  /** A pending event younger than this is left to the fast path; default 2 s. */
+  graceMs?: number;
+  /** Documents per collection per relay pass; default 200. */
+  batchSize?: number;
+  /** When false the relay skips its pass and typing is dropped; default always true. */
+  isConnected?: () => boolean;
+  now?: () => Date;
+}
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { publisher, logger, metrics } = options;
+  const log = logger.child({ component: 'outbox' });
+  const graceMs = options.graceMs ?? 2_000;
+  const batchSize = options.batchSize ?? 200;
+  const isConnected = options.isConnected ?? (() => true);
+  const now = options.now ?? (() => new Date());
+  // ids being published by this process: the relay must not send them a second time
+  const inFlight = new Map<string, Promise<boolean>>();
+  const ephemeral = new Set<Promise<void>>();
+
+  function collection(name: string) {
+    const col = options.collections[name];
+    if (!col) throw new Error(`Not an outbox collection: ${name}`);
+    return col;
+  }
+
+  async function markPublished(name: string, docId: unknown, eventId: string): Promise<void> {
+    const col = collection(name);
+    const path = `outbox.${eventId}`;
+    const _id = docId as Document['_id'];
+    // common case, one write: this was the only pending event
+    const last = await col.updateOne(
+      { _id, outboxCount: 1, [path]: { $exists: true } },
+      { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
+    );
+    if (last.modifiedCount === 1) return;
+    const removed = await col.updateOne(
+      { _id, [path]: { $exists: true } },
+      { $unset: { [path]: '' }, $inc: { outboxCount: -1 } },
+    );
+    if (removed.modifiedCount === 1) {
+      // both conditional single-document writes: an event pushed meanwhile keeps the count above 0
+      await col.updateOne(
+        { _id, outboxCount: { $lte: 0 } },
+        {
+          $unset: { outbox: '', outboxCount: '', outboxDueAt: '' },
+        },
+      );
+    }
+  }
+
+  function publishOne(name: string, docId: unknown, event: ParleyEvent): Promise<boolean> {
+    const running = inFlight.get(event.id);
+    if (running) return running;
+    const attempt = (async () => {
+      try {
+        await publisher.publish(event);
+      } catch (err) {
+        metrics.publishFailures.inc({ type: event.type });
+        log.warn(
+          { err, eventId: event.id, type: event.type },
+          'event not confirmed; the relay retries it',
+        );
+        return false;
+      }
+      metrics.eventsPublished.inc({ type: event.type });
+      try {
+        await markPublished(name, docId, event.id);
+      } catch (err) {
+        // the event went out; the relay sends it once more later, which consumers dedupe
+        log.warn(
+          { err, eventId: event.id },
+          'published event could not be marked; it will be sent again',
+        );
+      }
+      return true;
+    })().finally(() => inFlight.delete(event.id));
+    inFlight.set(event.id, attempt);
+    return attempt;
+  }
+
+  return {
+    dispatch(name, docId, events) {
+      // called in order, so the channel sends them in order; not awaited by requests
+      for (const event of events) void publishOne(name, docId, event);
+    },
+
+    publishEphemeral(event) {
+      if (!isConnected()) return;
+      const attempt = publisher.publish(event).then(
+        () => {
+          metrics.eventsPublished.inc({ type: event.type });
+        },
+        (err: unknown) => {
+          metrics.publishFailures.inc({ type: event.type });
+          log.debug({ err, type: event.type }, 'ephemeral event dropped');
+        },
+      );
+      ephemeral.add(attempt);
+      void attempt.finally(() => ephemeral.delete(attempt));
+    },
+
+    async relayPending() {
+      if (!isConnected()) return 0;
+      const dueBefore = new Date(now().getTime() - graceMs);
+      const attempts: Promise<boolean>[] = [];
+      for (const name of Object.keys(options.collections)) {
+        const docs = await collection(name)
+          .find({ outboxDueAt: { $lte: dueBefore } }, { projection: { outbox: 1 } })
+          .sort({ outboxDueAt: 1 })
+          .limit(batchSize)
+          .toArray();
+        for (const doc of docs) {
+          const outbox = (doc as OutboxFields).outbox ?? {};
+          const entries = Object.entries(outbox).sort(
+            ([, a], [, b]) => a.at.getTime() - b.at.getTime(),
+          );
+          for (const [id, entry] of entries) {
+            if (inFlight.has(id)) continue;
+            attempts.push(publishOne(name, doc._id, JSON.parse(entry.body) as ParleyEvent));
+          }
+        }
+      }
+      const results = await Promise.all(attempts);
+      const published = results.filter(Boolean).length;
+      if (published > 0) log.info({ published }, 'relay published pending events');
+      return published;
+    },
+
+    async countPending() {
+      let total = 0;
+      for (const name of Object.keys(options.collections)) {
+        total += await collection(name).countDocuments({ outboxDueAt: { $gte: new Date(0) } });
+      }
+      return total;
+    },
+
+    async drain() {
+      await Promise.allSettled([...inFlight.values(), ...ephemeral]);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// POST /chat/send: resolve the conversation (a direct one is created by its first
+// message), check membership and the thread parent, then store the message with
+// the next seq and its new_message event in one write, and publish it.
+import type { Message, UserRef, sendMessageRequestSchema } from '@parley/contracts';
+import { NotFoundError, type Principal } from '@parley/server-kit';
+import type { z } from 'zod';
+import type { ChatServices } from './chat-services';
+import { newMessageEvent } from './chat-events';
+import { requireMember } from './conversation-access';
+import type { ConversationDoc } from './conversation-store';
+import { MESSAGES_COLLECTION, toMessage } from './message-store';
+
+export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
+
+export interface SendMessageResult {
+  message: Message;
+  /** False when the clientMsgId was seen before: `message` is the original. */
+  created: boolean;
+}
+
+export function userRefOf(caller: Principal): UserRef {
+  return { id: caller.userId, username: caller.username };
+}
+
+/** The direct conversation with the user named `username` (the caller's own: notes to self). */
+export async function resolveDirectPeer(
+  services: ChatServices,
+  caller: Principal,
+  username: string,
+): Promise<UserRef> {
+  if (username === caller.username.toLowerCase()) return userRefOf(caller);
+  const user = await services.users.requireByUsername(username, caller.token);
+  return { id: user.id, username: user.username };
+}
+
+async function resolveConversation(
+  services: ChatServices,
+  caller: Principal,
+  input: SendMessageInput,
+): Promise<ConversationDoc> {
+  if (input.to !== undefined) {
+    const peer = await resolveDirectPeer(services, caller, input.to);
+    return services.conversations.ensureDirect(userRefOf(caller), peer);
+  }
+  const conversation = await services.conversations.findById(input.conversationId ?? '');
+  return requireMember(conversation, caller.userId);
+}
+
+/** A reply attaches to the thread root, so a reply to a reply joins the same thread. */
+async function resolveThreadRoot(
+  services: ChatServices,
+  conversation: ConversationDoc,
+  parentId: string,
+): Promise<string> {
+  const parent = await services.messages.findById(parentId);
+  if (!parent || parent.conversationId !== conversation._id) {
+    throw new NotFoundError('The parent message is not in this conversation', {
+      code: 'message_not_found',
+    });
+  }
+  return parent.parentId ?? parent._id.toHexString();
+}
+
+export async function sendMessage(
+  services: ChatServices,
+  caller: Principal,
+  input: SendMessageInput,
+): Promise<SendMessageResult> {
+  if (input.clientMsgId !== undefined) {
+    const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
+    if (original) return { message: toMessage(original), created: false };
+  }
+  const conversation = await resolveConversation(services, caller, input);
+  const parentId =
+    input.parentId === undefined
+      ? undefined
+      : await resolveThreadRoot(services, conversation, input.parentId);
+
+  const result = await services.sendQueue.run(conversation._id, (hint) =>
+    services.messages.insertNext(
+      {
+        conversationId: conversation._id,
+        sender: userRefOf(caller),
+        text: input.text,
+        ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
+        ...(parentId !== undefined ? { parentId } : {}),
+      },
+      (message) => [newMessageEvent(message, conversation)],
+      hint,
+    ),
+  );
+  if (!result.created) return { message: toMessage(result.doc), created: false };
+
+  services.metrics.messagesSent.inc();
+  services.outbox.dispatch(MESSAGES_COLLECTION, result.doc._id, result.events);
+  // after the event is on its way: if this write fails, the conversation's lastSeq
+  // lags until the next message, but nothing is lost (history reads the messages)
+  await services.conversations.recordMessage(
+    conversation._id,
+    result.doc.seq,
+    result.doc.createdAt,
+  );
+  return { message: toMessage(result.doc), created: true };
+}

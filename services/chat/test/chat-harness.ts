@@ -1,0 +1,310 @@
+// Builds a real chat app for component tests: a fresh database on the test MongoDB,
+// a per-file exchange on the real RabbitMQ with an exclusive queue bound to it that
+// records every event, the kit's test issuer for tokens, and a small stand-in for
+// auth's user lookup (GET /users/:username, GET /users?ids=) shaped by the contracts.
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  eventEnvelopeSchema,
+  type EventType,
+  type ParleyEvent,
+  type User,
+  type UserResponse,
+  type UsersResponse,
+} from '@parley/contracts';
+import {
+  connectMongo,
+  createAmqpConnection,
+  createEventPublisher,
+  createMetrics,
+  createMongoReadinessCheck,
+  extractBearer,
+  startHttpServer,
+  type AmqpConnection,
+  type RunningHttpServer,
+} from '@parley/server-kit';
+import { createSilentLogger, createTestIssuer, type TestIssuer } from '@parley/server-kit/testing';
+import amqplib from 'amqplib';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
+import { amqpUrl, testMongoUrl, uniqueName, waitFor } from '../../../tools/test-infra';
+import { createApp } from '../src/app';
+import { createChatMetrics } from '../src/chat-metrics';
+import { createChatServices, type ChatServices } from '../src/chat-services';
+import type { MessageStoreHooks } from '../src/message-store';
+import { createOutboxRelay, type OutboxRelay } from '../src/outbox-relay';
+import { createUserDirectory } from '../src/user-directory';
+
+export interface TestUser {
+  id: string;
+  username: string;
+  token: string;
+}
+
+/** auth's user lookup, good enough for chat: it knows the users tests register. */
+export interface FakeAuth {
+  url: string;
+  add(user: { id: string; username: string }): void;
+  /** 'up' answers; 'error' answers 500; 'hang' never answers (timeouts). */
+  mode: 'up' | 'error' | 'hang';
+  requests: number;
+  close(): Promise<void>;
+}
+
+export async function startFakeAuth(): Promise<FakeAuth> {
+  const users = new Map<string, User>();
+  const hanging = new Set<ServerResponse>();
+  const state = { mode: 'up' as FakeAuth['mode'], requests: 0 };
+  const server: Server = createServer((req, res) => {
+    state.requests += 1;
+    if (state.mode === 'hang') {
+      hanging.add(res);
+      return;
+    }
+    if (state.mode === 'error') {
+      res.writeHead(500).end();
+      return;
+    }
+    const send = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (!extractBearer(req.headers.authorization)) return send(401, { code: 'unauthorized' });
+    const url = new URL(req.url ?? '/', 'http://x');
+    const byName = /^\/users\/([^/]+)$/.exec(url.pathname);
+    if (byName?.[1]) {
+      const user = users.get(decodeURIComponent(byName[1]).toLowerCase());
+      if (!user) return send(404, { code: 'user_not_found' });
+      return send(200, { user } satisfies UserResponse);
+    }
+    if (url.pathname === '/users') {
+      const ids = (url.searchParams.get('ids') ?? '').split(',');
+      const found = [...users.values()].filter((u) => ids.includes(u.id));
+      return send(200, { users: found } satisfies UsersResponse);
+    }
+    send(404, { code: 'not_found' });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    add(user) {
+      users.set(user.username, {
+        ...user,
+        displayName: user.username,
+        createdAt: new Date().toISOString(),
+      });
+    },
+    get mode() {
+      return state.mode;
+    },
+    set mode(mode) {
+      state.mode = mode;
+    },
+    get requests() {
+      return state.requests;
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Every event that reached the test queue, in arrival order. */
+export interface EventLog {
+  readonly events: ParleyEvent[];
+  /** Waits (bounded) for an event matching `match`. */
+  waitFor<T extends EventType>(
+    type: T,
+    match?: (event: Extract<ParleyEvent, { type: T }>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Extract<ParleyEvent, { type: T }>>;
+  ofType<T extends EventType>(type: T): Extract<ParleyEvent, { type: T }>[];
+  close(): Promise<void>;
+}
+
+export async function recordEvents(exchange: string): Promise<EventLog> {
+  const connection = await amqplib.connect(amqpUrl());
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'fanout', { durable: true });
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, exchange, '');
+  const events: ParleyEvent[] = [];
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (!msg) return;
+      const body: unknown = JSON.parse(msg.content.toString('utf8'));
+      const envelope = eventEnvelopeSchema.parse(body);
+      // the AMQP properties DESIGN.md §5 asks for travel with every event
+      if (msg.properties.messageId !== envelope.id || msg.properties.type !== envelope.type) {
+        throw new Error(`event ${envelope.id} has wrong AMQP properties`);
+      }
+      if (msg.properties.contentType !== 'application/json' || msg.properties.deliveryMode !== 2) {
+        throw new Error(`event ${envelope.id} is not persistent application/json`);
+      }
+      events.push(body as ParleyEvent);
+    },
+    { noAck: true },
+  );
+  const ofType = <T extends EventType>(type: T) =>
+    events.filter((e): e is Extract<ParleyEvent, { type: T }> => e.type === type);
+  return {
+    events,
+    ofType,
+    waitFor: (type, match = () => true, timeoutMs = 5_000) =>
+      waitFor(() => ofType(type).find(match), { timeoutMs, description: `a ${type} event` }),
+    async close() {
+      await channel.deleteExchange(exchange).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+export interface ChatInstance {
+  url: string;
+  services: ChatServices;
+  relay: OutboxRelay;
+  amqp: AmqpConnection;
+  close(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  /** Default the test RabbitMQ; pass an unreachable one to test the outbox. */
+  amqpUrl?: string;
+  messageHooks?: MessageStoreHooks;
+  /** Start the relay loop (off by default: tests call relay.runOnce()). */
+  relayIntervalMs?: number;
+  outboxGraceMs?: number;
+  publishTimeoutMs?: number;
+  mongoUrl?: string;
+}
+
+export interface ChatHarness {
+  db: Db;
+  exchange: string;
+  issuer: TestIssuer;
+  auth: FakeAuth;
+  events: EventLog;
+  /** The instance most tests use. */
+  app: ChatInstance;
+  /** A further instance over the same database and exchange (another process). */
+  startInstance(options?: InstanceOptions): Promise<ChatInstance>;
+  newUser(prefix?: string): TestUser;
+  close(): Promise<void>;
+}
+
+export async function startChatHarness(options: InstanceOptions = {}): Promise<ChatHarness> {
+  const mongoUrl = testMongoUrl(uniqueName('chat'));
+  const mongo = await MongoClient.connect(mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+  const db = mongo.db();
+  const exchange = uniqueName('chat_events');
+  const issuer = await createTestIssuer();
+  const verifier = issuer.verifier();
+  const auth = await startFakeAuth();
+  const events = await recordEvents(exchange);
+  const instances: ChatInstance[] = [];
+
+  async function startInstance(instanceOptions: InstanceOptions = {}): Promise<ChatInstance> {
+    const logger = createSilentLogger('chat');
+    const metrics = createMetrics({ service: 'chat', defaultMetrics: false });
+    const chatMetrics = createChatMetrics(metrics);
+    const amqp = createAmqpConnection({
+      url: instanceOptions.amqpUrl ?? amqpUrl(),
+      connectionName: uniqueName('chat-test'),
+      logger,
+    });
+    const publisher = createEventPublisher<ParleyEvent>(amqp, {
+      exchange,
+      publishTimeoutMs: instanceOptions.publishTimeoutMs ?? 5_000,
+    });
+    // an unreachable MongoDB is allowed at start, as in production (503 until it is up)
+    const ownMongo = instanceOptions.mongoUrl
+      ? await connectMongo({ url: instanceOptions.mongoUrl, logger, requireAtStart: false })
+      : undefined;
+    const instanceDb = ownMongo?.db ?? db;
+    const services = createChatServices({
+      db: instanceDb,
+      publisher,
+      users: createUserDirectory({
+        authUrl: auth.url,
+        timeoutMs: 500,
+        ttlMs: 30_000,
+        notFoundTtlMs: 0,
+      }),
+      logger,
+      metrics: chatMetrics,
+      isBrokerConnected: () => amqp.isConnected(),
+      outboxGraceMs: instanceOptions.outboxGraceMs ?? 0,
+      ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
+    });
+    if (!ownMongo) await services.ensureIndexes();
+    const relay = createOutboxRelay({
+      outbox: services.outbox,
+      intervalMs: instanceOptions.relayIntervalMs ?? 60_000,
+      logger,
+      metrics: chatMetrics,
+    });
+    if (instanceOptions.relayIntervalMs !== undefined) relay.start();
+    const app = createApp({
+      services,
+      verifier,
+      logger,
+      metrics,
+      corsOrigins: '*',
+      bodyLimit: '64kb',
+      readiness: [
+        createMongoReadinessCheck({
+          ping: async () => void (await instanceDb.command({ ping: 1 })),
+        }),
+      ],
+    });
+    const server: RunningHttpServer = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+    const instance: ChatInstance = {
+      url: server.url,
+      services,
+      relay,
+      amqp,
+      async close() {
+        await server.close();
+        await relay.stop();
+        await publisher.close().catch(() => undefined);
+        await services.outbox.drain();
+        await amqp.close();
+        await ownMongo?.close();
+      },
+    };
+    instances.push(instance);
+    return instance;
+  }
+
+  const app = await startInstance(options);
+  return {
+    db,
+    exchange,
+    issuer,
+    auth,
+    events,
+    app,
+    startInstance,
+    newUser(prefix = 'u') {
+      const id = new ObjectId().toHexString();
+      const username = uniqueName(prefix).replace(/_/g, '-').slice(0, 32).toLowerCase();
+      auth.add({ id, username });
+      return { id, username, token: issuer.mint({ userId: id, username }) };
+    },
+    async close() {
+      for (const instance of instances) await instance.close();
+      await events.close();
+      await auth.close();
+      await issuer.close();
+      await db.dropDatabase().catch(() => undefined);
+      await mongo.close();
+    },
+  };
+}
+
+export function bearer(user: TestUser): { Authorization: string } {
+  return { Authorization: `Bearer ${user.token}` };
+}

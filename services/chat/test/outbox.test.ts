@@ -1,0 +1,147 @@
+// DESIGN.md §4/§7.2: a change answered 2xx is stored; if RabbitMQ cannot take its
+// event then, the outbox relay publishes it once the broker is reachable, exactly
+// once per event, and the document's outbox is emptied.
+import request from 'supertest';
+import { waitFor } from '../../../tools/test-infra';
+import { bearer, startChatHarness, type ChatHarness, type ChatInstance } from './chat-harness';
+
+let h: ChatHarness;
+let brokerless: ChatInstance;
+
+beforeAll(async () => {
+  h = await startChatHarness();
+  // same database and exchange, but an AMQP URL nothing listens on
+  brokerless = await h.startInstance({
+    amqpUrl: 'amqp://guest:guest@127.0.0.1:1',
+    publishTimeoutMs: 300,
+  });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+function pendingDocs(): Promise<number> {
+  return h.app.services.outbox.countPending();
+}
+
+it('When RabbitMQ is unreachable, then changes still succeed, and the relay publishes each event exactly once when it is back', async () => {
+  const [alice, bob] = [h.newUser('alice'), h.newUser('bob')];
+  const api = () => request(brokerless.url);
+
+  const sends = [];
+  for (const text of ['one', 'two', 'three']) {
+    sends.push(await api().post('/chat/send').set(bearer(alice)).send({ to: bob.username, text }));
+  }
+  const first = sends[0]?.body.message;
+  const edit = await api()
+    .patch(`/chat/messages/${first.id}`)
+    .set(bearer(alice))
+    .send({ text: 'one!' });
+  const react = await api()
+    .post(`/chat/messages/${first.id}/reactions`)
+    .set(bearer(bob))
+    .send({ emoji: '🎉' });
+  const room = await api()
+    .post('/chat/rooms')
+    .set(bearer(alice))
+    .send({ name: 'offline room', members: [bob.username] });
+  const read = await api()
+    .post(`/chat/conversations/${first.conversationId}/read`)
+    .set(bearer(bob))
+    .send({ seq: 3 });
+  const typing = await api()
+    .post('/chat/typing')
+    .set(bearer(alice))
+    .send({ conversationId: first.conversationId, isTyping: true });
+
+  expect(sends.map((r) => r.status)).toEqual([201, 201, 201]);
+  expect([edit.status, react.status, room.status, read.status, typing.status]).toEqual([
+    200, 200, 201, 204, 204,
+  ]);
+  // the fast path gives up (publish timeout) and leaves everything in the outbox
+  await brokerless.services.outbox.drain();
+  expect(await brokerless.services.outbox.relayPending()).toBe(0); // disconnected: no pass at all
+  expect(await pendingDocs()).toBe(3 + 1 + 1); // 3 messages, 1 room, 1 read marker
+
+  // the broker is "back": another instance's relay over the same database
+  const published = await h.app.relay.runOnce();
+
+  // 3 new_message + edit + reaction + conversation_updated + read
+  expect(published).toBe(7);
+  const messageIds = sends.map((r) => r.body.message.id as string);
+  await waitFor(
+    () =>
+      h.events.ofType('new_message').filter((e) => messageIds.includes(e.data.message.id))
+        .length === 3,
+  );
+  await waitFor(() =>
+    h.events.ofType('read').some((e) => e.data.conversationId === first.conversationId),
+  );
+  expect(await pendingDocs()).toBe(0);
+  expect(await h.app.relay.runOnce()).toBe(0);
+
+  const mine = h.events.events.filter((e) => {
+    const data = e.data as {
+      message?: { conversationId: string };
+      conversation?: { id: string };
+      conversationId?: string;
+    };
+    return (
+      data.message?.conversationId === first.conversationId ||
+      data.conversationId === first.conversationId ||
+      data.conversation?.id === room.body.conversation.id
+    );
+  });
+  const counts = new Map<string, number>();
+  for (const e of mine) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+  expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  expect(mine.map((e) => e.type).sort()).toEqual(
+    [
+      'conversation_updated',
+      'message_updated',
+      'message_updated',
+      'new_message',
+      'new_message',
+      'new_message',
+      'read',
+    ].sort(),
+  );
+  // events keep their order within a document: the edit before the reaction
+  const updates = h.events.ofType('message_updated').filter((e) => e.data.message.id === first.id);
+  expect(updates.map((e) => [e.data.message.text, Object.keys(e.data.message.reactions)])).toEqual([
+    ['one!', []],
+    ['one!', ['🎉']],
+  ]);
+  // typing is not stored, so it is not replayed
+  expect(
+    h.events.ofType('typing').filter((e) => e.data.conversationId === first.conversationId),
+  ).toHaveLength(0);
+});
+
+it('When the relay runs while the fast path is still publishing, then no event is sent twice', async () => {
+  const [alice, bob] = [h.newUser('alice'), h.newUser('bob')];
+  const responses = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      request(h.app.url)
+        .post('/chat/send')
+        .set(bearer(i % 2 ? alice : bob))
+        .send(
+          i === 0
+            ? { to: bob.username, text: 'x' }
+            : { to: i % 2 ? bob.username : alice.username, text: `m${i}` },
+        ),
+    ),
+  );
+  // grace 0 in tests: the relay sees every pending event at once, racing the fast path
+  await h.app.relay.runOnce();
+  await h.app.services.outbox.drain();
+  await h.app.relay.runOnce();
+
+  const ids = new Set(responses.map((r) => r.body.message.id as string));
+  await waitFor(
+    () => h.events.ofType('new_message').filter((e) => ids.has(e.data.message.id)).length >= 20,
+  );
+  const matching = h.events.ofType('new_message').filter((e) => ids.has(e.data.message.id));
+  expect(matching).toHaveLength(20);
+  expect(await pendingDocs()).toBe(0);
+});
