@@ -1,0 +1,355 @@
+// Builds one websocket service instance from its dependencies: the HTTP side
+// (/healthz, /readyz, /metrics, GET /presence, OpenAPI), the upgrade handler, the
+// per-connection lifecycle, the bus consumer and the presence heartbeat. It reads no
+// env and listens on nothing: main.ts (or a test) creates the HTTP server, routes its
+// `upgrade` events to `handleUpgrade`, then calls start(); close() undoes it all.
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import {
+  ROUTES,
+  WS_CLOSE,
+  parleyEventSchema,
+  presenceQuerySchema,
+  routesOf,
+  type ParleyEvent,
+  type PresenceResponse,
+} from '@parley/contracts';
+import {
+  createEventPublisher,
+  createHttpApp,
+  createMetrics,
+  createOpenApiDocument,
+  finishHttpApp,
+  parseQuery,
+  requireAuth,
+  DependencyUnavailableError,
+  type AmqpConnection,
+  type EventConsumer,
+  type Logger,
+  type Metrics,
+  type Principal,
+  type TokenVerifier,
+} from '@parley/server-kit';
+import type { Express } from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ChatClient } from './chat-client';
+import { createClientFrames } from './client-frames';
+import type { WebsocketConfig } from './config';
+import { createConnectionRegistry, type ConnectionRegistry } from './connection-registry';
+import { createEventDispatch } from './event-dispatch';
+import { createEventsConsumer } from './events-consumer';
+import { createWebsocketMetrics } from './metrics';
+import {
+  createPresenceTracker,
+  createPresenceWatchers,
+  type PresenceTracker,
+} from './presence-tracker';
+import { InflightSends } from './recent-ids';
+import { createSocketGateway } from './socket-gateway';
+import { createSocketSession, type SocketSession } from './socket-session';
+import { createUpgradeHandler, remoteIp, type UpgradeHandler } from './upgrade-auth';
+
+export type WebsocketAppConfig = Omit<
+  WebsocketConfig,
+  | 'NODE_ENV'
+  | 'LOG_LEVEL'
+  | 'HOST'
+  | 'PORT'
+  | 'AMQP_URL'
+  | 'CHAT_URL'
+  | 'JWKS_URL'
+  | 'JWT_ISSUER'
+  | 'JWT_AUDIENCE'
+  | 'CORS_ORIGINS'
+  | 'SHUTDOWN_TIMEOUT_MS'
+  | 'BODY_LIMIT'
+  | 'CHAT_TIMEOUT_MS'
+>;
+
+export interface WebsocketAppDeps {
+  config: WebsocketAppConfig;
+  logger: Logger;
+  verifier: TokenVerifier;
+  chat: ChatClient;
+  /** The process's RabbitMQ connection; the app opens its consumer and publisher on it. */
+  amqp: AmqpConnection;
+  corsOrigins: '*' | readonly string[];
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+export interface WebsocketApp {
+  readonly http: Express;
+  /** Give it the HTTP server's `upgrade` events. */
+  readonly handleUpgrade: UpgradeHandler;
+  readonly instanceId: string;
+  readonly registry: ConnectionRegistry;
+  readonly presence: PresenceTracker;
+  readonly metrics: Metrics;
+  /** Starts consuming and the heartbeats; resolves once the queue is bound. */
+  start(): Promise<void>;
+  /** Refuses new sockets and closes the open ones with 1001; resolves when they are gone (bounded). */
+  closeSockets(): Promise<void>;
+  /** closeSockets, then the heartbeats, the consumer and the publisher. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How long the sending socket is remembered after a WS send, to suppress its echo. */
+const INFLIGHT_TTL_MS = 120_000;
+const INFLIGHT_CAPACITY = 50_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function createApp(deps: WebsocketAppDeps): WebsocketApp {
+  const { config, logger, verifier, chat, amqp } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? createMetrics({ service: 'websocket' });
+  const wsMetrics = createWebsocketMetrics(metrics);
+  const registry = createConnectionRegistry();
+  const watchers = createPresenceWatchers();
+  const inflight = new InflightSends(INFLIGHT_CAPACITY, INFLIGHT_TTL_MS, now);
+  let accepting = true;
+
+  const gateway = createSocketGateway({
+    registry,
+    metrics: wsMetrics,
+    logger,
+    softLimitBytes: config.SEND_BUFFER_SOFT_LIMIT_BYTES,
+    hardLimitBytes: config.SEND_BUFFER_LIMIT_BYTES,
+    closeGraceMs: config.CLOSE_GRACE_MS,
+    now,
+  });
+
+  const publisher = createEventPublisher<ParleyEvent>(amqp, {
+    exchange: config.EVENTS_EXCHANGE,
+    schema: parleyEventSchema,
+  });
+  const pendingPublishes = new Set<Promise<void>>();
+  const presence = createPresenceTracker({
+    instanceId: config.INSTANCE_ID,
+    local: registry,
+    publisher: {
+      publish(event) {
+        const publishing = publisher.publish(event);
+        pendingPublishes.add(publishing);
+        void publishing.catch(() => undefined).finally(() => pendingPublishes.delete(publishing));
+        return publishing;
+      },
+    },
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    timeoutMs: config.PRESENCE_TIMEOUT_MS,
+    now,
+    logger: logger.child({ component: 'presence' }),
+    onChange(userId, status) {
+      for (const watcher of watchers.watchersOf(userId))
+        gateway.send(watcher, { type: 'presence', userId, status });
+    },
+  });
+
+  const dispatch = createEventDispatch({ gateway, presence, inflight });
+  let consumer: EventConsumer | undefined;
+
+  function armExpiry(session: SocketSession): void {
+    clearTimeout(session.expiryTimer);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, session.tokenExp * 1000 - now()));
+    session.expiryTimer = setTimeout(
+      () => gateway.close(session, WS_CLOSE.tokenExpired, 'token expired'),
+      delay,
+    );
+    session.expiryTimer.unref();
+  }
+
+  const clientFrames = createClientFrames({
+    chat,
+    verifier,
+    gateway,
+    presence,
+    watchers,
+    inflight,
+    metrics: wsMetrics,
+    logger,
+    maxPresenceWatch: config.MAX_PRESENCE_WATCH,
+    onTokenRefreshed: armExpiry,
+  });
+
+  function onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal): void {
+    const session = createSocketSession({
+      connectionId: randomUUID(),
+      ws,
+      ip: remoteIp(req),
+      user: { userId: principal.userId, username: principal.username },
+      token: principal.token,
+      tokenExp: principal.exp,
+      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+      rateBurst: config.RATE_LIMIT_BURST,
+      abuseMax: config.ABUSE_MAX_BAD_FRAMES,
+      abuseWindowMs: config.ABUSE_WINDOW_MS,
+      now,
+    });
+    wsMetrics.connectionOpened();
+    gateway.send(session, {
+      type: 'ready',
+      userId: session.userId,
+      username: session.username,
+      connectionId: session.connectionId,
+    });
+    if (registry.add(session)) presence.localOnline(session.userId);
+    wsMetrics.setConnectedUsers(registry.userCount);
+    armExpiry(session);
+
+    ws.on('pong', () => {
+      session.isAlive = true;
+    });
+    ws.on('message', (data, isBinary) => clientFrames.handle(session, data, isBinary));
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws already closes the socket (1009 for an oversized frame, 1002 for bad framing).
+      if (!session.closing) {
+        session.closing = true;
+        session.closeCode =
+          err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? WS_CLOSE.messageTooBig : 1002;
+        wsMetrics.closed(session.closeCode);
+      }
+      logger.debug({ err, connectionId: session.connectionId }, 'socket error');
+    });
+    ws.once('close', (code) => {
+      clearTimeout(session.expiryTimer);
+      if (session.closeCode === undefined) wsMetrics.closed(code);
+      session.closing = true;
+      watchers.unwatchAll(session);
+      if (registry.remove(session)) presence.localOffline(session.userId);
+      wsMetrics.connectionEnded();
+      wsMetrics.setConnectedUsers(registry.userCount);
+    });
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+
+  const handleUpgrade = createUpgradeHandler({
+    wss,
+    verifier,
+    registry,
+    maxConnectionsPerUser: config.MAX_CONNECTIONS_PER_USER,
+    maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+    logger,
+    isAccepting: () => accepting,
+    onConnection,
+  });
+
+  let heartbeat: NodeJS.Timeout | undefined;
+  function beat(): void {
+    for (const session of registry.all()) {
+      if (!session.isAlive) {
+        logger.debug(
+          { connectionId: session.connectionId },
+          'no pong since the last ping, terminating',
+        );
+        session.closing = true;
+        session.closeCode ??= 1006;
+        wsMetrics.closed(1006);
+        session.ws.terminate();
+        continue;
+      }
+      session.isAlive = false;
+      session.ws.ping();
+    }
+  }
+
+  const http = createHttpApp({
+    logger,
+    metrics,
+    corsOrigins: deps.corsOrigins,
+    readiness: [
+      {
+        name: 'rabbitmq',
+        check: async () => {
+          if (!amqp.isConnected() || consumer?.queueName() === undefined) {
+            throw new DependencyUnavailableError('The event consumer is not up');
+          }
+        },
+      },
+    ],
+    openapi: createOpenApiDocument({
+      title: 'Parley websocket service',
+      version: '0.1.0',
+      description:
+        'WebSocket at ws://host:5003/ws?token=<accessToken> (protocol in services/websocket/README.md); REST presence below.',
+      register: (api) => api.routes(routesOf('websocket').map(([, route]) => route)),
+    }),
+  });
+  http.get(ROUTES.presence.path, requireAuth(verifier), (req, res) => {
+    const { userIds } = parseQuery(presenceQuerySchema, req);
+    const body: PresenceResponse = {
+      presence: userIds.map((userId) => ({ userId, status: presence.status(userId) })),
+    };
+    res.json(body);
+  });
+  finishHttpApp(http);
+
+  let sockets: Promise<void> | undefined;
+  function closeSockets(): Promise<void> {
+    sockets ??= (async () => {
+      accepting = false;
+      for (const session of registry.all())
+        gateway.close(session, WS_CLOSE.goingAway, 'server shutting down');
+      await waitUntil(() => registry.connectionCount === 0, config.CLOSE_GRACE_MS + 500);
+    })();
+    return sockets;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    http,
+    handleUpgrade,
+    instanceId: config.INSTANCE_ID,
+    registry,
+    presence,
+    metrics,
+    async start() {
+      consumer ??= createEventsConsumer({
+        connection: amqp,
+        exchange: config.EVENTS_EXCHANGE,
+        prefetch: config.EVENTS_PREFETCH,
+        dedupeSize: config.EVENT_DEDUPE_SIZE,
+        dispatch,
+        metrics: wsMetrics,
+        logger,
+      });
+      await consumer.waitForConnect();
+      presence.start();
+      if (!heartbeat && config.HEARTBEAT_INTERVAL_MS > 0) {
+        heartbeat = setInterval(beat, config.HEARTBEAT_INTERVAL_MS);
+        heartbeat.unref();
+      }
+    },
+    closeSockets,
+    close() {
+      closing ??= (async () => {
+        await closeSockets();
+        clearInterval(heartbeat);
+        presence.stop();
+        // Let the offline announcements of the sockets just closed reach the bus.
+        await Promise.race([
+          Promise.allSettled([...pendingPublishes]),
+          delay(config.CLOSE_GRACE_MS),
+        ]);
+        await consumer?.close();
+        await publisher.close();
+        wss.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await delay(20);
+}

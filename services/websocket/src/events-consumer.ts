@@ -1,0 +1,78 @@
+// The bus entry point, in three small named steps (novu's worker → use case →
+// gateway): `receive` reads the envelope with the contracts' codec and drops unknown
+// types/versions and redeliveries, `dispatch` (event-dispatch.ts) maps the event to
+// frames, the gateway writes them. The kit's consumer acks only after this resolves.
+//
+// The queue is this instance's own: exclusive, server-named, auto-deleted, bound to
+// the fanout exchange, so every instance sees every event and keeps what concerns
+// its own sockets.
+import {
+  eventEnvelopeSchema,
+  readEvent,
+  type EventEnvelope,
+  type ParleyEvent,
+} from '@parley/contracts';
+import {
+  createEventConsumer,
+  type AmqpConnection,
+  type EventConsumer,
+  type Logger,
+} from '@parley/server-kit';
+import type { EventDispatch } from './event-dispatch';
+import type { WebsocketMetrics } from './metrics';
+import { RecentIds } from './recent-ids';
+
+/** A known event type at a version we speak whose data does not match: never retried into success. */
+export class PoisonEventError extends Error {
+  override readonly name = 'PoisonEventError';
+}
+
+export interface EventsConsumerOptions {
+  connection: AmqpConnection;
+  exchange: string;
+  prefetch: number;
+  dedupeSize: number;
+  dispatch: EventDispatch;
+  metrics: WebsocketMetrics;
+  logger: Logger;
+}
+
+export function createEventsConsumer(options: EventsConsumerOptions): EventConsumer {
+  const { metrics, logger } = options;
+  const seen = new RecentIds(options.dedupeSize);
+
+  /** Step 1: the envelope becomes an event we speak, or nothing. */
+  function receive(envelope: EventEnvelope): ParleyEvent | undefined {
+    metrics.eventConsumed(envelope.type);
+    const read = readEvent(envelope);
+    if (read.kind === 'unknown') {
+      logger.debug(
+        { id: envelope.id, type: envelope.type, version: envelope.version },
+        'ignoring an event we do not speak',
+      );
+      return undefined;
+    }
+    if (read.kind === 'invalid') {
+      throw new PoisonEventError(
+        `event ${envelope.id} (${envelope.type}) does not match its schema: ${read.issues}`,
+      );
+    }
+    if (!seen.add(read.event.id)) {
+      logger.debug({ id: read.event.id }, 'dropping a duplicate event');
+      return undefined;
+    }
+    return read.event;
+  }
+
+  return createEventConsumer(options.connection, {
+    exchange: options.exchange,
+    prefetch: options.prefetch,
+    schema: eventEnvelopeSchema,
+    logger,
+    async handle(envelope) {
+      const event = receive(envelope);
+      // Steps 2 and 3: frames for the recipients connected here, written by the gateway.
+      if (event) options.dispatch.dispatch(event);
+    },
+  });
+}

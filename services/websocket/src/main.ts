@@ -1,0 +1,78 @@
+// Process entry: reads the config once, connects to RabbitMQ, listens, and on SIGTERM
+// shuts down in order: stop accepting, close sockets with 1001 (clients reconnect to
+// another instance), then the consumer and publisher, then the AMQP connection.
+import {
+  createAmqpConnection,
+  createJwksVerifier,
+  createLogger,
+  createShutdown,
+  installSignalHandlers,
+  loadConfig,
+  resolveCorsOrigins,
+  startHttpServer,
+} from '@parley/server-kit';
+import { hostname } from 'node:os';
+import { createApp } from './app';
+import { createChatClient } from './chat-client';
+import { websocketEnvSchema } from './config';
+
+async function main(): Promise<void> {
+  const config = loadConfig(websocketEnvSchema);
+  const logger = createLogger({
+    name: 'websocket',
+    level: config.LOG_LEVEL,
+    base: { instanceId: config.INSTANCE_ID },
+  });
+
+  const amqp = createAmqpConnection({
+    url: config.AMQP_URL,
+    connectionName: `websocket-${hostname()}-${process.pid}`,
+    logger,
+  });
+  const app = createApp({
+    config,
+    logger,
+    verifier: createJwksVerifier({
+      jwksUri: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      logger,
+    }),
+    chat: createChatClient({ baseUrl: config.CHAT_URL, timeoutMs: config.CHAT_TIMEOUT_MS }),
+    amqp,
+    corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
+  });
+
+  const server = await startHttpServer(app.http, { port: config.PORT, host: config.HOST });
+  server.server.on('upgrade', app.handleUpgrade);
+  await app.start();
+  logger.info({ url: server.url }, 'websocket service listening');
+
+  let serverClosed: Promise<void> | undefined;
+  const shutdown = createShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      {
+        name: 'stop accepting',
+        // server.close() resolves only when every connection is gone, sockets included:
+        // start it here, await it after the sockets are closed.
+        close: async () => {
+          serverClosed = server.close();
+        },
+      },
+      { name: 'close sockets (1001)', close: () => app.closeSockets() },
+      { name: 'http server', close: () => serverClosed ?? server.close() },
+      { name: 'consumer and publisher', close: () => app.close() },
+      { name: 'rabbitmq', close: () => amqp.close() },
+    ],
+  });
+  installSignalHandlers(shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `websocket service failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+// The last step of every push: writes server frames to sockets, guarding memory.
+// Before each write it looks at the socket's send buffer: above the soft bound the
+// droppable frames (typing, presence: stale a second later anyway) are skipped;
+// above the hard bound the client is too slow to keep and is closed with 4008.
+import { WS_CLOSE, type ServerFrame } from '@parley/contracts';
+import type { Logger } from '@parley/server-kit';
+import { WebSocket } from 'ws';
+import type { ConnectionRegistry } from './connection-registry';
+import type { WebsocketMetrics } from './metrics';
+import type { SocketSession } from './socket-session';
+
+const DROPPABLE = new Set<ServerFrame['type']>(['typing', 'presence']);
+
+export interface SendOptions {
+  /** Event time (ms since epoch), to observe delivery latency. */
+  occurredAt?: number;
+}
+
+export interface SocketGateway {
+  /** Writes one frame; false when it was dropped or the socket is unusable. */
+  send(session: SocketSession, frame: ServerFrame, options?: SendOptions): boolean;
+  /** Writes a frame to every socket of a user (bar one); returns how many got it. */
+  sendToUser(
+    userId: string,
+    frame: ServerFrame,
+    options?: SendOptions & { exceptConnectionId?: string | undefined },
+  ): number;
+  /** Closes with a code, once; the socket is dropped if the peer does not answer in time. */
+  close(session: SocketSession, code: number, reason: string): void;
+}
+
+export interface SocketGatewayOptions {
+  registry: ConnectionRegistry;
+  metrics: WebsocketMetrics;
+  logger: Logger;
+  softLimitBytes: number;
+  hardLimitBytes: number;
+  /** How long a closing peer has to answer the close frame before it is terminated. */
+  closeGraceMs: number;
+  now: () => number;
+}
+
+export function createSocketGateway(options: SocketGatewayOptions): SocketGateway {
+  const { metrics, logger } = options;
+
+  function write(
+    session: SocketSession,
+    frame: ServerFrame,
+    text: string,
+    sendOptions: SendOptions,
+  ): boolean {
+    const { ws } = session;
+    if (session.closing || ws.readyState !== WebSocket.OPEN) return false;
+    const buffered = ws.bufferedAmount;
+    if (buffered > options.hardLimitBytes) {
+      logger.warn(
+        { connectionId: session.connectionId, userId: session.userId, buffered },
+        'slow consumer, closing',
+      );
+      close(session, WS_CLOSE.slowConsumer, 'slow consumer');
+      return false;
+    }
+    if (buffered > options.softLimitBytes && DROPPABLE.has(frame.type)) {
+      metrics.frameDropped(frame.type);
+      return false;
+    }
+    ws.send(text);
+    metrics.frameOut(frame.type);
+    if (sendOptions.occurredAt !== undefined) {
+      metrics.deliveryLatency((options.now() - sendOptions.occurredAt) / 1000);
+    }
+    return true;
+  }
+
+  function close(session: SocketSession, code: number, reason: string): void {
+    if (session.closing) return;
+    session.closing = true;
+    session.closeCode = code;
+    metrics.closed(code);
+    try {
+      session.ws.close(code, reason);
+    } catch (err) {
+      logger.debug({ err, connectionId: session.connectionId }, 'close failed, terminating');
+      session.ws.terminate();
+      return;
+    }
+    // A peer that stopped reading never answers the close frame; do not hold its
+    // buffers for ws's 30 s default.
+    const timer = setTimeout(() => session.ws.terminate(), options.closeGraceMs);
+    timer.unref();
+    session.ws.once('close', () => clearTimeout(timer));
+  }
+
+  return {
+    send: (session, frame, sendOptions = {}) =>
+      write(session, frame, JSON.stringify(frame), sendOptions),
+    sendToUser(userId, frame, sendOptions = {}) {
+      const sockets = options.registry.socketsOf(userId);
+      if (sockets.size === 0) return 0;
+      const text = JSON.stringify(frame);
+      let sent = 0;
+      for (const session of sockets) {
+        if (session.connectionId === sendOptions.exceptConnectionId) continue;
+        if (write(session, frame, text, sendOptions)) sent += 1;
+      }
+      return sent;
+    },
+    close,
+  };
+}

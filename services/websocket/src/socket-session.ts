@@ -1,0 +1,105 @@
+// Per-connection state: who is on the socket, until when their token is good, and
+// the two abuse meters (a token bucket for floods, a sliding count of bad frames).
+// The clock is injected so the meters are unit-testable without waiting.
+import type { WebSocket } from 'ws';
+
+export interface SessionUser {
+  userId: string;
+  username: string;
+}
+
+export interface SocketSession extends SessionUser {
+  readonly connectionId: string;
+  readonly ws: WebSocket;
+  readonly ip: string;
+  /** The latest verified access token, forwarded to chat on the user's behalf. */
+  token: string;
+  /** Token expiry, seconds since the epoch. */
+  tokenExp: number;
+  /** Answered the last heartbeat ping. */
+  isAlive: boolean;
+  /** Set once the server decided to close; nothing more is sent. */
+  closing: boolean;
+  /** The code the server closed with, for the closes metric. */
+  closeCode: number | undefined;
+  /** Users this connection watches with presence_subscribe. */
+  readonly watching: Set<string>;
+  readonly rate: TokenBucket;
+  readonly abuse: SlidingCounter;
+  expiryTimer: NodeJS.Timeout | undefined;
+}
+
+export interface CreateSessionOptions {
+  connectionId: string;
+  ws: WebSocket;
+  ip: string;
+  user: SessionUser;
+  token: string;
+  tokenExp: number;
+  ratePerSecond: number;
+  rateBurst: number;
+  abuseMax: number;
+  abuseWindowMs: number;
+  now: () => number;
+}
+
+export function createSocketSession(options: CreateSessionOptions): SocketSession {
+  return {
+    connectionId: options.connectionId,
+    ws: options.ws,
+    ip: options.ip,
+    userId: options.user.userId,
+    username: options.user.username,
+    token: options.token,
+    tokenExp: options.tokenExp,
+    isAlive: true,
+    closing: false,
+    closeCode: undefined,
+    watching: new Set(),
+    rate: new TokenBucket(options.ratePerSecond, options.rateBurst, options.now),
+    abuse: new SlidingCounter(options.abuseMax, options.abuseWindowMs, options.now),
+    expiryTimer: undefined,
+  };
+}
+
+/** Classic token bucket: `burst` tokens, refilled at `perSecond`; take() is false when empty. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    this.last = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** Counts events in a sliding window; hit() is false once more than `max` fell inside it. */
+export class SlidingCounter {
+  private readonly times: number[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  hit(): boolean {
+    const t = this.now();
+    while (this.times.length > 0 && (this.times[0] ?? 0) <= t - this.windowMs) this.times.shift();
+    this.times.push(t);
+    return this.times.length < this.max;
+  }
+}

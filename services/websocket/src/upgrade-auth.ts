@@ -1,0 +1,111 @@
+// Authentication happens in the HTTP `upgrade` handler, before any socket exists
+// (the ws library's own pattern): a request for another path gets 404, one without a
+// valid access token 401, one past a connection cap 429 — each a plain HTTP answer
+// with a problem+json body written on the raw socket. Only a verified request is
+// handed to ws's handleUpgrade.
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  DependencyUnavailableError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthorizedError,
+  extractBearer,
+  problemFromHttpError,
+  toHttpError,
+  type HttpError,
+  type Logger,
+  type Principal,
+  type TokenVerifier,
+} from '@parley/server-kit';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { ConnectionRegistry } from './connection-registry';
+
+/** Paths a client may open the socket on: `/ws`, and `/` for older clients. */
+export const WS_PATHS: ReadonlySet<string> = new Set(['/ws', '/']);
+
+export interface UpgradeAuthOptions {
+  wss: WebSocketServer;
+  verifier: TokenVerifier;
+  registry: ConnectionRegistry;
+  maxConnectionsPerUser: number;
+  maxConnectionsPerIp: number;
+  logger: Logger;
+  /** False once shutdown began: new sockets are refused with 503. */
+  isAccepting(): boolean;
+  onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal): void;
+}
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export function createUpgradeHandler(options: UpgradeAuthOptions): UpgradeHandler {
+  const { logger } = options;
+
+  async function authenticate(req: IncomingMessage, url: URL): Promise<Principal> {
+    const token = url.searchParams.get('token') ?? extractBearer(req.headers.authorization);
+    if (!token)
+      throw new UnauthorizedError('An access token is required (?token= or Authorization: Bearer)');
+    return options.verifier.verify(token);
+  }
+
+  return (req, socket, head) => {
+    // Until ws owns it, errors on the raw socket are ours to swallow (the peer left).
+    const onError = (err: Error) => logger.debug({ err }, 'socket error during upgrade');
+    socket.on('error', onError);
+
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!WS_PATHS.has(url.pathname)) {
+      refuse(socket, new NotFoundError('WebSocket connections are served on /ws'));
+      return;
+    }
+    if (!options.isAccepting()) {
+      refuse(socket, new DependencyUnavailableError('This instance is shutting down; reconnect'));
+      return;
+    }
+    const ip = remoteIp(req);
+    if (options.registry.countForIp(ip) >= options.maxConnectionsPerIp) {
+      refuse(socket, new RateLimitedError(10, 'Too many connections from this address'));
+      return;
+    }
+
+    authenticate(req, url).then(
+      (principal) => {
+        if (socket.destroyed) return;
+        if (options.registry.countForUser(principal.userId) >= options.maxConnectionsPerUser) {
+          refuse(socket, new RateLimitedError(10, 'Too many connections for this user'));
+          return;
+        }
+        socket.off('error', onError);
+        options.wss.handleUpgrade(req, socket, head, (ws) =>
+          options.onConnection(ws, req, principal),
+        );
+      },
+      (err: unknown) => {
+        const httpError = toHttpError(err);
+        if (httpError.status >= 500) logger.warn({ err }, 'could not verify a WebSocket token');
+        refuse(socket, httpError);
+      },
+    );
+  };
+}
+
+export function remoteIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Writes a complete HTTP error response on the raw socket and closes it. */
+function refuse(socket: Duplex, error: HttpError): void {
+  if (socket.destroyed) return;
+  const { status, headers, body } = problemFromHttpError(error);
+  const payload = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: application/problem+json',
+    `Content-Length: ${Buffer.byteLength(payload)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  if (status === 401) lines.push('WWW-Authenticate: Bearer');
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+}

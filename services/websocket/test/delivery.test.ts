@@ -1,0 +1,201 @@
+// Event delivery (DESIGN §5/§6): each event type reaches every socket of every
+// recipient connected here, and no one else; redeliveries and unknown events are
+// dropped. Events are injected on the real exchange as chat would publish them.
+import { createEvent, type ParleyEvent, type ServerFrame } from '@parley/contracts';
+import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import amqplib from 'amqplib';
+import request from 'supertest';
+import { makeConversation, makeMessage, ref } from './support/fixtures';
+import {
+  AMQP_URL,
+  connect,
+  deleteExchange,
+  createInjector,
+  newUser,
+  startInstance,
+  type EventInjector,
+  type Instance,
+  type TestClient,
+} from './support/harness';
+
+let issuer: TestIssuer;
+let instance: Instance;
+let injector: EventInjector;
+const exchange = uniqueName('ws-delivery');
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  instance = await startInstance({ issuer, exchange });
+  injector = createInjector(exchange);
+});
+
+afterAll(async () => {
+  await injector.close();
+  await instance.stop();
+  await issuer.close();
+  await deleteExchange(exchange);
+});
+
+/** Proves a client got nothing before a sentinel addressed to it (one queue keeps order). */
+async function expectNothingBeforeSentinel(client: TestClient): Promise<void> {
+  const sentinel = await injector.publish(
+    'read',
+    { conversationId: 'sentinel', userId: client.ready.userId, seq: 1 },
+    [client.ready.userId],
+  );
+  await client.next('read', (f) => f.conversationId === 'sentinel');
+  const afterReady = client.frames.slice(1);
+  expect(afterReady).toEqual([
+    { type: 'read', conversationId: 'sentinel', userId: client.ready.userId, seq: 1 },
+  ]);
+  expect(sentinel.id).toBeDefined();
+}
+
+async function setup() {
+  const alice = newUser(issuer);
+  const bob = newUser(issuer);
+  const carol = newUser(issuer);
+  const clients = {
+    alicePhone: await connect(instance.wsBase, alice.token),
+    aliceLaptop: await connect(instance.wsBase, alice.token),
+    bob: await connect(instance.wsBase, bob.token),
+    carol: await connect(instance.wsBase, carol.token),
+  };
+  return { alice, bob, carol, clients };
+}
+
+async function teardown(clients: Record<string, TestClient>): Promise<void> {
+  await Promise.all(Object.values(clients).map((c) => c.close()));
+}
+
+describe('event delivery', () => {
+  test('When each event type is published for alice and bob, then all their sockets get the frame and carol gets nothing', async () => {
+    const { alice, bob, carol, clients } = await setup();
+    const convRef = { id: uniqueName('conv'), kind: 'room' as const, name: 'general' };
+    const members = [ref(alice), ref(bob)];
+    const recipients = [alice.userId, bob.userId];
+    const message = makeMessage(convRef.id, ref(bob), 1);
+
+    const expected: ServerFrame[] = [
+      { type: 'message', message, conversation: convRef },
+      {
+        type: 'message_updated',
+        message: { ...message, text: 'edited', editedAt: new Date().toISOString() },
+      },
+      { type: 'typing', conversationId: convRef.id, user: ref(bob), isTyping: true },
+      { type: 'read', conversationId: convRef.id, userId: bob.userId, seq: 1 },
+      { type: 'conversation_updated', conversation: makeConversation(convRef, members) },
+    ];
+    await injector.publish('new_message', { message, conversation: convRef }, recipients);
+    const updated = expected[1] as Extract<ServerFrame, { type: 'message_updated' }>;
+    await injector.publish('message_updated', { message: updated.message }, recipients);
+    await injector.publish(
+      'typing',
+      { conversationId: convRef.id, user: ref(bob), isTyping: true },
+      recipients,
+    );
+    await injector.publish(
+      'read',
+      { conversationId: convRef.id, userId: bob.userId, seq: 1 },
+      recipients,
+    );
+    const conv = expected[4] as Extract<ServerFrame, { type: 'conversation_updated' }>;
+    await injector.publish('conversation_updated', { conversation: conv.conversation }, recipients);
+
+    for (const client of [clients.alicePhone, clients.aliceLaptop, clients.bob]) {
+      await waitFor(() => client.frames.length >= 1 + expected.length, {
+        description: 'five frames',
+      });
+      expect(client.frames.slice(1)).toEqual(expected);
+      expect(client.invalidFrames).toEqual([]);
+    }
+    await expectNothingBeforeSentinel(clients.carol);
+    expect(carol.userId).toBeDefined();
+    await teardown(clients);
+  });
+
+  test('When the same event is delivered twice, then each socket gets its frame once', async () => {
+    const { alice, clients } = await setup();
+    const message = makeMessage(uniqueName('conv'), ref(alice), 1);
+    const event = createEvent(
+      'new_message',
+      { message, conversation: { id: message.conversationId, kind: 'direct' } },
+      [alice.userId],
+    ) as ParleyEvent;
+    await injector.publishEvent(event);
+    await injector.publishEvent(event);
+    await clients.alicePhone.next('message');
+    await expectNothingBeforeSentinelAfter(clients.alicePhone, 2);
+    await teardown(clients);
+  });
+
+  test('When an event of an unknown type or version arrives, then it is ignored and later events still flow', async () => {
+    const { alice, clients } = await setup();
+    const unknownType = {
+      ...createEvent('read', { conversationId: 'c', userId: alice.userId, seq: 1 }, [alice.userId]),
+      type: 'future_thing',
+    };
+    const unknownVersion = {
+      ...createEvent('read', { conversationId: 'c', userId: alice.userId, seq: 1 }, [alice.userId]),
+      version: 2,
+    };
+    await injector.publishRaw(unknownType);
+    await injector.publishRaw(unknownVersion);
+    await expectNothingBeforeSentinel(clients.alicePhone);
+    const metrics = await request(instance.httpUrl).get('/metrics');
+    expect(metrics.text).toMatch(/ws_events_consumed_total\{[^}]*type="other"[^}]*\} [1-9]/);
+    expect(metrics.text).toMatch(/ws_delivery_latency_seconds_count\{[^}]*\} [1-9]/);
+    await teardown(clients);
+  });
+
+  test('When an event of a known type has data that breaks its schema, then it is dead-lettered and later events still flow', async () => {
+    const { alice, clients } = await setup();
+    const poison = {
+      ...createEvent('read', { conversationId: 'c', userId: alice.userId, seq: 1 }, [alice.userId]),
+      data: { seq: 'x' },
+    };
+    await injector.publishRaw(poison);
+    await expectNothingBeforeSentinel(clients.alicePhone);
+    await waitFor(
+      async () => {
+        const connection = await amqplib.connect(AMQP_URL);
+        try {
+          const channel = await connection.createChannel();
+          const { messageCount } = await channel.checkQueue(`${exchange}.dead-letter`);
+          return messageCount >= 1;
+        } finally {
+          await connection.close();
+        }
+      },
+      { description: 'the poison event in the dead-letter queue' },
+    );
+    await teardown(clients);
+  });
+
+  test('When a new message comes from a REST send, then every socket of the sender gets it too', async () => {
+    const { alice, bob, clients } = await setup();
+    const message = makeMessage(uniqueName('conv'), ref(alice), 1, {
+      clientMsgId: uniqueName('rest'),
+    });
+    await injector.publish(
+      'new_message',
+      { message, conversation: { id: message.conversationId, kind: 'direct' } },
+      [alice.userId, bob.userId],
+    );
+    for (const client of [clients.alicePhone, clients.aliceLaptop, clients.bob]) {
+      expect((await client.next('message')).message.id).toBe(message.id);
+    }
+    await teardown(clients);
+  });
+});
+
+/** Like expectNothingBeforeSentinel, for a client that already holds `count` frames. */
+async function expectNothingBeforeSentinelAfter(client: TestClient, count: number): Promise<void> {
+  await injector.publish(
+    'read',
+    { conversationId: 'sentinel', userId: client.ready.userId, seq: 1 },
+    [client.ready.userId],
+  );
+  await client.next('read', (f) => f.conversationId === 'sentinel');
+  expect(client.frames).toHaveLength(count + 1);
+}

@@ -1,0 +1,162 @@
+// Presence across instances (DESIGN §6, §7.4): two (or three) websocket instances on
+// one exchange, each with its own queue; short heartbeats so a silent peer is
+// noticed quickly.
+import { WS_CLOSE } from '@parley/contracts';
+import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import request from 'supertest';
+import { connect, deleteExchange, newUser, startInstance, type Instance } from './support/harness';
+
+const HEARTBEAT_MS = 200;
+const TIMEOUT_MS = 600;
+let issuer: TestIssuer;
+const exchanges: string[] = [];
+function newExchange(prefix: string): string {
+  const name = uniqueName(prefix);
+  exchanges.push(name);
+  return name;
+}
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+});
+afterAll(async () => {
+  await issuer.close();
+  for (const exchange of exchanges) await deleteExchange(exchange);
+});
+
+function start(exchange: string): Promise<Instance> {
+  return startInstance({
+    issuer,
+    exchange,
+    env: { PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS) },
+  });
+}
+
+async function restPresence(instance: Instance, token: string, userId: string): Promise<string> {
+  const res = await request(instance.httpUrl)
+    .get(`/presence?userIds=${userId}`)
+    .set('authorization', `Bearer ${token}`)
+    .expect(200);
+  return (res.body as { presence: [{ status: string }] }).presence[0].status;
+}
+
+test('When a user is on instance A and A crashes without a word, then a watcher on B sees online, then offline within the timeout', async () => {
+  const exchange = newExchange('ws-presence');
+  const a = await start(exchange);
+  const b = await start(exchange);
+  try {
+    const alice = newUser(issuer);
+    const bob = newUser(issuer);
+    const watcher = await connect(b.wsBase, bob.token);
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
+    expect(await watcher.next('presence')).toEqual({
+      type: 'presence',
+      userId: alice.userId,
+      status: 'offline',
+    });
+
+    await connect(a.wsBase, alice.token);
+    expect(await watcher.next('presence')).toEqual({
+      type: 'presence',
+      userId: alice.userId,
+      status: 'online',
+    });
+    expect(await restPresence(b, bob.token, alice.userId)).toBe('online');
+
+    // A "crashes": its link to RabbitMQ dies (no more heartbeats, no offline events),
+    // while alice's socket on A is still open.
+    await a.amqp.close();
+    const crashedAt = Date.now();
+    expect(await watcher.next('presence', undefined, 5_000)).toEqual({
+      type: 'presence',
+      userId: alice.userId,
+      status: 'offline',
+    });
+    expect(Date.now() - crashedAt).toBeLessThan(TIMEOUT_MS + 2 * HEARTBEAT_MS + 500);
+    expect(a.app.registry.countForUser(alice.userId)).toBe(1);
+    expect(await restPresence(b, bob.token, alice.userId)).toBe('offline');
+    await watcher.close();
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('When a user is on two instances and one crashes, then the user stays online', async () => {
+  const exchange = newExchange('ws-presence-both');
+  const a = await start(exchange);
+  const b = await start(exchange);
+  const c = await start(exchange);
+  try {
+    const alice = newUser(issuer);
+    const bob = newUser(issuer);
+    const watcher = await connect(c.wsBase, bob.token);
+    await connect(a.wsBase, alice.token);
+    await connect(b.wsBase, alice.token);
+    await waitFor(
+      () =>
+        c.app.presence.peers().includes(a.app.instanceId) &&
+        c.app.presence.peers().includes(b.app.instanceId),
+    );
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
+    expect(await watcher.next('presence')).toEqual({
+      type: 'presence',
+      userId: alice.userId,
+      status: 'online',
+    });
+
+    await a.amqp.close();
+    await waitFor(() => !c.app.presence.peers().includes(a.app.instanceId), {
+      description: 'A to be dropped',
+    });
+    expect(c.app.presence.status(alice.userId)).toBe('online');
+    expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(1);
+    await watcher.close();
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
+});
+
+test('When an instance starts after users connected elsewhere, then it learns them from the next snapshot', async () => {
+  const exchange = newExchange('ws-presence-late');
+  const a = await start(exchange);
+  try {
+    const alice = newUser(issuer);
+    await connect(a.wsBase, alice.token);
+    const late = await start(exchange);
+    try {
+      await waitFor(
+        async () => (await restPresence(late, alice.token, alice.userId)) === 'online',
+        {
+          timeoutMs: 3_000,
+          description: 'the late instance to see alice online',
+        },
+      );
+    } finally {
+      await late.stop();
+    }
+  } finally {
+    await a.stop();
+  }
+});
+
+test('When an instance shuts down gracefully, then its sockets close with 1001 and watchers elsewhere see offline at once', async () => {
+  const exchange = newExchange('ws-presence-shutdown');
+  const a = await startInstance({ issuer, exchange });
+  const b = await startInstance({ issuer, exchange });
+  try {
+    const alice = newUser(issuer);
+    const watcher = await connect(b.wsBase, newUser(issuer).token);
+    const client = await connect(a.wsBase, alice.token);
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
+    await watcher.next('presence', (f) => f.status === 'online');
+
+    const stopping = a.stop();
+    expect((await client.closed).code).toBe(WS_CLOSE.goingAway);
+    // default timeouts (15 s): this offline can only come from A's announcement
+    expect(await watcher.next('presence', undefined, 3_000)).toMatchObject({ status: 'offline' });
+    await stopping;
+    await watcher.close();
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});

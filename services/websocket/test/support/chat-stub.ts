@@ -1,0 +1,257 @@
+// An in-test stand-in for the chat service (services/chat is not written yet): the
+// endpoints the websocket service calls, shaped by the contracts' schemas, with
+// problem+json errors from the kit, keeping conversations in memory and announcing
+// changes on the real RabbitMQ exchange like chat does. A fake of chat, never of
+// RabbitMQ.
+import { randomUUID } from 'node:crypto';
+import {
+  ROUTES,
+  createEvent,
+  historyQuerySchema,
+  idParamsSchema,
+  parleyEventSchema,
+  readRequestSchema,
+  sendMessageRequestSchema,
+  typingRequestSchema,
+  type Conversation,
+  type ConversationRef,
+  type HistoryResponse,
+  type Message,
+  type ParleyEvent,
+  type UserRef,
+} from '@parley/contracts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  createEventPublisher,
+  createHttpApp,
+  createMetrics,
+  finishHttpApp,
+  getAuth,
+  parseBody,
+  parseParams,
+  parseQuery,
+  requireAuth,
+  startHttpServer,
+  type RunningHttpServer,
+} from '@parley/server-kit';
+import { createSilentLogger, type TestIssuer } from '@parley/server-kit/testing';
+import { amqpConnection } from './harness';
+
+interface StoredConversation {
+  ref: ConversationRef;
+  members: UserRef[];
+  messages: Message[];
+  createdAt: string;
+}
+
+export interface ChatStub {
+  url: string;
+  /** Makes a user known by username (for `to`). */
+  addUser(user: UserRef): void;
+  createRoom(name: string, members: UserRef[]): ConversationRef;
+  /** Stores a message without announcing it (a message the client "missed"). */
+  storeSilently(conversationId: string, sender: UserRef, text: string): Message;
+  /** When false, history pages carry no `conversation` (as an older chat). */
+  labelHistory: boolean;
+  readonly sendCalls: number;
+  close(): Promise<void>;
+}
+
+export function directId(a: string, b: string): string {
+  return `d:${[a, b].sort().join(':')}`;
+}
+
+export async function startChatStub(issuer: TestIssuer, exchange: string): Promise<ChatStub> {
+  const logger = createSilentLogger();
+  const amqp = amqpConnection('chat-stub');
+  const publisher = createEventPublisher<ParleyEvent>(amqp, {
+    exchange,
+    schema: parleyEventSchema,
+  });
+  const users = new Map<string, UserRef>();
+  const conversations = new Map<string, StoredConversation>();
+  const byClientMsgId = new Map<string, Message>();
+  let sendCalls = 0;
+
+  function conversationFor(id: string, userId: string): StoredConversation {
+    const conv = conversations.get(id);
+    if (!conv) throw new NotFoundError('No such conversation', { code: 'conversation_not_found' });
+    if (!conv.members.some((m) => m.id === userId)) {
+      throw new ForbiddenError('You are not a member of this conversation', {
+        code: 'not_a_member',
+      });
+    }
+    return conv;
+  }
+
+  function append(
+    conv: StoredConversation,
+    sender: UserRef,
+    text: string,
+    extra: Partial<Message> = {},
+  ): Message {
+    const message: Message = {
+      id: randomUUID(),
+      conversationId: conv.ref.id,
+      seq: conv.messages.length + 1,
+      sender,
+      text,
+      reactions: {},
+      createdAt: new Date().toISOString(),
+      ...extra,
+    };
+    conv.messages.push(message);
+    return message;
+  }
+
+  const app = createHttpApp({
+    logger,
+    metrics: createMetrics({ service: 'chat-stub', defaultMetrics: false }),
+    corsOrigins: '*',
+  });
+  const auth = requireAuth(issuer.verifier());
+
+  app.post(ROUTES.sendMessage.path, auth, async (req, res) => {
+    sendCalls += 1;
+    const me = getAuth(res);
+    const body = parseBody(sendMessageRequestSchema, req);
+    const sender = { id: me.userId, username: me.username };
+    const key = body.clientMsgId === undefined ? undefined : `${me.userId}:${body.clientMsgId}`;
+    const original = key === undefined ? undefined : byClientMsgId.get(key);
+    if (original) {
+      res.status(200).json({ message: original });
+      return;
+    }
+    let conv: StoredConversation;
+    if (body.to !== undefined) {
+      const peer = users.get(body.to);
+      if (!peer) throw new NotFoundError('No such user', { code: 'user_not_found' });
+      const id = directId(me.userId, peer.id);
+      conv = conversations.get(id) ?? {
+        ref: { id, kind: 'direct' },
+        members: [sender, peer],
+        messages: [],
+        createdAt: new Date().toISOString(),
+      };
+      conversations.set(id, conv);
+    } else {
+      conv = conversationFor(body.conversationId ?? '', me.userId);
+    }
+    const message = append(conv, sender, body.text, {
+      ...(body.clientMsgId === undefined ? {} : { clientMsgId: body.clientMsgId }),
+      ...(body.parentId === undefined ? {} : { parentId: body.parentId }),
+    });
+    if (key !== undefined) byClientMsgId.set(key, message);
+    await publisher.publish(
+      createEvent(
+        'new_message',
+        { message, conversation: conv.ref },
+        conv.members.map((m) => m.id),
+      ),
+    );
+    res.status(201).json({ message });
+  });
+
+  app.post(ROUTES.typing.path, auth, async (req, res) => {
+    const me = getAuth(res);
+    const body = parseBody(typingRequestSchema, req);
+    const conv = conversationFor(body.conversationId, me.userId);
+    await publisher.publish(
+      createEvent(
+        'typing',
+        {
+          conversationId: conv.ref.id,
+          user: { id: me.userId, username: me.username },
+          isTyping: body.isTyping,
+        },
+        conv.members.filter((m) => m.id !== me.userId).map((m) => m.id),
+      ),
+    );
+    res.status(204).end();
+  });
+
+  app.post(ROUTES.markRead.path, auth, async (req, res) => {
+    const me = getAuth(res);
+    const { id } = parseParams(idParamsSchema, req);
+    const { seq } = parseBody(readRequestSchema, req);
+    const conv = conversationFor(id, me.userId);
+    await publisher.publish(
+      createEvent(
+        'read',
+        { conversationId: id, userId: me.userId, seq },
+        conv.members.map((m) => m.id),
+      ),
+    );
+    res.status(204).end();
+  });
+
+  app.get(ROUTES.history.path, auth, (req, res) => {
+    const me = getAuth(res);
+    const query = parseQuery(historyQuerySchema, req);
+    const conv = conversationFor(query.conversationId ?? '', me.userId);
+    const after = query.after ?? 0;
+    const newer = conv.messages.filter((m) => m.seq > after);
+    const body: HistoryResponse = {
+      conversationId: conv.ref.id,
+      messages: newer.slice(0, query.limit),
+      hasMore: newer.length > query.limit,
+    };
+    if (stub.labelHistory) body.conversation = conv.ref;
+    res.json(body);
+  });
+
+  app.get(ROUTES.getRoom.path, auth, (req, res) => {
+    const me = getAuth(res);
+    const { id } = parseParams(idParamsSchema, req);
+    const conv = conversations.get(id);
+    if (!conv || conv.ref.kind !== 'room' || !conv.members.some((m) => m.id === me.userId)) {
+      throw new NotFoundError('No such room', { code: 'conversation_not_found' });
+    }
+    const conversation: Conversation = {
+      ...conv.ref,
+      isPrivate: false,
+      members: conv.members,
+      lastSeq: conv.messages.length,
+      createdAt: conv.createdAt,
+      updatedAt: conv.createdAt,
+    };
+    res.json({ conversation });
+  });
+  finishHttpApp(app);
+
+  const server: RunningHttpServer = await startHttpServer(app, {
+    port: 0,
+    host: '127.0.0.1',
+    drainTimeoutMs: 1_000,
+  });
+  const stub: ChatStub = {
+    url: server.url,
+    labelHistory: true,
+    addUser: (user) => users.set(user.username, user),
+    createRoom(name, members) {
+      const ref: ConversationRef = { id: `r:${randomUUID()}`, kind: 'room', name };
+      conversations.set(ref.id, {
+        ref,
+        members,
+        messages: [],
+        createdAt: new Date().toISOString(),
+      });
+      return ref;
+    },
+    storeSilently(conversationId, sender, text) {
+      const conv = conversations.get(conversationId);
+      if (!conv) throw new Error(`no conversation ${conversationId}`);
+      return append(conv, sender, text);
+    },
+    get sendCalls() {
+      return sendCalls;
+    },
+    async close() {
+      await server.close();
+      await publisher.close();
+      await amqp.close();
+    },
+  };
+  return stub;
+}

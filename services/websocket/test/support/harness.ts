@@ -1,0 +1,264 @@
+// Test harness: real websocket instances on port 0 against the real RabbitMQ (a
+// unique exchange per test file), real `ws` clients, and a publisher to inject
+// contract-valid events. Everything waits with bounded polls.
+import { once } from 'node:events';
+import {
+  createEvent,
+  parleyEventSchema,
+  serverFrameSchema,
+  type EventData,
+  type EventType,
+  type ParleyEvent,
+  type ServerFrame,
+  type ServerFrameOf,
+} from '@parley/contracts';
+import {
+  createAmqpConnection,
+  createEventPublisher,
+  loadConfig,
+  startHttpServer,
+  type AmqpConnection,
+  type EventPublisher,
+  type RunningHttpServer,
+} from '@parley/server-kit';
+import {
+  createSilentLogger,
+  uniqueName,
+  waitFor,
+  type TestIssuer,
+} from '@parley/server-kit/testing';
+import amqplib from 'amqplib';
+import WebSocket from 'ws';
+import { createApp, type WebsocketApp } from '../../src/app';
+import { createChatClient } from '../../src/chat-client';
+import { websocketEnvSchema } from '../../src/config';
+
+export const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export function amqpConnection(name: string): AmqpConnection {
+  return createAmqpConnection({
+    url: AMQP_URL,
+    connectionName: uniqueName(name),
+    logger: createSilentLogger(),
+  });
+}
+
+export interface Instance {
+  app: WebsocketApp;
+  server: RunningHttpServer;
+  amqp: AmqpConnection;
+  /** `ws://127.0.0.1:port` */
+  wsBase: string;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  issuer: TestIssuer;
+  exchange: string;
+  chatUrl?: string;
+  env?: Record<string, string>;
+}
+
+export async function startInstance(options: InstanceOptions): Promise<Instance> {
+  const config = loadConfig(websocketEnvSchema, {
+    EVENTS_EXCHANGE: options.exchange,
+    INSTANCE_ID: uniqueName('ws'),
+    CLOSE_GRACE_MS: '1000',
+    ...options.env,
+  });
+  const amqp = amqpConnection('ws-test');
+  const logger = createSilentLogger();
+  const app = createApp({
+    config,
+    logger,
+    verifier: options.issuer.verifier(),
+    chat: createChatClient({ baseUrl: options.chatUrl ?? 'http://127.0.0.1:9', timeoutMs: 5_000 }),
+    amqp,
+    corsOrigins: '*',
+  });
+  const server = await startHttpServer(app.http, {
+    port: 0,
+    host: '127.0.0.1',
+    drainTimeoutMs: 2_000,
+  });
+  server.server.on('upgrade', app.handleUpgrade);
+  await app.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    server,
+    amqp,
+    wsBase: `ws://127.0.0.1:${server.port}`,
+    httpUrl: server.url,
+    stop() {
+      stopping ??= (async () => {
+        const closed = server.close();
+        await app.close();
+        await closed;
+        await amqp.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Publishes contract-valid events the way chat does. */
+export interface EventInjector {
+  publish<T extends EventType>(
+    type: T,
+    data: EventData<T>,
+    recipients: string[],
+  ): Promise<ParleyEvent>;
+  publishEvent(event: ParleyEvent): Promise<void>;
+  /** Publishes any envelope as it is (unknown types, other versions). */
+  publishRaw(envelope: { id: string; type: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createInjector(exchange: string): EventInjector {
+  const amqp = amqpConnection('ws-test-injector');
+  const publisher: EventPublisher<{ id: string; type: string }> = createEventPublisher(amqp, {
+    exchange,
+  });
+  return {
+    async publish(type, data, recipients) {
+      const event = parleyEventSchema.parse(createEvent(type, data, recipients));
+      await publisher.publish(event);
+      return event;
+    },
+    publishEvent: (event) => publisher.publish(parleyEventSchema.parse(event)),
+    publishRaw: (envelope) => publisher.publish(envelope),
+    async close() {
+      await publisher.close();
+      await amqp.close();
+    },
+  };
+}
+
+export interface TestClient {
+  ws: WebSocket;
+  frames: ServerFrame[];
+  /** Frames that did not match the server frame schema (a contract bug). */
+  invalidFrames: unknown[];
+  ready: ServerFrameOf<'ready'>;
+  /** Waits for (and returns) the first frame not yet taken that matches. */
+  next<T extends ServerFrame['type']>(
+    type: T,
+    match?: (f: ServerFrameOf<T>) => boolean,
+    timeoutMs?: number,
+  ): Promise<ServerFrameOf<T>>;
+  sendJson(value: unknown): void;
+  /** Resolves with the close code. */
+  closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  path?: string;
+  headers?: Record<string, string>;
+}
+
+export async function connect(
+  wsBase: string,
+  token: string,
+  options: ConnectOptions = {},
+): Promise<TestClient> {
+  const path = options.path ?? '/ws';
+  const url = options.headers
+    ? `${wsBase}${path}`
+    : `${wsBase}${path}?token=${encodeURIComponent(token)}`;
+  const ws = new WebSocket(url, { headers: options.headers ?? {} });
+  const frames: ServerFrame[] = [];
+  const invalidFrames: unknown[] = [];
+  const taken = new Set<ServerFrame>();
+  ws.on('message', (data) => {
+    const json: unknown = JSON.parse(String(data));
+    const parsed = serverFrameSchema.safeParse(json);
+    if (parsed.success) frames.push(parsed.data);
+    else invalidFrames.push(json);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+  });
+  ws.on('error', () => undefined);
+
+  const next: TestClient['next'] = async (type, match, timeoutMs = 10_000) => {
+    const frame = await waitFor(
+      () =>
+        frames.find(
+          (f) =>
+            !taken.has(f) &&
+            f.type === type &&
+            (match ? match(f as ServerFrameOf<typeof type>) : true),
+        ),
+      { timeoutMs, intervalMs: 10, description: `a ${type} frame` },
+    );
+    taken.add(frame);
+    return frame as ServerFrameOf<typeof type>;
+  };
+
+  await once(ws, 'open');
+  const client: TestClient = {
+    ws,
+    frames,
+    invalidFrames,
+    ready: undefined as unknown as ServerFrameOf<'ready'>,
+    next,
+    sendJson: (value) => ws.send(JSON.stringify(value)),
+    closed,
+    async close() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      ws.close();
+      await closed;
+    },
+  };
+  client.ready = await next('ready');
+  return client;
+}
+
+/** Tries an upgrade that should be refused; returns the HTTP status and body. */
+export function refusedUpgrade(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('open', () => {
+      ws.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('error', (err) => reject(err));
+  });
+}
+
+export function newUser(
+  issuer: TestIssuer,
+  expiresInSeconds = 900,
+): { userId: string; username: string; token: string } {
+  const username = uniqueName('u')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '')
+    .slice(0, 32);
+  const userId = uniqueName('uid');
+  return { userId, username, token: issuer.mint({ userId, username, expiresInSeconds }) };
+}
+
+/** Removes a test exchange and what the kit declared beside it (dead-letter exchange and queue). */
+export async function deleteExchange(exchange: string): Promise<void> {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(`${exchange}.dead-letter`);
+    await channel.deleteExchange(`${exchange}.dlx`);
+    await channel.deleteExchange(exchange);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}

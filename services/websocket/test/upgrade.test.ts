@@ -1,0 +1,142 @@
+// Upgrade authentication (DESIGN §6): a socket opens only with a valid access token.
+import { readyFrameSchema } from '@parley/contracts';
+import { createTestIssuer, uniqueName, type TestIssuer } from '@parley/server-kit/testing';
+import request from 'supertest';
+import {
+  connect,
+  deleteExchange,
+  newUser,
+  refusedUpgrade,
+  startInstance,
+  type Instance,
+} from './support/harness';
+
+let issuer: TestIssuer;
+let other: TestIssuer;
+let instance: Instance;
+const exchange = uniqueName('ws-upgrade');
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  other = await createTestIssuer();
+  instance = await startInstance({ issuer, exchange });
+});
+
+afterAll(async () => {
+  await instance.stop();
+  await issuer.close();
+  await other.close();
+  await deleteExchange(exchange);
+});
+
+describe('WebSocket upgrade', () => {
+  test('When the token is valid, then the socket opens and the first frame is ready with the user', async () => {
+    const user = newUser(issuer);
+    const client = await connect(instance.wsBase, user.token);
+    expect(client.frames[0]).toEqual(client.ready);
+    expect(readyFrameSchema.parse(client.ready)).toMatchObject({
+      userId: user.userId,
+      username: user.username,
+    });
+    expect(client.ready.connectionId).toEqual(expect.any(String));
+    await client.close();
+  });
+
+  test('When the bare path and an Authorization header are used, then the socket opens too', async () => {
+    const user = newUser(issuer);
+    const client = await connect(instance.wsBase, user.token, {
+      path: '/',
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(client.ready.userId).toBe(user.userId);
+    await client.close();
+  });
+
+  test.each([
+    ['no token', () => ''],
+    ['a garbage token', () => 'not-a-jwt'],
+    ['an expired token', () => issuer.mint({ expiresInSeconds: -120 })],
+    ['a token for another audience', () => issuer.mint({ claims: { aud: 'someone-else' } })],
+    ['a token signed by another key', () => other.mint()],
+    ['a token from another issuer', () => issuer.mint({ claims: { iss: 'evil' } })],
+  ])(
+    'When the upgrade carries %s, then it is refused with HTTP 401 and a problem body',
+    async (_what, token) => {
+      const t = token();
+      const url =
+        t === '' ? `${instance.wsBase}/ws` : `${instance.wsBase}/ws?token=${encodeURIComponent(t)}`;
+      const { status, body } = await refusedUpgrade(url);
+      expect(status).toBe(401);
+      expect(JSON.parse(body)).toMatchObject({ status: 401, code: 'unauthorized' });
+      expect(instance.app.registry.connectionCount).toBe(0);
+    },
+  );
+
+  test('When the path is not /ws or /, then the upgrade is refused with 404', async () => {
+    const user = newUser(issuer);
+    const { status, body } = await refusedUpgrade(`${instance.wsBase}/chat?token=${user.token}`);
+    expect(status).toBe(404);
+    expect(JSON.parse(body)).toMatchObject({ code: 'not_found' });
+  });
+
+  test('When a user exceeds the per-user connection cap, then the extra upgrade gets 429', async () => {
+    const capped = await startInstance({
+      issuer,
+      exchange,
+      env: { MAX_CONNECTIONS_PER_USER: '2' },
+    });
+    try {
+      const user = newUser(issuer);
+      const a = await connect(capped.wsBase, user.token);
+      const b = await connect(capped.wsBase, user.token);
+      const { status, body } = await refusedUpgrade(`${capped.wsBase}/ws?token=${user.token}`);
+      expect(status).toBe(429);
+      expect(JSON.parse(body)).toMatchObject({ code: 'rate_limited' });
+      await a.close();
+      await b.close();
+    } finally {
+      await capped.stop();
+    }
+  });
+});
+
+describe('HTTP side', () => {
+  test('When /healthz, /readyz and /metrics are asked, then they answer with the service metrics', async () => {
+    await request(instance.httpUrl).get('/healthz').expect(200);
+    const ready = await request(instance.httpUrl).get('/readyz').expect(200);
+    expect(ready.body).toMatchObject({ status: 'ready', checks: { rabbitmq: 'up' } });
+    const metrics = await request(instance.httpUrl).get('/metrics').expect(200);
+    for (const name of [
+      'ws_open_connections',
+      'ws_connected_users',
+      'ws_frames_in_total',
+      'ws_frames_out_total',
+      'ws_events_consumed_total',
+      'ws_delivery_latency_seconds',
+      'ws_closes_total',
+    ]) {
+      expect(metrics.text).toContain(name);
+    }
+  });
+
+  test('When GET /presence is asked without a token, then it is 401; with one, it lists each user', async () => {
+    await request(instance.httpUrl).get('/presence?userIds=a').expect(401);
+    const user = newUser(issuer);
+    const client = await connect(instance.wsBase, user.token);
+    const res = await request(instance.httpUrl)
+      .get(`/presence?userIds=${user.userId},nobody`)
+      .set('authorization', `Bearer ${user.token}`)
+      .expect(200);
+    expect(res.body).toEqual({
+      presence: [
+        { userId: user.userId, status: 'online' },
+        { userId: 'nobody', status: 'offline' },
+      ],
+    });
+    await request(instance.httpUrl)
+      .get('/presence')
+      .set('authorization', `Bearer ${user.token}`)
+      .expect(400);
+    await client.close();
+  });
+});
