@@ -5,7 +5,8 @@
 //
 // Creates one user (registrations count against the per-IP limit: 1 per run) and
 // logs in with the right password, so the failed-login limiter never trips.
-const [baseUrl = 'http://127.0.0.1:5001', secondsArg = '10', concurrencyArg = '8'] = process.argv.slice(2);
+const [baseUrl = 'http://127.0.0.1:5001', secondsArg = '10', concurrencyArg = '8'] =
+  process.argv.slice(2);
 const seconds = Number(secondsArg);
 const concurrency = Number(concurrencyArg);
 const username = `bench_${Date.now().toString(36)}`;
@@ -35,7 +36,8 @@ async function run(name, once) {
     }),
   );
   latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]?.toFixed(1);
+  const pct = (p) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]?.toFixed(1);
   process.stdout.write(
     `${name}: ${(latencies.length / seconds).toFixed(1)} req/s over ${seconds}s, concurrency ${concurrency}, ` +
       `p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, p99 ${pct(0.99)} ms, errors ${errors}\n`,
@@ -43,12 +45,18 @@ async function run(name, once) {
 }
 
 const registered = await post('/auth/register', { username, password });
-if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+if (registered.status !== 201)
+  throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
 const { accessToken } = (await post('/auth/login', { username, password })).body;
 
-await run('POST /auth/login', async () => (await post('/auth/login', { username, password })).status === 200);
+await run(
+  'POST /auth/login',
+  async () => (await post('/auth/login', { username, password })).status === 200,
+);
 await run('GET /auth/me', async () => {
-  const res = await fetch(`${baseUrl}/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const res = await fetch(`${baseUrl}/auth/me`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   await res.arrayBuffer();
   return res.status === 200;
 });

@@ -29,7 +29,10 @@ export interface AuthServiceDeps {
 }
 
 export interface AuthService {
-  register(input: { username: string; password: string; displayName?: string | undefined }, ip: string): Promise<User>;
+  register(
+    input: { username: string; password: string; displayName?: string | undefined },
+    ip: string,
+  ): Promise<User>;
   login(input: { username: string; password: string }, ip: string): Promise<TokenResponse>;
   refresh(refreshToken: string): Promise<TokenResponse>;
   logout(refreshToken: string): Promise<void>;
@@ -62,23 +65,32 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
 
   return {
     async register(input, ip) {
-      await countRateLimited(deps.registrationLimiter.attempt(ip), () => metrics.registration('rate_limited'));
+      await countRateLimited(deps.registrationLimiter.attempt(ip), () =>
+        metrics.registration('rate_limited'),
+      );
       const passwordHash = await passwords.hash(input.password);
       try {
         const user = await users.create(
-          { username: input.username, displayName: input.displayName ?? input.username, passwordHash },
+          {
+            username: input.username,
+            displayName: input.displayName ?? input.username,
+            passwordHash,
+          },
           now(),
         );
         metrics.registration('created');
         return toPublicUser(user);
       } catch (err) {
-        if (isHttpError(err) && err.code === 'username_taken') metrics.registration('username_taken');
+        if (isHttpError(err) && err.code === 'username_taken')
+          metrics.registration('username_taken');
         throw err;
       }
     },
 
     async login(input, ip) {
-      await countRateLimited(deps.loginLimiter.begin(input.username, ip), () => metrics.login('rate_limited'));
+      await countRateLimited(deps.loginLimiter.begin(input.username, ip), () =>
+        metrics.login('rate_limited'),
+      );
       const user = await users.findByUsername(input.username);
       // Both paths run one bcrypt comparison at the same cost, so the answer time
       // does not tell whether the username exists.

@@ -14,7 +14,10 @@ export function durationSeconds(fallback: string) {
   return z
     .string()
     .default(fallback)
-    .refine((value) => DURATION.test(value.trim()), 'must be a duration such as 900, 15m, 12h or 30d')
+    .refine(
+      (value) => DURATION.test(value.trim()),
+      'must be a duration such as 900, 15m, 12h or 30d',
+    )
     .transform((value) => {
       const [, amount = '0', unit = 's'] = DURATION.exec(value.trim()) ?? [];
       return Number(amount) * (UNIT_SECONDS[unit.toLowerCase()] ?? 1);
@@ -109,8 +112,17 @@ export function authSettingsFrom(env: AuthEnv): AuthSettings {
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
     bcryptCost: env.BCRYPT_COST,
-    loginFailuresPerUsername: { points: env.LOGIN_MAX_FAILURES_PER_USERNAME, windowSeconds: env.LOGIN_FAILURE_WINDOW },
-    loginFailuresPerIp: { points: env.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: env.LOGIN_FAILURE_WINDOW },
-    registrationsPerIp: { points: env.REGISTRATIONS_PER_IP, windowSeconds: env.REGISTRATION_WINDOW },
+    loginFailuresPerUsername: {
+      points: env.LOGIN_MAX_FAILURES_PER_USERNAME,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    loginFailuresPerIp: {
+      points: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    registrationsPerIp: {
+      points: env.REGISTRATIONS_PER_IP,
+      windowSeconds: env.REGISTRATION_WINDOW,
+    },
   };
 }

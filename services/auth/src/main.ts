@@ -27,7 +27,9 @@ async function loadSigningKeys(config: AuthEnv, db: Db): Promise<SigningKeys> {
     try {
       pem = await readFile(config.JWT_PRIVATE_KEY_FILE, 'utf8');
     } catch (err) {
-      throw new Error(`JWT_PRIVATE_KEY_FILE cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new Error(
+        `JWT_PRIVATE_KEY_FILE cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
     return loadConfiguredSigningKey(pem, config.JWT_ALGORITHM);
   }
@@ -87,6 +89,8 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // The logger may not exist yet (bad config): plain stderr, then a non-zero exit.
-  process.stderr.write(`auth failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `auth failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -18,7 +18,11 @@ export interface WindowLimit {
   windowSeconds: number;
 }
 
-export function createMongoLimiter(db: Db, keyPrefix: string, limit: WindowLimit): RateLimiterMongo {
+export function createMongoLimiter(
+  db: Db,
+  keyPrefix: string,
+  limit: WindowLimit,
+): RateLimiterMongo {
   return new RateLimiterMongo({
     storeClient: db,
     tableName: RATE_LIMITS_COLLECTION,
@@ -40,7 +44,9 @@ export async function ensureRateLimitIndexes(db: Db): Promise<void> {
  * throws RateLimitedError with the longest wait; a store failure is rethrown as is
  * (the error middleware answers 503 for a MongoDB outage).
  */
-export async function consumeAll(entries: ReadonlyArray<[RateLimiterMongo, string]>): Promise<void> {
+export async function consumeAll(
+  entries: ReadonlyArray<[RateLimiterMongo, string]>,
+): Promise<void> {
   const results = await Promise.allSettled(entries.map(([limiter, key]) => limiter.consume(key)));
   let waitMs = -1;
   for (const result of results) {

@@ -52,7 +52,10 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
-export function createRefreshTokenStore(db: Db, options: { ttlSeconds: number }): RefreshTokenStore {
+export function createRefreshTokenStore(
+  db: Db,
+  options: { ttlSeconds: number },
+): RefreshTokenStore {
   const tokens: Collection<RefreshTokenRecord> =
     db.collection<RefreshTokenRecord>(REFRESH_TOKENS_COLLECTION);
 
@@ -100,13 +103,21 @@ export function createRefreshTokenStore(db: Db, options: { ttlSeconds: number })
     },
 
     async isFamilyRevoked(familyId) {
-      return (await tokens.findOne({ familyId, revokedAt: { $ne: null } }, { projection: { _id: 1 } })) !== null;
+      return (
+        (await tokens.findOne(
+          { familyId, revokedAt: { $ne: null } },
+          { projection: { _id: 1 } },
+        )) !== null
+      );
     },
 
     revokeFamily,
 
     async revokeByToken(token, now) {
-      const existing = await tokens.findOne({ _id: hashRefreshToken(token) }, { projection: { familyId: 1 } });
+      const existing = await tokens.findOne(
+        { _id: hashRefreshToken(token) },
+        { projection: { familyId: 1 } },
+      );
       if (existing) await revokeFamily(existing.familyId, now);
     },
   };

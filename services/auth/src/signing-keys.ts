@@ -79,11 +79,14 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
 
 /** Builds a SigningKey from a private KeyObject, checking it fits the algorithm. */
 export function signingKeyFrom(privateKey: KeyObject, alg: SigningAlgorithm): SigningKey {
-  if (privateKey.type !== 'private') throw new SigningKeyError('The signing key is not a private key');
+  if (privateKey.type !== 'private')
+    throw new SigningKeyError('The signing key is not a private key');
   const details = privateKey.asymmetricKeyDetails ?? {};
   if (alg === 'RS256') {
     if (privateKey.asymmetricKeyType !== 'rsa') {
-      throw new SigningKeyError(`JWT_ALGORITHM=RS256 needs an RSA key, got ${privateKey.asymmetricKeyType ?? 'unknown'}`);
+      throw new SigningKeyError(
+        `JWT_ALGORITHM=RS256 needs an RSA key, got ${privateKey.asymmetricKeyType ?? 'unknown'}`,
+      );
     }
     if ((details.modulusLength ?? 0) < 2048) {
       throw new SigningKeyError('RSA signing keys must be at least 2048 bits');
@@ -95,7 +98,8 @@ export function signingKeyFrom(privateKey: KeyObject, alg: SigningAlgorithm): Si
   const kid = jwkThumbprint(jwk);
   const part = (name: 'n' | 'e' | 'crv' | 'x' | 'y'): string => {
     const value = jwk[name];
-    if (typeof value !== 'string') throw new SigningKeyError(`The public key has no JWK member ${name}`);
+    if (typeof value !== 'string')
+      throw new SigningKeyError(`The public key has no JWK member ${name}`);
     return value;
   };
   const publicJwk: PublicJwk =
@@ -137,23 +141,35 @@ export interface StoredSigningKeysOptions {
 }
 
 /** Loads the shared development key from MongoDB, creating it on first start. */
-export async function loadStoredSigningKeys(db: Db, options: StoredSigningKeysOptions): Promise<SigningKeys> {
+export async function loadStoredSigningKeys(
+  db: Db,
+  options: StoredSigningKeysOptions,
+): Promise<SigningKeys> {
   const keys = db.collection<SigningKeyRecord>(SIGNING_KEYS_COLLECTION);
   const now = options.now ?? (() => new Date());
-  const record = (await keys.findOne({ _id: ACTIVE_ID })) ?? (await createActiveKey(keys, options.alg, now()));
-  if (!record.privateKeyPem) throw new SigningKeyError('The stored active signing key has no private key');
+  const record =
+    (await keys.findOne({ _id: ACTIVE_ID })) ?? (await createActiveKey(keys, options.alg, now()));
+  if (!record.privateKeyPem)
+    throw new SigningKeyError('The stored active signing key has no private key');
   const active = signingKeyFrom(createPrivateKey(record.privateKeyPem), record.alg);
-  if (active.kid !== record.kid) throw new SigningKeyError('The stored active signing key does not match its kid');
+  if (active.kid !== record.kid)
+    throw new SigningKeyError('The stored active signing key does not match its kid');
 
   const cacheMs = options.jwksCacheMs ?? 30_000;
   let cached: { jwks: Jwks; at: number } | undefined;
 
   async function readJwks(): Promise<Jwks> {
     const retired = await keys
-      .find({ _id: { $ne: ACTIVE_ID }, verifyUntil: { $gt: now() } }, { projection: { publicJwk: 1 } })
+      .find(
+        { _id: { $ne: ACTIVE_ID }, verifyUntil: { $gt: now() } },
+        { projection: { publicJwk: 1 } },
+      )
       .toArray();
     return {
-      keys: [active.publicJwk, ...retired.map((r) => r.publicJwk).filter((jwk) => jwk.kid !== active.kid)],
+      keys: [
+        active.publicJwk,
+        ...retired.map((r) => r.publicJwk).filter((jwk) => jwk.kid !== active.kid),
+      ],
     };
   }
 

@@ -22,7 +22,9 @@ export function createUserRouter(deps: UserRouterDeps): Router {
 
   router[getUserByUsername.method](getUserByUsername.path, authenticated, async (req, res) => {
     const { username } = parseParams(getUserByUsername.params, req);
-    res.status(getUserByUsername.success.status).json({ user: await deps.auth.getByUsername(username) });
+    res
+      .status(getUserByUsername.success.status)
+      .json({ user: await deps.auth.getByUsername(username) });
   });
 
   return router;

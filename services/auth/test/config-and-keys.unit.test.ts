@@ -7,26 +7,49 @@ describe('auth config', () => {
   it('When nothing is set, then the documented defaults apply', () => {
     const env = loadAuthConfig({});
     expect(env).toMatchObject({
-      PORT: 5001, JWT_ALGORITHM: 'RS256', JWT_ISSUER: 'parley-auth', JWT_AUDIENCE: 'parley',
-      ACCESS_TOKEN_TTL: 900, REFRESH_TOKEN_TTL: 30 * 86_400, BCRYPT_COST: 12, TRUST_PROXY: false,
-      LOGIN_MAX_FAILURES_PER_USERNAME: 10, LOGIN_MAX_FAILURES_PER_IP: 100, LOGIN_FAILURE_WINDOW: 900,
-      REGISTRATIONS_PER_IP: 100, REGISTRATION_WINDOW: 3600,
+      PORT: 5001,
+      JWT_ALGORITHM: 'RS256',
+      JWT_ISSUER: 'parley-auth',
+      JWT_AUDIENCE: 'parley',
+      ACCESS_TOKEN_TTL: 900,
+      REFRESH_TOKEN_TTL: 30 * 86_400,
+      BCRYPT_COST: 12,
+      TRUST_PROXY: false,
+      LOGIN_MAX_FAILURES_PER_USERNAME: 10,
+      LOGIN_MAX_FAILURES_PER_IP: 100,
+      LOGIN_FAILURE_WINDOW: 900,
+      REGISTRATIONS_PER_IP: 100,
+      REGISTRATION_WINDOW: 3600,
     });
-    expect(authSettingsFrom(env).loginFailuresPerUsername).toEqual({ points: 10, windowSeconds: 900 });
+    expect(authSettingsFrom(env).loginFailuresPerUsername).toEqual({
+      points: 10,
+      windowSeconds: 900,
+    });
   });
 
   it.each([
-    ['900', 900], ['90s', 90], ['15m', 900], ['2h', 7200], ['30d', 2_592_000], ['5M', 300],
+    ['900', 900],
+    ['90s', 90],
+    ['15m', 900],
+    ['2h', 7200],
+    ['30d', 2_592_000],
+    ['5M', 300],
   ])('When ACCESS_TOKEN_TTL is %p, then it is %p seconds', (value, seconds) => {
     expect(loadAuthConfig({ ACCESS_TOKEN_TTL: value }).ACCESS_TOKEN_TTL).toBe(seconds);
   });
 
-  it.each(['15 minutes', '-5', '1.5h', '0'])('When ACCESS_TOKEN_TTL is %p, then config fails naming it', (value) => {
-    expect(() => loadAuthConfig({ ACCESS_TOKEN_TTL: value })).toThrow(/ACCESS_TOKEN_TTL/);
-  });
+  it.each(['15 minutes', '-5', '1.5h', '0'])(
+    'When ACCESS_TOKEN_TTL is %p, then config fails naming it',
+    (value) => {
+      expect(() => loadAuthConfig({ ACCESS_TOKEN_TTL: value })).toThrow(/ACCESS_TOKEN_TTL/);
+    },
+  );
 
   it.each([
-    ['false', false], ['true', true], ['1', 1], ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+    ['false', false],
+    ['true', true],
+    ['1', 1],
+    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
   ])('When TRUST_PROXY is %p, then express gets %p', (value, expected) => {
     expect(loadAuthConfig({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
   });
@@ -37,11 +60,19 @@ describe('auth config', () => {
   });
 
   it('When both JWT_PRIVATE_KEY and JWT_PRIVATE_KEY_FILE are set, then config fails', () => {
-    expect(() => loadAuthConfig({ JWT_PRIVATE_KEY: 'x', JWT_PRIVATE_KEY_FILE: '/k.pem' })).toThrow(/not both/);
+    expect(() => loadAuthConfig({ JWT_PRIVATE_KEY: 'x', JWT_PRIVATE_KEY_FILE: '/k.pem' })).toThrow(
+      /not both/,
+    );
   });
 
   it('When config fails on a secret, then the message never contains its value', () => {
-    expect(() => loadAuthConfig({ NODE_ENV: 'production', JWT_PRIVATE_KEY: 'super-secret-pem', JWT_PRIVATE_KEY_FILE: '/k' })).toThrow(
+    expect(() =>
+      loadAuthConfig({
+        NODE_ENV: 'production',
+        JWT_PRIVATE_KEY: 'super-secret-pem',
+        JWT_PRIVATE_KEY_FILE: '/k',
+      }),
+    ).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('super-secret-pem') }),
     );
   });

@@ -45,7 +45,12 @@ describe('POST /auth/login', () => {
       refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       tokenType: 'Bearer',
       expiresIn: 900,
-      user: { id: expect.any(String), username, displayName: username, createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        username,
+        displayName: username,
+        createdAt: expect.any(String),
+      },
     });
   });
 
@@ -57,8 +62,21 @@ describe('POST /auth/login', () => {
     const decoded = jwt.decode(body.accessToken, { complete: true });
     expect(decoded?.header).toMatchObject({ alg: 'RS256', kid: t.signingKeys.active.kid });
     const claims = decoded?.payload as Record<string, unknown>;
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sub', 'username']);
-    expect(claims).toMatchObject({ sub: body.user.id, username, iss: 'parley-auth', aud: 'parley' });
+    expect(Object.keys(claims).sort()).toEqual([
+      'aud',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'sub',
+      'username',
+    ]);
+    expect(claims).toMatchObject({
+      sub: body.user.id,
+      username,
+      iss: 'parley-auth',
+      aud: 'parley',
+    });
     expect((claims['exp'] as number) - (claims['iat'] as number)).toBe(900);
     expect(claims['jti']).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -69,14 +87,22 @@ describe('POST /auth/login', () => {
       t.http.post('/auth/login').send({ username, password: PASSWORD }),
       t.http.post('/auth/login').send({ username, password: PASSWORD }),
     ]);
-    const [ta, tb] = [a.body as { accessToken: string; refreshToken: string }, b.body as { accessToken: string; refreshToken: string }];
-    expect((jwt.decode(ta.accessToken) as { jti: string }).jti).not.toBe((jwt.decode(tb.accessToken) as { jti: string }).jti);
+    const [ta, tb] = [
+      a.body as { accessToken: string; refreshToken: string },
+      b.body as { accessToken: string; refreshToken: string },
+    ];
+    expect((jwt.decode(ta.accessToken) as { jti: string }).jti).not.toBe(
+      (jwt.decode(tb.accessToken) as { jti: string }).jti,
+    );
     expect(ta.refreshToken).not.toBe(tb.refreshToken);
   });
 
   it('When the username is given in another case, then login succeeds', async () => {
     const username = await register();
-    await t.http.post('/auth/login').send({ username: username.toUpperCase(), password: PASSWORD }).expect(200);
+    await t.http
+      .post('/auth/login')
+      .send({ username: username.toUpperCase(), password: PASSWORD })
+      .expect(200);
   });
 
   it('When the password is wrong, then 401 invalid_credentials', async () => {
@@ -89,8 +115,12 @@ describe('POST /auth/login', () => {
 
   it('When the user does not exist, then the answer is the same 401 invalid_credentials as for a wrong password', async () => {
     const username = await register();
-    const wrongPassword = await t.http.post('/auth/login').send({ username, password: 'not the password' });
-    const unknownUser = await t.http.post('/auth/login').send({ username: uniqueUsername('ghost'), password: 'not the password' });
+    const wrongPassword = await t.http
+      .post('/auth/login')
+      .send({ username, password: 'not the password' });
+    const unknownUser = await t.http
+      .post('/auth/login')
+      .send({ username: uniqueUsername('ghost'), password: 'not the password' });
     expect(unknownUser.status).toBe(401);
     expect(unknownUser.body).toEqual(wrongPassword.body);
   });
@@ -102,7 +132,10 @@ describe('POST /auth/login', () => {
     await slow.http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
     const time = async (name: string) => {
       const started = process.hrtime.bigint();
-      await slow.http.post('/auth/login').send({ username: name, password: 'not the password' }).expect(401);
+      await slow.http
+        .post('/auth/login')
+        .send({ username: name, password: 'not the password' })
+        .expect(401);
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
     await time(uniqueUsername('warm')); // builds the dummy hash once
@@ -120,8 +153,14 @@ describe('POST /auth/login', () => {
   it('When a 128-character password differs from the registered one only after byte 72, then login is refused (every character counts)', async () => {
     const prefix = 'p'.repeat(100);
     const username = await register(uniqueUsername(), `${prefix}${'a'.repeat(28)}`);
-    await t.http.post('/auth/login').send({ username, password: `${prefix}${'b'.repeat(28)}` }).expect(401);
-    await t.http.post('/auth/login').send({ username, password: `${prefix}${'a'.repeat(28)}` }).expect(200);
+    await t.http
+      .post('/auth/login')
+      .send({ username, password: `${prefix}${'b'.repeat(28)}` })
+      .expect(401);
+    await t.http
+      .post('/auth/login')
+      .send({ username, password: `${prefix}${'a'.repeat(28)}` })
+      .expect(200);
   });
 
   it.each([
@@ -137,7 +176,10 @@ describe('POST /auth/login', () => {
   });
 
   it('When the body is malformed JSON, then 400 malformed_json', async () => {
-    const res = await t.http.post('/auth/login').set('content-type', 'application/json').send('{"username":');
+    const res = await t.http
+      .post('/auth/login')
+      .set('content-type', 'application/json')
+      .send('{"username":');
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'malformed_json' });
   });
@@ -154,7 +196,9 @@ describe('POST /auth/login', () => {
     await t.http.post('/auth/login').send({ username, password: 'wrong password' }).expect(401);
     const res = await t.http.get('/metrics').expect(200);
     expect(res.text).toMatch(/auth_logins_total\{outcome="success",service="auth"\} [1-9]/);
-    expect(res.text).toMatch(/auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/);
+    expect(res.text).toMatch(
+      /auth_logins_total\{outcome="invalid_credentials",service="auth"\} [1-9]/,
+    );
     expect(res.text).toMatch(/auth_registrations_total\{outcome="created",service="auth"\} [1-9]/);
   });
 });

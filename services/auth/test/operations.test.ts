@@ -3,10 +3,21 @@
 // fast 503 when MongoDB is unreachable.
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { routesOf } from '@parley/contracts';
-import { connectMongo, createLogger, toOpenApiPath, type MongoConnection } from '@parley/server-kit';
+import {
+  connectMongo,
+  createLogger,
+  toOpenApiPath,
+  type MongoConnection,
+} from '@parley/server-kit';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfiguredSigningKey } from '../src/signing-keys';
-import { Recorder, connectTestDb, createTestApp, expectNoPasswordHashes, type TestApp } from './support/auth-harness';
+import {
+  Recorder,
+  connectTestDb,
+  createTestApp,
+  expectNoPasswordHashes,
+  type TestApp,
+} from './support/auth-harness';
 
 let mongo: MongoConnection;
 let t: TestApp;
@@ -26,7 +37,10 @@ afterAll(async () => {
 describe('service endpoints', () => {
   it('When /openapi.json is fetched, then it is a valid OpenAPI 3.x document with every auth route of the contracts', async () => {
     const res = await t.http.get('/openapi.json').expect(200);
-    const document = res.body as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const document = res.body as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(document.openapi).toMatch(/^3\./);
     await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
     for (const [, route] of routesOf('auth')) {
@@ -61,7 +75,10 @@ describe('service endpoints', () => {
   });
 
   it('When responses are sent, then helmet headers are on them and CORS is answered', async () => {
-    const res = await t.http.options('/auth/login').set('Origin', 'http://example.test').set('Access-Control-Request-Method', 'POST');
+    const res = await t.http
+      .options('/auth/login')
+      .set('Origin', 'http://example.test')
+      .set('Access-Control-Request-Method', 'POST');
     expect(res.status).toBeLessThan(300);
     expect(res.headers['access-control-allow-origin']).toBeDefined();
     const normal = await t.http.get('/healthz');
@@ -78,13 +95,21 @@ describe('MongoDB unreachable', () => {
       requireAtStart: false,
       serverSelectionTimeoutMS: 500,
     });
-    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    const app = await createTestApp(down, recorder, { signingKeys: loadConfiguredSigningKey(pem, 'RS256') });
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    const app = await createTestApp(down, recorder, {
+      signingKeys: loadConfiguredSigningKey(pem, 'RS256'),
+    });
     try {
       // Act
       const started = Date.now();
-      const login = await app.http.post('/auth/login').send({ username: 'someone', password: 'whatever-password' });
-      const register = await app.http.post('/auth/register').send({ username: 'someone', password: 'whatever-password' });
+      const login = await app.http
+        .post('/auth/login')
+        .send({ username: 'someone', password: 'whatever-password' });
+      const register = await app.http
+        .post('/auth/register')
+        .send({ username: 'someone', password: 'whatever-password' });
       // Assert
       expect(Date.now() - started).toBeLessThan(4_000);
       for (const res of [login, register]) {
@@ -94,7 +119,10 @@ describe('MongoDB unreachable', () => {
       }
       const readyz = await app.http.get('/readyz');
       expect(readyz.status).toBe(503);
-      expect(readyz.body).toMatchObject({ code: 'dependency_unavailable', checks: { mongo: 'down' } });
+      expect(readyz.body).toMatchObject({
+        code: 'dependency_unavailable',
+        checks: { mongo: 'down' },
+      });
       expect(JSON.stringify(login.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1:1|stack/);
     } finally {
       await down.close();

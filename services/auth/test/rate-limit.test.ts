@@ -41,12 +41,19 @@ afterAll(async () => {
 const uniqueIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
 async function register(app: TestApp, username: string, ip = uniqueIp()) {
-  await app.http.post('/auth/register').set('X-Forwarded-For', ip).send({ username, password: PASSWORD }).expect(201);
+  await app.http
+    .post('/auth/register')
+    .set('X-Forwarded-For', ip)
+    .send({ username, password: PASSWORD })
+    .expect(201);
 }
 const login = (app: TestApp, username: string, password: string, ip: string) =>
   app.http.post('/auth/login').set('X-Forwarded-For', ip).send({ username, password });
 
-function expectRateLimited(res: { status: number; headers: Record<string, string>; body: unknown }, windowSeconds = 15 * 60) {
+function expectRateLimited(
+  res: { status: number; headers: Record<string, string>; body: unknown },
+  windowSeconds = 15 * 60,
+) {
   expect(res.status).toBe(429);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ code: 'rate_limited', status: 429 });
@@ -100,7 +107,8 @@ describe('login rate limiting', () => {
 
   it('When one IP fails 5 times across different usernames, then that IP is limited and another IP is not', async () => {
     const ip = uniqueIp();
-    for (let i = 0; i < 5; i++) await login(t, uniqueUsername('spray'), 'wrong password', ip).expect(401);
+    for (let i = 0; i < 5; i++)
+      await login(t, uniqueUsername('spray'), 'wrong password', ip).expect(401);
     expectRateLimited(await login(t, uniqueUsername('spray'), 'wrong password', ip));
     await login(t, uniqueUsername('spray'), 'wrong password', uniqueIp()).expect(401);
   });
@@ -108,7 +116,9 @@ describe('login rate limiting', () => {
   it('When many wrong guesses arrive at once, then no more than the limit are checked', async () => {
     const username = uniqueUsername();
     await register(t, username);
-    const results = await Promise.all(Array.from({ length: 10 }, () => login(t, username, 'wrong password', uniqueIp())));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => login(t, username, 'wrong password', uniqueIp())),
+    );
     expect(results.filter((r) => r.status === 401)).toHaveLength(3);
     expect(results.filter((r) => r.status === 429)).toHaveLength(7);
   });
@@ -124,7 +134,10 @@ describe('registration rate limiting', () => {
     const ip = uniqueIp();
     for (let i = 0; i < 3; i++) await register(t, uniqueUsername(), ip);
     const username = uniqueUsername();
-    const res = await t.http.post('/auth/register').set('X-Forwarded-For', ip).send({ username, password: PASSWORD });
+    const res = await t.http
+      .post('/auth/register')
+      .set('X-Forwarded-For', ip)
+      .send({ username, password: PASSWORD });
     expectRateLimited(res, 3600);
     expect(await mongo.db.collection('users').countDocuments({ username })).toBe(0);
     await register(t, uniqueUsername(), uniqueIp());

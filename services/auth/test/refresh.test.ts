@@ -39,7 +39,11 @@ describe('POST /auth/refresh', () => {
     const res = await refresh(user.refreshToken);
     expect(res.status).toBe(200);
     const body = res.body as Tokens & { user: { id: string } };
-    expect(body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, user: { id: user.userId, username: user.username } });
+    expect(body).toMatchObject({
+      tokenType: 'Bearer',
+      expiresIn: 900,
+      user: { id: user.userId, username: user.username },
+    });
     expect(body.refreshToken).not.toBe(user.refreshToken);
     expect(body.accessToken).not.toBe(user.accessToken);
     await t.http.get('/auth/me').set('Authorization', `Bearer ${body.accessToken}`).expect(200);
@@ -66,7 +70,10 @@ describe('POST /auth/refresh', () => {
 
   it('When a replay revokes one family, then other sessions of the same user keep working', async () => {
     const user = await registerAndLogin(t.http);
-    const other = await t.http.post('/auth/login').send({ username: user.username, password: 'correct horse battery staple' }).expect(200);
+    const other = await t.http
+      .post('/auth/login')
+      .send({ username: user.username, password: 'correct horse battery staple' })
+      .expect(200);
     await refresh(user.refreshToken).expect(200);
     await refresh(user.refreshToken).expect(401);
     await refresh((other.body as Tokens).refreshToken).expect(200);
@@ -76,7 +83,11 @@ describe('POST /auth/refresh', () => {
     // Arrange
     const user = await registerAndLogin(t.http);
     // Act
-    const results = await Promise.all([refresh(user.refreshToken), refresh(user.refreshToken), refresh(user.refreshToken)]);
+    const results = await Promise.all([
+      refresh(user.refreshToken),
+      refresh(user.refreshToken),
+      refresh(user.refreshToken),
+    ]);
     // Assert: the conditional update lets one claim through at most...
     const winners = results.filter((r) => r.status === 200);
     expect(winners.length).toBeLessThanOrEqual(1);
@@ -88,7 +99,9 @@ describe('POST /auth/refresh', () => {
   it('When ten claims of one token run concurrently in the store, then exactly one rotates it', async () => {
     const store = createRefreshTokenStore(mongo.db, { ttlSeconds: 60 });
     const { token } = await store.issue({ userId: new ObjectId(), now: new Date() });
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.claim(token, new Date())));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () => store.claim(token, new Date())),
+    );
     expect(outcomes.filter((o) => o.outcome === 'rotated')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'reused')).toHaveLength(9);
   });
@@ -104,7 +117,10 @@ describe('POST /auth/refresh', () => {
       env: { REFRESH_TOKEN_TTL: '5s' },
       now: () => new Date(Date.now() - 10_000),
     });
-    const login = await behind.http.post('/auth/login').send({ username: user.username, password: 'correct horse battery staple' }).expect(200);
+    const login = await behind.http
+      .post('/auth/login')
+      .send({ username: user.username, password: 'correct horse battery staple' })
+      .expect(200);
     await refresh((login.body as Tokens).refreshToken).expect(401);
   });
 
@@ -143,7 +159,10 @@ describe('POST /auth/logout', () => {
   });
 
   it('When the refresh token is unknown, then still 204 (no oracle)', async () => {
-    await t.http.post('/auth/logout').send({ refreshToken: 'y'.repeat(43) }).expect(204);
+    await t.http
+      .post('/auth/logout')
+      .send({ refreshToken: 'y'.repeat(43) })
+      .expect(204);
   });
 
   it('When logout is repeated, then 204 each time', async () => {

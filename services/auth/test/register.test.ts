@@ -26,10 +26,20 @@ afterAll(async () => {
   await mongo.close();
 });
 
-function expectProblem(res: { status: number; headers: Record<string, string>; body: unknown }, status: number, code: string) {
+function expectProblem(
+  res: { status: number; headers: Record<string, string>; body: unknown },
+  status: number,
+  code: string,
+) {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
 }
 
 describe('POST /auth/register', () => {
@@ -41,7 +51,12 @@ describe('POST /auth/register', () => {
     // Assert
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
-      user: { id: expect.stringMatching(/^[0-9a-f]{24}$/), username, displayName: username, createdAt: expect.any(String) },
+      user: {
+        id: expect.stringMatching(/^[0-9a-f]{24}$/),
+        username,
+        displayName: username,
+        createdAt: expect.any(String),
+      },
     });
     const body = res.body as { user: { createdAt: string } };
     expect(new Date(body.user.createdAt).toISOString()).toBe(body.user.createdAt);
@@ -51,15 +66,23 @@ describe('POST /auth/register', () => {
     const username = uniqueUsername('Mixed');
     const res = await t.http
       .post('/auth/register')
-      .send({ username: username.toUpperCase(), password: PASSWORD, displayName: '  Zoë Ünïcode 🎉 ' });
+      .send({
+        username: username.toUpperCase(),
+        password: PASSWORD,
+        displayName: '  Zoë Ünïcode 🎉 ',
+      });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ user: { username: username.toLowerCase(), displayName: 'Zoë Ünïcode 🎉' } });
+    expect(res.body).toMatchObject({
+      user: { username: username.toLowerCase(), displayName: 'Zoë Ünïcode 🎉' },
+    });
   });
 
   it('When the same username registers again in another case, then 409 username_taken', async () => {
     const username = uniqueUsername();
     await t.http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
-    const res = await t.http.post('/auth/register').send({ username: username.toUpperCase(), password: 'another password' });
+    const res = await t.http
+      .post('/auth/register')
+      .send({ username: username.toUpperCase(), password: 'another password' });
     expectProblem(res, 409, 'username_taken');
   });
 
@@ -84,18 +107,37 @@ describe('POST /auth/register', () => {
     ['password too short', { username: 'valid_name', password: '1234567' }, 'password'],
     ['password too long', { username: 'valid_name', password: 'x'.repeat(129) }, 'password'],
     ['password missing', { username: 'valid_name' }, 'password'],
-    ['displayName empty', { username: 'valid_name', password: PASSWORD, displayName: '' }, 'displayName'],
-    ['displayName only whitespace', { username: 'valid_name', password: PASSWORD, displayName: '   ' }, 'displayName'],
-    ['displayName too long', { username: 'valid_name', password: PASSWORD, displayName: 'd'.repeat(65) }, 'displayName'],
+    [
+      'displayName empty',
+      { username: 'valid_name', password: PASSWORD, displayName: '' },
+      'displayName',
+    ],
+    [
+      'displayName only whitespace',
+      { username: 'valid_name', password: PASSWORD, displayName: '   ' },
+      'displayName',
+    ],
+    [
+      'displayName too long',
+      { username: 'valid_name', password: PASSWORD, displayName: 'd'.repeat(65) },
+      'displayName',
+    ],
     ['an unknown field', { username: 'valid_name', password: PASSWORD, isAdmin: true }, 'isAdmin'],
     ['an operator object as username', { username: { $gt: '' }, password: PASSWORD }, 'username'],
-    ['an operator object as password', { username: 'valid_name', password: { $ne: null } }, 'password'],
-  ])('When the body has %s, then 400 validation_failed names the field', async (_case, body, path) => {
-    const res = await t.http.post('/auth/register').send(body);
-    expectProblem(res, 400, 'validation_failed');
-    const errors = (res.body as { errors: { path: string }[] }).errors;
-    expect(errors.map((e) => e.path)).toContain(path);
-  });
+    [
+      'an operator object as password',
+      { username: 'valid_name', password: { $ne: null } },
+      'password',
+    ],
+  ])(
+    'When the body has %s, then 400 validation_failed names the field',
+    async (_case, body, path) => {
+      const res = await t.http.post('/auth/register').send(body);
+      expectProblem(res, 400, 'validation_failed');
+      const errors = (res.body as { errors: { path: string }[] }).errors;
+      expect(errors.map((e) => e.path)).toContain(path);
+    },
+  );
 
   it('When a validation fails, then no account is created', async () => {
     const username = uniqueUsername();
@@ -104,18 +146,27 @@ describe('POST /auth/register', () => {
   });
 
   it('When the body is a JSON array, then 400 and nothing is stored', async () => {
-    const res = await t.http.post('/auth/register').set('content-type', 'application/json').send('[]');
+    const res = await t.http
+      .post('/auth/register')
+      .set('content-type', 'application/json')
+      .send('[]');
     expect(res.status).toBe(400);
     expect((res.body as { code: string }).code).toMatch(/^(validation_failed|malformed_json)$/);
   });
 
   it('When the body is malformed JSON, then 400 malformed_json', async () => {
-    const res = await t.http.post('/auth/register').set('content-type', 'application/json').send('{"username": "abc",');
+    const res = await t.http
+      .post('/auth/register')
+      .set('content-type', 'application/json')
+      .send('{"username": "abc",');
     expectProblem(res, 400, 'malformed_json');
   });
 
   it('When the body is not JSON (form encoded), then 415 unsupported_media_type', async () => {
-    const res = await t.http.post('/auth/register').type('form').send({ username: uniqueUsername(), password: PASSWORD });
+    const res = await t.http
+      .post('/auth/register')
+      .type('form')
+      .send({ username: uniqueUsername(), password: PASSWORD });
     expectProblem(res, 415, 'unsupported_media_type');
   });
 

@@ -33,20 +33,33 @@ const bearer = () => `Bearer ${caller.accessToken}`;
 describe('GET /users/:username', () => {
   it('When the user exists, then 200 returns the public user (any case of the name)', async () => {
     const other = await registerAndLogin(t.http);
-    const res = await t.http.get(`/users/${other.username.toUpperCase()}`).set('Authorization', bearer());
+    const res = await t.http
+      .get(`/users/${other.username.toUpperCase()}`)
+      .set('Authorization', bearer());
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ user: { id: other.userId, username: other.username, displayName: other.username, createdAt: expect.any(String) } });
+    expect(res.body).toEqual({
+      user: {
+        id: other.userId,
+        username: other.username,
+        displayName: other.username,
+        createdAt: expect.any(String),
+      },
+    });
   });
 
   it('When the user does not exist, then 404 user_not_found', async () => {
-    const res = await t.http.get(`/users/${uniqueUsername('nobody')}`).set('Authorization', bearer());
+    const res = await t.http
+      .get(`/users/${uniqueUsername('nobody')}`)
+      .set('Authorization', bearer());
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ code: 'user_not_found' });
   });
 
   it('When the name looks like an operator, then it is just an unknown name (404)', async () => {
-    const res = await t.http.get('/users/%7B%22%24gt%22%3A%22%22%7D').set('Authorization', bearer());
+    const res = await t.http
+      .get('/users/%7B%22%24gt%22%3A%22%22%7D')
+      .set('Authorization', bearer());
     expect(res.status).toBe(404);
   });
 
@@ -59,7 +72,9 @@ describe('GET /users?ids=', () => {
   it('When known, unknown and malformed ids are asked for, then only the known users come back', async () => {
     const a = await registerAndLogin(t.http);
     const b = await registerAndLogin(t.http);
-    const ids = [a.userId, new ObjectId().toHexString(), 'not-an-object-id', b.userId, '123'].join(',');
+    const ids = [a.userId, new ObjectId().toHexString(), 'not-an-object-id', b.userId, '123'].join(
+      ',',
+    );
     const res = await t.http.get(`/users?ids=${ids}`).set('Authorization', bearer());
     expect(res.status).toBe(200);
     const users = (res.body as { users: { id: string; username: string }[] }).users;
@@ -68,7 +83,9 @@ describe('GET /users?ids=', () => {
   });
 
   it('When every id is unknown, then 200 with an empty list', async () => {
-    const res = await t.http.get(`/users?ids=${new ObjectId().toHexString()}`).set('Authorization', bearer());
+    const res = await t.http
+      .get(`/users?ids=${new ObjectId().toHexString()}`)
+      .set('Authorization', bearer());
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ users: [] });
   });
@@ -88,7 +105,9 @@ describe('GET /users?ids=', () => {
   });
 
   it('When ids is given twice, then 400 validation_failed rather than a 500', async () => {
-    const res = await t.http.get(`/users?ids=${caller.userId}&ids=${caller.userId}`).set('Authorization', bearer());
+    const res = await t.http
+      .get(`/users?ids=${caller.userId}&ids=${caller.userId}`)
+      .set('Authorization', bearer());
     expect(res.status).toBe(400);
   });
 

@@ -21,7 +21,8 @@ import { loadStoredSigningKeys, type SigningKeys } from '../../src/signing-keys'
 
 export function mongoBaseUrl(): string {
   const url = process.env['MONGO_URL'];
-  if (!url) throw new Error('MONGO_URL is not set: run through jest (tools/test-infra global setup)');
+  if (!url)
+    throw new Error('MONGO_URL is not set: run through jest (tools/test-infra global setup)');
   return url;
 }
 
@@ -95,8 +96,13 @@ export async function createTestApp(
   options: TestAppOptions = {},
 ): Promise<TestApp> {
   const env = loadAuthConfig({ NODE_ENV: 'test', BCRYPT_COST: '4', ...options.env });
-  const signingKeys = options.signingKeys ?? (await loadStoredSigningKeys(mongo.db, { alg: env.JWT_ALGORITHM }));
-  const logger = createLogger({ name: 'auth-test', level: 'debug', destination: recorder.logDestination() });
+  const signingKeys =
+    options.signingKeys ?? (await loadStoredSigningKeys(mongo.db, { alg: env.JWT_ALGORITHM }));
+  const logger = createLogger({
+    name: 'auth-test',
+    level: 'debug',
+    destination: recorder.logDestination(),
+  });
   const app = createApp({
     logger,
     metrics: createMetrics({ service: 'auth', defaultMetrics: false }),
@@ -114,7 +120,9 @@ export async function createTestApp(
 
 /** A username no other test uses (3–32 chars of a-z 0-9 _ . -). */
 export function uniqueUsername(prefix = 'u'): string {
-  return uniqueName(prefix).replace(/[^a-z0-9_.-]/gi, '_').slice(0, 32);
+  return uniqueName(prefix)
+    .replace(/[^a-z0-9_.-]/gi, '_')
+    .slice(0, 32);
 }
 
 export const PASSWORD = 'correct horse battery staple';
@@ -127,7 +135,12 @@ export async function registerAndLogin(
   await http.post('/auth/register').send({ username, password }).expect(201);
   const login = await http.post('/auth/login').send({ username, password }).expect(200);
   const body = login.body as { accessToken: string; refreshToken: string; user: { id: string } };
-  return { username, accessToken: body.accessToken, refreshToken: body.refreshToken, userId: body.user.id };
+  return {
+    username,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+    userId: body.user.id,
+  };
 }
 
 /** Asserts that no response body and no log line carries a password hash. */
