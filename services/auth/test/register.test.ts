@@ -64,13 +64,11 @@ describe('POST /auth/register', () => {
 
   it('When the username has upper-case letters and a displayName is given, then it is stored lower-case and the displayName kept (trimmed)', async () => {
     const username = uniqueUsername('Mixed');
-    const res = await t.http
-      .post('/auth/register')
-      .send({
-        username: username.toUpperCase(),
-        password: PASSWORD,
-        displayName: '  Zoë Ünïcode 🎉 ',
-      });
+    const res = await t.http.post('/auth/register').send({
+      username: username.toUpperCase(),
+      password: PASSWORD,
+      displayName: '  Zoë Ünïcode 🎉 ',
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       user: { username: username.toLowerCase(), displayName: 'Zoë Ünïcode 🎉' },
