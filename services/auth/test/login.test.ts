@@ -1,31 +1,9 @@
 // POST /auth/login: the token response, the access-token layout, and one answer for
 // an unknown user and a wrong password (same body, a bcrypt comparison in both).
-import type { MongoConnection } from '@parley/server-kit';
 import jwt from 'jsonwebtoken';
-import {
-  PASSWORD,
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  uniqueUsername,
-  type TestApp,
-} from './support/auth-harness';
+import { createTestApp, PASSWORD, uniqueUsername, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-const recorder = new Recorder();
-
-beforeAll(async () => {
-  mongo = await connectTestDb('auth_login');
-  t = await createTestApp(mongo, recorder);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
-});
+const t = useAuthSuite('auth_login');
 
 async function register(username = uniqueUsername(), password = PASSWORD): Promise<string> {
   await t.http.post('/auth/register').send({ username, password }).expect(201);
@@ -127,7 +105,7 @@ describe('POST /auth/login', () => {
 
   it('When the user does not exist, then a bcrypt comparison still runs (the two paths take comparable time)', async () => {
     // At cost 10 one comparison takes tens of ms, far above the rest of the request.
-    const slow = await createTestApp(mongo, recorder, { env: { BCRYPT_COST: '10' } });
+    const slow = await createTestApp(t.mongo, t.recorder, { env: { BCRYPT_COST: '10' } });
     const username = uniqueUsername();
     await slow.http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
     const time = async (name: string) => {

@@ -1,32 +1,11 @@
 // GET /auth/me and the ways an access token can be wrong: every one is 401
 // unauthorized (problem+json, WWW-Authenticate: Bearer), never a 500.
-import type { MongoConnection } from '@parley/server-kit';
 import jwt from 'jsonwebtoken';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
-import {
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  registerAndLogin,
-  type TestApp,
-} from './support/auth-harness';
+import { createTestApp, registerAndLogin, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-const recorder = new Recorder();
-
-beforeAll(async () => {
-  mongo = await connectTestDb('auth_me');
-  t = await createTestApp(mongo, recorder);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
-});
+const t = useAuthSuite('auth_me');
 
 function claimsFor(
   user: { userId: string; username: string },
@@ -100,7 +79,7 @@ describe('GET /auth/me', () => {
 
   it('When the token has expired, then 401', async () => {
     const user = await registerAndLogin(t.http);
-    const past = await createTestApp(mongo, recorder, {
+    const past = await createTestApp(t.mongo, t.recorder, {
       now: () => new Date(Date.now() - 3600_000),
     });
     const login = await past.http

@@ -3,36 +3,12 @@
 // fast 503 when MongoDB is unreachable.
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { routesOf } from '@parley/contracts';
-import {
-  connectMongo,
-  createLogger,
-  toOpenApiPath,
-  type MongoConnection,
-} from '@parley/server-kit';
+import { connectMongo, createLogger, toOpenApiPath } from '@parley/server-kit';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfiguredSigningKey } from '../src/signing-keys';
-import {
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  type TestApp,
-} from './support/auth-harness';
+import { createTestApp, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-const recorder = new Recorder();
-
-beforeAll(async () => {
-  mongo = await connectTestDb('auth_ops');
-  t = await createTestApp(mongo, recorder);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
-});
+const t = useAuthSuite('auth_ops');
 
 describe('service endpoints', () => {
   it('When /openapi.json is fetched, then it is a valid OpenAPI 3.x document with every auth route of the contracts', async () => {
@@ -98,7 +74,7 @@ describe('MongoDB unreachable', () => {
     const pem = generateKeyPairSync('rsa', { modulusLength: 2048 })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    const app = await createTestApp(down, recorder, {
+    const app = await createTestApp(down, t.recorder, {
       signingKeys: loadConfiguredSigningKey(pem, 'RS256'),
     });
     try {

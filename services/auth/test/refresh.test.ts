@@ -1,31 +1,10 @@
 // POST /auth/refresh and /auth/logout: rotation on every use, reuse detection that
 // revokes the whole token family, expiry, and logout without an oracle.
-import type { MongoConnection } from '@parley/server-kit';
 import { ObjectId } from 'mongodb';
 import { createRefreshTokenStore } from '../src/refresh-token-store';
-import {
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  registerAndLogin,
-  type TestApp,
-} from './support/auth-harness';
+import { createTestApp, registerAndLogin, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-const recorder = new Recorder();
-
-beforeAll(async () => {
-  mongo = await connectTestDb('auth_refresh');
-  t = await createTestApp(mongo, recorder);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
-});
+const t = useAuthSuite('auth_refresh');
 
 interface Tokens {
   accessToken: string;
@@ -97,7 +76,7 @@ describe('POST /auth/refresh', () => {
   });
 
   it('When ten claims of one token run concurrently in the store, then exactly one rotates it', async () => {
-    const store = createRefreshTokenStore(mongo.db, { ttlSeconds: 60 });
+    const store = createRefreshTokenStore(t.mongo.db, { ttlSeconds: 60 });
     const { token } = await store.issue({ userId: new ObjectId(), now: new Date() });
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, () => store.claim(token, new Date())),
@@ -113,7 +92,7 @@ describe('POST /auth/refresh', () => {
   it('When the refresh token has expired, then 401', async () => {
     // Issued by an instance whose clock is 10 s behind, with a 5 s lifetime.
     const user = await registerAndLogin(t.http);
-    const behind = await createTestApp(mongo, recorder, {
+    const behind = await createTestApp(t.mongo, t.recorder, {
       env: { REFRESH_TOKEN_TTL: '5s' },
       now: () => new Date(Date.now() - 10_000),
     });
@@ -137,7 +116,7 @@ describe('POST /auth/refresh', () => {
 
   it('When refresh tokens are stored, then only their hash is in the database', async () => {
     const user = await registerAndLogin(t.http);
-    const docs = await mongo.db.collection('refresh_tokens').find({}).toArray();
+    const docs = await t.mongo.db.collection('refresh_tokens').find({}).toArray();
     expect(JSON.stringify(docs)).not.toContain(user.refreshToken);
   });
 });

@@ -1,30 +1,8 @@
 // POST /auth/register: accounts, case-insensitive unique usernames, every validation
 // rule, hostile bodies, and the problem+json answers of DESIGN.md §2–§3.
-import type { MongoConnection } from '@parley/server-kit';
-import {
-  PASSWORD,
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  uniqueUsername,
-  type TestApp,
-} from './support/auth-harness';
+import { PASSWORD, uniqueUsername, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-const recorder = new Recorder();
-
-beforeAll(async () => {
-  mongo = await connectTestDb('auth_register');
-  t = await createTestApp(mongo, recorder);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
-});
+const t = useAuthSuite('auth_register');
 
 function expectProblem(
   res: { status: number; headers: Record<string, string>; body: unknown },
@@ -140,7 +118,7 @@ describe('POST /auth/register', () => {
   it('When a validation fails, then no account is created', async () => {
     const username = uniqueUsername();
     await t.http.post('/auth/register').send({ username, password: 'short' }).expect(400);
-    expect(await mongo.db.collection('users').countDocuments({ username })).toBe(0);
+    expect(await t.mongo.db.collection('users').countDocuments({ username })).toBe(0);
   });
 
   it('When the body is a JSON array, then 400 and nothing is stored', async () => {
@@ -188,7 +166,7 @@ describe('POST /auth/register', () => {
   it('When registration succeeds, then the stored password is a bcrypt hash, never the password', async () => {
     const username = uniqueUsername();
     await t.http.post('/auth/register').send({ username, password: PASSWORD }).expect(201);
-    const stored = await mongo.db.collection('users').findOne({ username });
+    const stored = await t.mongo.db.collection('users').findOne({ username });
     expect(stored?.['passwordHash']).toMatch(/^\$2b\$04\$/);
     expect(JSON.stringify(stored)).not.toContain(PASSWORD);
   });

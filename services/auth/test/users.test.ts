@@ -1,31 +1,12 @@
 // GET /users/:username and GET /users?ids=: lookups for authenticated callers.
-import type { MongoConnection } from '@parley/server-kit';
 import { ObjectId } from 'mongodb';
-import {
-  Recorder,
-  connectTestDb,
-  createTestApp,
-  expectNoPasswordHashes,
-  registerAndLogin,
-  uniqueUsername,
-  type TestApp,
-} from './support/auth-harness';
+import { registerAndLogin, uniqueUsername, useAuthSuite } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
+const t = useAuthSuite('auth_users');
 let caller: Awaited<ReturnType<typeof registerAndLogin>>;
-const recorder = new Recorder();
 
 beforeAll(async () => {
-  mongo = await connectTestDb('auth_users');
-  t = await createTestApp(mongo, recorder);
   caller = await registerAndLogin(t.http);
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
 });
 
 const bearer = () => `Bearer ${caller.accessToken}`;

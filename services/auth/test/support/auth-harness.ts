@@ -151,3 +151,60 @@ export function expectNoPasswordHashes(recorder: Recorder): void {
     expect(text).not.toContain('passwordHash');
   }
 }
+
+/** One test file's app: its own database, recorder, and the no-hash check at the end. */
+export interface AuthSuite extends TestApp {
+  readonly mongo: MongoConnection;
+  readonly recorder: Recorder;
+}
+
+/**
+ * Registers the beforeAll/afterAll hooks every component test file needs: a fresh
+ * database named after `prefix`, the app over it, and — once the file is done — the
+ * proof that no response or log line carried a password hash, then the database
+ * dropped. Fields are readable from inside tests (after beforeAll ran).
+ */
+export function useAuthSuite(prefix: string, options: TestAppOptions = {}): AuthSuite {
+  const recorder = new Recorder();
+  let mongo: MongoConnection | undefined;
+  let app: TestApp | undefined;
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useAuthSuite: read before beforeAll ran');
+    return value;
+  };
+
+  beforeAll(async () => {
+    mongo = await connectTestDb(prefix);
+    app = await createTestApp(mongo, recorder, options);
+  });
+
+  afterAll(async () => {
+    expectNoPasswordHashes(recorder);
+    if (mongo) {
+      await mongo.db.dropDatabase();
+      await mongo.close();
+    }
+  });
+
+  return {
+    recorder,
+    get mongo() {
+      return ready(mongo);
+    },
+    get app() {
+      return ready(app).app;
+    },
+    get listener() {
+      return ready(app).listener;
+    },
+    get http() {
+      return ready(app).http;
+    },
+    get env() {
+      return ready(app).env;
+    },
+    get signingKeys() {
+      return ready(app).signingKeys;
+    },
+  };
+}
