@@ -24,10 +24,17 @@ import {
   type AmqpConnection,
   type RunningHttpServer,
 } from '@parley/server-kit';
-import { createSilentLogger, createTestIssuer, type TestIssuer } from '@parley/server-kit/testing';
 import amqplib from 'amqplib';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
-import { amqpUrl, testMongoUrl, uniqueName, waitFor } from '../../../tools/test-infra';
+import {
+  amqpUrl,
+  createSilentLogger,
+  createTestIssuer,
+  testMongoUrl,
+  uniqueName,
+  waitFor,
+  type TestIssuer,
+} from '@parley/server-kit/testing';
 import { createApp } from '../src/app';
 import { createChatMetrics } from '../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../src/chat-services';

@@ -2,7 +2,7 @@
 // event then, the outbox relay publishes it once the broker is reachable, exactly
 // once per event, and the document's outbox is emptied.
 import request from 'supertest';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/server-kit/testing';
 import { bearer, startChatHarness, type ChatHarness, type ChatInstance } from './chat-harness';
 
 let h: ChatHarness;

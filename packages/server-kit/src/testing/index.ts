@@ -7,3 +7,4 @@ export type { WaitForOptions } from './wait-for';
 export { uniqueDbName, uniqueName } from './unique-name';
 export { createSilentLogger, createCapturingLogger } from './test-logger';
 export type { CapturingLogger } from './test-logger';
+export { amqpUrl, testMongoUrl } from './infra-urls';
