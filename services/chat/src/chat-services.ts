@@ -23,6 +23,12 @@ import {
   createReadMarkerStore,
   type ReadMarkerStore,
 } from './read-marker-store';
+import {
+  DEFAULT_SEND_RATE_LIMIT,
+  createSendRateLimit,
+  type SendRateLimit,
+  type SendRateLimitOptions,
+} from './send-rate-limit';
 import { createSerialQueue, type SerialQueue } from './send-queue';
 import type { UserDirectory } from './user-directory';
 import type { Collection, Document } from 'mongodb';
@@ -35,6 +41,7 @@ export interface ChatServices {
   outbox: Outbox;
   metrics: ChatMetrics;
   sendQueue: SerialQueue<SeqHint>;
+  sendRateLimit: SendRateLimit;
   now: () => Date;
   /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
   ensureIndexes(): Promise<void>;
@@ -51,6 +58,8 @@ export interface ChatServicesOptions {
   outboxGraceMs?: number;
   outboxBatchSize?: number;
   messageHooks?: MessageStoreHooks;
+  /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
+  sendRateLimit?: SendRateLimitOptions;
   now?: () => Date;
 }
 
@@ -86,6 +95,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     outbox,
     metrics: options.metrics,
     sendQueue: createSerialQueue<SeqHint>(() => ({})),
+    sendRateLimit: createSendRateLimit(options.sendRateLimit ?? DEFAULT_SEND_RATE_LIMIT),
     now,
     async ensureIndexes() {
       await Promise.all([

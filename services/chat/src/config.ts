@@ -4,6 +4,7 @@
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
+import { DEFAULT_SEND_RATE_LIMIT } from './send-rate-limit';
 
 export const chatEnvSchema = z
   .object({
@@ -26,6 +27,9 @@ export const chatEnvSchema = z
     OUTBOX_RELAY_INTERVAL_MS: envVars.durationMs(1_000),
     OUTBOX_GRACE_MS: envVars.durationMs(2_000),
     OUTBOX_BATCH_SIZE: envVars.int(200, { min: 1, max: 10_000 }),
+
+    SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
+    SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
   })
   .transform((env) => ({
     ...env,

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     isBrokerConnected: () => amqp.isConnected(),
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
+    sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
   });
   await services.ensureIndexes();
 

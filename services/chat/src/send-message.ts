@@ -70,6 +70,8 @@ export async function sendMessage(
     const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
     if (original) return { message: toMessage(original), created: false };
   }
+  // after the idempotency lookup: a client retrying a stored message gets it, not a 429
+  await services.sendRateLimit.consume(caller.userId);
   const conversation = await resolveConversation(services, caller, input);
   const parentId =
     input.parentId === undefined

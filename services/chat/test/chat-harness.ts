@@ -38,6 +38,7 @@ import {
 import { createApp } from '../src/app';
 import { createChatMetrics } from '../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../src/chat-services';
+import type { SendRateLimitOptions } from '../src/send-rate-limit';
 import type { MessageStoreHooks } from '../src/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../src/outbox-relay';
 import { createUserDirectory } from '../src/user-directory';
@@ -181,6 +182,8 @@ export interface InstanceOptions {
   /** Default the test RabbitMQ; pass an unreachable one to test the outbox. */
   amqpUrl?: string;
   messageHooks?: MessageStoreHooks;
+  /** Per-user send limit; default the service's. */
+  sendRateLimit?: SendRateLimitOptions;
   /** Start the relay loop (off by default: tests call relay.runOnce()). */
   relayIntervalMs?: number;
   outboxGraceMs?: number;
@@ -245,6 +248,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       isBrokerConnected: () => amqp.isConnected(),
       outboxGraceMs: instanceOptions.outboxGraceMs ?? 0,
       ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
+      ...(instanceOptions.sendRateLimit ? { sendRateLimit: instanceOptions.sendRateLimit } : {}),
     });
     if (!ownMongo) await services.ensureIndexes();
     const relay = createOutboxRelay({
