@@ -106,6 +106,5 @@ function refuse(socket: Duplex, error: HttpError): void {
     `Content-Length: ${Buffer.byteLength(payload)}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
-  if (status === 401) lines.push('WWW-Authenticate: Bearer');
   socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);
 }

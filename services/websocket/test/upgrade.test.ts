@@ -65,9 +65,13 @@ describe('WebSocket upgrade', () => {
       const t = token();
       const url =
         t === '' ? `${instance.wsBase}/ws` : `${instance.wsBase}/ws?token=${encodeURIComponent(t)}`;
-      const { status, body } = await refusedUpgrade(url);
+      const { status, body, rawHeaders } = await refusedUpgrade(url);
       expect(status).toBe(401);
       expect(JSON.parse(body)).toMatchObject({ status: 401, code: 'unauthorized' });
+      const challenges = rawHeaders.filter(
+        (_, i) => i % 2 === 1 && /^www-authenticate$/i.test(rawHeaders[i - 1] ?? ''),
+      );
+      expect(challenges).toEqual(['Bearer']);
       expect(instance.app.registry.connectionCount).toBe(0);
     },
   );

@@ -221,7 +221,7 @@ export async function connect(
 export function refusedUpgrade(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; rawHeaders: string[] }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.on('open', () => {
@@ -232,7 +232,9 @@ export function refusedUpgrade(
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body, rawHeaders: res.rawHeaders }),
+      );
     });
     ws.on('error', (err) => reject(err));
   });
