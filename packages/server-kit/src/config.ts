@@ -141,6 +141,8 @@ export function commonEnv() {
     CORS_ORIGINS: envVars.corsOrigins(),
     SHUTDOWN_TIMEOUT_MS: envVars.shutdownTimeoutMs(),
     BODY_LIMIT: envVars.bodyLimit(),
+    /** An HTTP request unanswered this long gets 503 (a stalled dependency); 0 disables. */
+    REQUEST_DEADLINE_MS: envVars.durationMs(1_500),
   };
 }
 

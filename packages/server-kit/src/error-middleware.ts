@@ -88,10 +88,18 @@ export function notFoundHandler(): RequestHandler {
   };
 }
 
+/** res.locals key set when the request deadline already answered 503 (http-app.ts). */
+export const TIMED_OUT = 'parleyTimedOut';
+
 /** The single error middleware. Mount last. */
 export function problemErrorHandler(fallbackLogger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     const log: Logger = (req as { log?: Logger }).log ?? fallbackLogger;
+    if (res.locals[TIMED_OUT] === true) {
+      // the deadline answered 503 already; this is the handler's late failure or reply
+      log.debug({ err }, 'late outcome of a request answered at its deadline');
+      return;
+    }
     const httpError = toHttpError(err);
     if (httpError.code === 'internal') {
       log.error({ err }, 'unhandled error');

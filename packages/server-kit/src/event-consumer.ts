@@ -47,6 +47,12 @@ export interface EventConsumerOptions<E> {
    * keep per-conversation order. false runs up to `prefetch` handlers at once.
    */
   ordered?: boolean;
+  /**
+   * Called each time consuming (re)starts, with `resubscribed` true after the first:
+   * a server-named queue is deleted with its connection, so events published while
+   * it was gone never reach this consumer and the owner must recover them elsewhere.
+   */
+  onConsuming?: (info: { queue: string; resubscribed: boolean }) => void;
 }
 
 export interface EventConsumer {
@@ -103,9 +109,11 @@ export function createEventConsumer<E>(
       await channel.bindQueue(queue, exchange, '');
       await channel.prefetch(prefetch);
       const { consumerTag } = await channel.consume(queue, (msg) => onMessage(channel, msg));
+      const resubscribed = current !== undefined;
       currentQueue = queue;
       current = { channel, consumerTag };
-      log.info({ queue }, 'consuming');
+      log.info({ queue, resubscribed }, 'consuming');
+      options.onConsuming?.({ queue, resubscribed });
     },
   });
   wrapper.on('error', (err: unknown) => log.error({ err }, 'consumer channel setup failed'));

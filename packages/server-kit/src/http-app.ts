@@ -9,7 +9,12 @@ import type { IncomingMessage } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { DependencyUnavailableError, UnsupportedMediaTypeError } from './errors';
-import { notFoundHandler, problemErrorHandler, problemFromHttpError } from './error-middleware';
+import {
+  notFoundHandler,
+  problemErrorHandler,
+  problemFromHttpError,
+  TIMED_OUT,
+} from './error-middleware';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { runReadinessChecks, type ReadinessCheck } from './readiness';
@@ -30,6 +35,12 @@ export interface HttpAppOptions {
   openapi?: object;
   /** express `trust proxy` setting, for req.ip behind a reverse proxy; default false. */
   trustProxy?: boolean | number | string;
+  /**
+   * A request still unanswered after this long gets 503 dependency_unavailable;
+   * default 0 (off); services pass REQUEST_DEADLINE_MS (1500 ms by default, so an
+   * outage answers within 2 s, DESIGN §7.3).
+   */
+  requestDeadlineMs?: number;
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -53,6 +64,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }),
   );
   app.use(metrics.httpMiddleware());
+  if ((options.requestDeadlineMs ?? 0) > 0) {
+    app.use(requestDeadline(options.requestDeadlineMs ?? 0));
+  }
   app.use(helmet());
   app.use(
     cors({
@@ -104,6 +118,32 @@ export function createHttpApp(options: HttpAppOptions): Express {
   }
 
   return app;
+}
+
+/**
+ * Fix (found by e2e/faults/test/mongo-cut.test.ts): with the MongoDB link silently
+ * stalled, requests waited on pooled connections until the driver's socket timeout
+ * (10 s and more with retries; driver 7 has no per-operation timeoutMS any more).
+ * This answers 503 at the deadline instead. The handler may still finish later: its
+ * single-document writes are atomic, so the outcome is "done" or "not done", as for
+ * any lost response (clients retry with their idempotency keys); its late answer is
+ * dropped (see TIMED_OUT in error-middleware.ts).
+ */
+function requestDeadline(deadlineMs: number): RequestHandler {
+  return (req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.locals[TIMED_OUT] = true;
+      const problem = problemFromHttpError(
+        new DependencyUnavailableError('The request did not complete in time; try again'),
+      );
+      (req as { log?: Logger }).log?.warn({ deadlineMs }, 'request deadline passed, answering 503');
+      res.status(problem.status).type('application/problem+json').end(JSON.stringify(problem.body));
+    }, deadlineMs);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
 }
 
 /** Adds the 404 for unknown routes and the problem+json error middleware. Call last. */

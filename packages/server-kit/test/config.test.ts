@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       CORS_ORIGINS: undefined,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       BODY_LIMIT: '100kb',
+      REQUEST_DEADLINE_MS: 1_500,
       JWKS_URL: 'http://127.0.0.1:5001/.well-known/jwks.json',
       JWT_ISSUER: 'parley-auth',
       JWT_AUDIENCE: 'parley',

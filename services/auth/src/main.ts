@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     settings,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
     bodyLimit: config.BODY_LIMIT,
+    requestDeadlineMs: config.REQUEST_DEADLINE_MS,
     trustProxy: config.TRUST_PROXY,
     readiness: [createMongoReadinessCheck(mongo)],
   });

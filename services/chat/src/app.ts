@@ -14,6 +14,8 @@ export interface ChatAppDeps {
   metrics: Metrics;
   corsOrigins: '*' | readonly string[];
   bodyLimit?: string;
+  /** Answer 503 to a request still running after this long (see the kit's createHttpApp). */
+  requestDeadlineMs?: number;
   /**
    * What /readyz asks. main.ts passes MongoDB only: while RabbitMQ is down the outbox
    * keeps every change, so the instance can still take writes.
@@ -29,6 +31,7 @@ export function createApp(deps: ChatAppDeps): Express {
     openapi: createChatOpenApi(),
     ...(deps.bodyLimit !== undefined ? { bodyLimit: deps.bodyLimit } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
+    ...(deps.requestDeadlineMs !== undefined ? { requestDeadlineMs: deps.requestDeadlineMs } : {}),
   });
   app.use(createChatRouter({ services: deps.services, verifier: deps.verifier }));
   return finishHttpApp(app);

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     metrics,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
     bodyLimit: config.BODY_LIMIT,
+    requestDeadlineMs: config.REQUEST_DEADLINE_MS,
     readiness: [createMongoReadinessCheck(mongo)],
   });
   const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });

@@ -98,6 +98,8 @@ export interface WebsocketApp {
 const INFLIGHT_TTL_MS = 120_000;
 const INFLIGHT_CAPACITY = 50_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** RFC 6455 "service restart": the client reconnects (and resumes) after a short wait. */
+const SERVICE_RESTART = 1012;
 
 export function createApp(deps: WebsocketAppDeps): WebsocketApp {
   const { config, logger, verifier, chat, amqp } = deps;
@@ -317,6 +319,19 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
         dispatch,
         metrics: wsMetrics,
         logger,
+        // Fix (found by e2e/faults/test/rabbitmq-cut.test.ts): this instance's queue is
+        // exclusive, so it died with the lost connection and events published before it
+        // was re-bound never arrive here. Closing with 1012 makes every client reconnect
+        // and `resume` from MongoDB, so nothing stored during the gap goes unseen.
+        onResubscribed: () => {
+          const sessions = [...registry.all()];
+          logger.warn(
+            { sockets: sessions.length },
+            'event queue re-created after a broker outage; asking clients to reconnect and resume',
+          );
+          for (const session of sessions)
+            gateway.close(session, SERVICE_RESTART, 'resume after broker outage');
+        },
       });
       await consumer.waitForConnect();
       presence.start();

@@ -35,6 +35,8 @@ export interface EventsConsumerOptions {
   dispatch: EventDispatch;
   metrics: WebsocketMetrics;
   logger: Logger;
+  /** After a broker outage: the queue was re-created and events may have been missed. */
+  onResubscribed?: () => void;
 }
 
 export function createEventsConsumer(options: EventsConsumerOptions): EventConsumer {
@@ -69,6 +71,9 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
     prefetch: options.prefetch,
     schema: eventEnvelopeSchema,
     logger,
+    onConsuming: ({ resubscribed }) => {
+      if (resubscribed) options.onResubscribed?.();
+    },
     async handle(envelope) {
       const event = receive(envelope);
       // Steps 2 and 3: frames for the recipients connected here, written by the gateway.
