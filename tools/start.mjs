@@ -3,6 +3,10 @@
 // that RabbitMQ answers, then runs every built service as a child process with its
 // output tagged. Ctrl-C stops everything; if one service dies, the rest are stopped
 // and the exit code says so. Node builtins only.
+//
+// The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
+// key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
+// FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -22,12 +26,79 @@ const services = [
   { name: 'websocket', port: env.WEBSOCKET_PORT ?? '5003', color: 33 },
 ];
 const useColor = process.stdout.isTTY && !env.NO_COLOR;
-const tag = (name, color) => (useColor ? `\x1b[${color}m[${name}]\x1b[0m` : `[${name}]`);
+const rawJson = (env.LOG_FORMAT ?? '').toLowerCase() === 'json';
+const paint = (color, text) => (useColor ? `\x1b[${color}m${text}\x1b[0m` : text);
+const tag = (name, color) => paint(color, `[${name}]`);
 const say = (line) => console.log(`${tag('start', 32)} ${line}`);
+
+const levels = {
+  10: ['TRACE', 90],
+  20: ['DEBUG', 34],
+  30: ['INFO', 32],
+  40: ['WARN', 33],
+  50: ['ERROR', 31],
+  60: ['FATAL', 35],
+};
+const levelByName = Object.fromEntries(
+  Object.values(levels).map(([name, color]) => [name.toLowerCase(), [name, color]]),
+);
+// Shown elsewhere in the line (time, level, [svc]) or noise at a terminal.
+const hiddenKeys = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'instanceId']);
+
+function formatValue(value) {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  const text = JSON.stringify(value);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/**
+ * One pino JSON line as `HH:MM:SS LEVEL [svc] msg key=value…`; anything else (a
+ * crash before the logger exists, a stack trace) is passed through as it is.
+ */
+function formatLogLine(line, prefix) {
+  let entry;
+  try {
+    entry = line.startsWith('{') ? JSON.parse(line) : undefined;
+  } catch {
+    entry = undefined;
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+    return `${prefix} ${line}`;
+  }
+  const time = new Date(entry.time ?? Date.now());
+  const clock = Number.isNaN(time.getTime()) ? '--:--:--' : time.toTimeString().slice(0, 8);
+  const [levelName, levelColor] = levels[entry.level] ??
+    levelByName[String(entry.level).toLowerCase()] ?? ['INFO', 32];
+  const fields = { ...entry };
+  let message = typeof entry.msg === 'string' ? entry.msg : '';
+  // pino-http's request lines: the request in a few words instead of two objects
+  if (fields.req && fields.res && typeof fields.req === 'object') {
+    const status = fields.res.statusCode;
+    const took = fields.responseTime === undefined ? '' : ` ${fields.responseTime}ms`;
+    message = `${fields.req.method} ${fields.req.url} ${status}${took}`;
+    delete fields.req;
+    delete fields.res;
+    delete fields.responseTime;
+  }
+  let stack = '';
+  if (fields.err && typeof fields.err === 'object') {
+    const { type, message: errMessage, stack: errStack, code } = fields.err;
+    fields.err = `${type ?? 'Error'}${code ? `(${code})` : ''}: ${errMessage ?? ''}`;
+    if (entry.level >= 50 || levelName === 'ERROR' || levelName === 'FATAL') {
+      stack = typeof errStack === 'string' ? `\n${errStack.replace(/^/gm, '    ')}` : '';
+    }
+  }
+  const pairs = Object.entries(fields)
+    .filter(([key, value]) => !hiddenKeys.has(key) && value !== undefined)
+    .map(([key, value]) => `${paint(2, `${key}=`)}${formatValue(value)}`);
+  const level = paint(levelColor, levelName.padEnd(5));
+  return `${paint(2, clock)} ${level} ${prefix} ${message}${pairs.length ? ` ${pairs.join(' ')}` : ''}${stack}`;
+}
 
 function pipeLines(stream, prefix, out) {
   readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-    out.write(`${prefix} ${line}\n`);
+    out.write(`${rawJson ? `${prefix} ${line}` : formatLogLine(line, prefix)}\n`);
   });
 }
 
@@ -97,6 +168,8 @@ async function startMongo() {
   const server = await startFerret({
     dataDir,
     listen,
+    // its warn level logs every error reply it sends (e.g. to the driver's endSessions)
+    logLevel: env.FERRETDB_LOG_LEVEL ?? 'error',
     onStderr: (chunk) => process.stderr.write(chunk.replace(/^(?=.)/gm, `${prefix} `)),
   }).catch((err) => {
     throw new Error(
@@ -167,17 +240,35 @@ async function main() {
     return;
   }
 
+  // `pnpm start` does not pass a SIGTERM on to this script: pnpm exits, the shell
+  // between us goes with it, and everything here would run on as orphans. So a
+  // vanished parent counts as a stop request.
+  const parent = process.ppid;
+  const parentWatch = setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch (err) {
+      if (err.code === 'ESRCH') void stopAll('parent process exited');
+    }
+  }, 500);
+  parentWatch.unref();
+
   let stopping = false;
   const stopAll = async (reason) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(parentWatch);
     say(`stopping (${reason})`);
     await Promise.all(running.map(stopService));
     await mongo.stop();
+    say('stopped');
   };
 
+  // Ctrl-C reaches every process of the terminal's group: the services shut down by
+  // themselves and this waits for them (a second Ctrl-C forces it).
   process.once('SIGINT', () => void stopAll('SIGINT'));
   process.once('SIGTERM', () => void stopAll('SIGTERM'));
+  process.once('SIGHUP', () => void stopAll('SIGHUP'));
 
   // Whatever ends first decides: a signal (clean exit), or a child that died.
   const died = [

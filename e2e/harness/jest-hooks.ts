@@ -1,0 +1,67 @@
+// Jest wiring for a stack: started before the file's tests, stopped after them (also
+// when they fail), and the tail of every process's log printed under a failed test.
+import { startStack, type Stack, type StackOptions } from './stack';
+import { closeAllConnections } from './users';
+
+export interface StackHandle {
+  /** The running stack (throws before beforeAll has started it). */
+  readonly stack: Stack;
+}
+
+/** Lines of each process's log printed for a failed test. */
+const tailLines = 30;
+
+/**
+ * Registers beforeAll/afterEach/afterAll for one stack per test file; afterAll also
+ * closes every realtime connection opened with connect().
+ *
+ *   const e2e = useStack({ websocketInstances: 2 });
+ *   test('When …, then …', async () => { const [alice] = await createUsers(e2e.stack, ['alice']); … });
+ */
+export function useStack(options: StackOptions = {}, startTimeoutMs = 60_000): StackHandle {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack(options);
+  }, startTimeoutMs);
+  reportLogsOnFailure(() => stack);
+  afterAll(async () => {
+    closeAllConnections();
+    await stack?.stop();
+  }, 30_000);
+  return {
+    get stack() {
+      if (stack === undefined) throw new Error('the stack is not started (use it inside a test)');
+      return stack;
+    },
+  };
+}
+
+/** After each failed test, prints where the logs are and the tail of each. */
+export function reportLogsOnFailure(stacks: () => Stack | readonly Stack[] | undefined): void {
+  afterEach(() => {
+    if (currentTestFailed() !== true) return;
+    const list = stacks();
+    for (const stack of list === undefined ? [] : Array.isArray(list) ? list : [list]) {
+      process.stderr.write(
+        `\n[e2e] "${expect.getState().currentTestName}" failed; logs of stack ${stack.name} in ${stack.logDir}\n${stack.logTails(tailLines)}\n`,
+      );
+    }
+  });
+}
+
+interface CircusState {
+  currentlyRunningTest?: { errors: unknown[] } | null;
+}
+
+// jest-circus keeps its state on the test file's global under a private symbol; the
+// running test's errors are filled before afterEach hooks run. Undefined when that
+// cannot be read (another runner), so nothing is printed rather than guessed.
+function currentTestFailed(): boolean | undefined {
+  const symbol = Object.getOwnPropertySymbols(globalThis).find(
+    (s) => s.description === 'JEST_STATE_SYMBOL',
+  );
+  if (symbol === undefined) return undefined;
+  const state = (globalThis as unknown as Record<symbol, CircusState | undefined>)[symbol];
+  const test = state?.currentlyRunningTest;
+  return test ? test.errors.length > 0 : undefined;
+}

@@ -1,0 +1,246 @@
+// startStack(): auth, chat and N websocket instances as real processes, wired to each
+// other and to the test infrastructure (MONGO_URL / AMQP_URL from the jest global
+// setup) with a database and an events exchange of their own, so stacks in parallel
+// test files never see each other's data or events.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import amqplib from 'amqplib';
+import { MongoClient } from 'mongodb';
+import { amqpUrl, testMongoUrl, uniqueName } from '../../tools/test-infra';
+import { freePorts } from './free-ports';
+import { ServiceProcess, type Env, type ExitInfo, type ServiceName } from './service-process';
+
+/** Extra variables for one service, or a function of the variables the stack chose. */
+export type EnvOverride = Env | ((defaults: Readonly<Env>) => Env);
+
+export interface StackOptions {
+  /** Names the database, exchange and log folder (a unique name is made from it). */
+  name?: string;
+  /** How many websocket instances behind the one exchange (default 1). */
+  websocketInstances?: number;
+  /** Variables for every service (after the stack's defaults). */
+  env?: Env;
+  /**
+   * Variables per service, applied last. A function gets the variables the stack chose,
+   * e.g. to point chat's MONGO_URL at a proxy: `(env) => ({ MONGO_URL: viaProxy(env.MONGO_URL) })`.
+   * `websocket` applies to every instance; a function also gets the instance index.
+   */
+  serviceEnv?: {
+    auth?: EnvOverride;
+    chat?: EnvOverride;
+    websocket?: Env | ((defaults: Readonly<Env>, index: number) => Env);
+  };
+  /** Bound on each service's wait for /readyz (default 20 000 ms). */
+  readyTimeoutMs?: number;
+  /** Where log files go (default a fresh folder under the OS temp dir). */
+  logDir?: string;
+  /** Keep the database and exchange after stop() (default: dropped). */
+  keepData?: boolean;
+}
+
+export interface Stack {
+  /** The unique name: database and exchange are named after it. */
+  readonly name: string;
+  readonly dbName: string;
+  readonly exchange: string;
+  /** MONGO_URL (with the stack's database) and AMQP_URL the services got by default. */
+  readonly mongoUrl: string;
+  readonly amqpUrl: string;
+  readonly authUrl: string;
+  readonly chatUrl: string;
+  /** One `http://127.0.0.1:<port>` per websocket instance (the socket is `ws://…/ws`). */
+  readonly websocketUrls: readonly string[];
+  readonly services: {
+    auth: ServiceProcess;
+    chat: ServiceProcess;
+    websockets: readonly ServiceProcess[];
+  };
+  /** Every process: auth, chat, websocket-0, websocket-1… */
+  readonly all: readonly ServiceProcess[];
+  /** The folder with one `<label>.log` per process. */
+  readonly logDir: string;
+  /** Exits no one asked for (stop/kill/restart), newest last. */
+  readonly unexpectedExits: readonly { label: string; exit: ExitInfo }[];
+  /** The last `lines` lines of every process's output, for a failure report. */
+  logTails(lines?: number): string;
+  /** Stops every process (SIGTERM, SIGKILL after a bound), drops the database and exchange. */
+  stop(): Promise<void>;
+}
+
+/** Quick timings so tests finish fast; every value is a knob of the service's config. */
+const testDefaults: { common: Env; auth: Env; chat: Env; websocket: Env } = {
+  common: {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  },
+  auth: { BCRYPT_COST: '4' },
+  chat: { OUTBOX_RELAY_INTERVAL_MS: '200', OUTBOX_GRACE_MS: '500', PUBLISH_TIMEOUT_MS: '2000' },
+  websocket: {
+    PRESENCE_HEARTBEAT_MS: '500',
+    PRESENCE_TIMEOUT_MS: '2000',
+    HEARTBEAT_INTERVAL_MS: '5000',
+    CLOSE_GRACE_MS: '500',
+  },
+};
+
+function applyOverride(defaults: Env, override: EnvOverride | undefined): Env {
+  if (override === undefined) return defaults;
+  return { ...defaults, ...(typeof override === 'function' ? override(defaults) : override) };
+}
+
+/**
+ * Starts auth, chat and `websocketInstances` websocket processes on free ports, in
+ * parallel, and resolves once every /readyz answers 200. If any fails to start, the
+ * others are stopped and the error carries its log tail.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const name = uniqueName(options.name ?? 'e2e');
+  const dbName = name.slice(0, 60);
+  const exchange = `parley.e2e.${name}`;
+  const mongoUrl = testMongoUrl(dbName);
+  const amqp = amqpUrl();
+  const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
+  mkdirSync(logDir, { recursive: true });
+
+  const instances = options.websocketInstances ?? 1;
+  const [authPort, chatPort, ...wsPorts] = await freePorts(2 + instances);
+  if (authPort === undefined || chatPort === undefined) throw new Error('no free ports');
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const chatUrl = `http://127.0.0.1:${chatPort}`;
+
+  const common: Env = {
+    ...testDefaults.common,
+    JWKS_URL: `${authUrl}/.well-known/jwks.json`,
+    ...options.env,
+  };
+  const unexpectedExits: { label: string; exit: ExitInfo }[] = [];
+  const onUnexpectedExit = (service: ServiceProcess, exit: ExitInfo) => {
+    unexpectedExits.push({ label: service.label, exit });
+    process.stderr.write(
+      `[e2e] ${service.label} exited unexpectedly (code ${exit.code}, signal ${exit.signal})\n${service.tail()}\n`,
+    );
+  };
+  const make = (service: ServiceName, label: string, port: number, env: Env) =>
+    new ServiceProcess({
+      service,
+      label,
+      port,
+      env,
+      logFile: path.join(logDir, `${label}.log`),
+      onUnexpectedExit,
+      ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+    });
+
+  const auth = make(
+    'auth',
+    'auth',
+    authPort,
+    applyOverride(
+      { ...testDefaults.auth, ...common, MONGO_URL: mongoUrl },
+      options.serviceEnv?.auth,
+    ),
+  );
+  const chat = make(
+    'chat',
+    'chat',
+    chatPort,
+    applyOverride(
+      {
+        ...testDefaults.chat,
+        ...common,
+        MONGO_URL: mongoUrl,
+        AMQP_URL: amqp,
+        AUTH_URL: authUrl,
+        EVENTS_EXCHANGE: exchange,
+      },
+      options.serviceEnv?.chat,
+    ),
+  );
+  const websockets = wsPorts.map((port, index) => {
+    const label = `websocket-${index}`;
+    const defaults: Env = {
+      ...testDefaults.websocket,
+      ...common,
+      AMQP_URL: amqp,
+      CHAT_URL: chatUrl,
+      EVENTS_EXCHANGE: exchange,
+      INSTANCE_ID: `${name}-ws${index}`,
+    };
+    const override = options.serviceEnv?.websocket;
+    const env =
+      override === undefined
+        ? defaults
+        : {
+            ...defaults,
+            ...(typeof override === 'function' ? override(defaults, index) : override),
+          };
+    return make('websocket', label, port, env);
+  });
+  const all = [auth, chat, ...websockets];
+
+  let stopped: Promise<void> | undefined;
+  const stack: Stack = {
+    name,
+    dbName,
+    exchange,
+    mongoUrl,
+    amqpUrl: amqp,
+    authUrl,
+    chatUrl,
+    websocketUrls: websockets.map((ws) => ws.url),
+    services: { auth, chat, websockets },
+    all,
+    logDir,
+    unexpectedExits,
+    logTails: (lines = 40) => all.map((service) => service.tail(lines)).join('\n'),
+    stop() {
+      stopped ??= (async () => {
+        await Promise.all(all.map((service) => service.dispose()));
+        if (!options.keepData) await dropData(mongoUrl, amqp, exchange);
+      })();
+      return stopped;
+    },
+  };
+
+  const started = await Promise.allSettled(all.map((service) => service.start()));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await stack.stop();
+    throw failed.reason;
+  }
+  return stack;
+}
+
+// Best effort, bounded: a leftover database or exchange is harmless, a hang is not.
+async function dropData(mongoUrl: string, amqp: string, exchange: string): Promise<void> {
+  const bound = <T>(work: Promise<T>) =>
+    Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(
+      () => undefined,
+    );
+  await Promise.all([
+    bound(
+      (async () => {
+        const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 3_000 });
+        try {
+          await client.db().dropDatabase();
+        } finally {
+          await client.close();
+        }
+      })(),
+    ),
+    bound(
+      (async () => {
+        const connection = await amqplib.connect(amqp);
+        try {
+          const channel = await connection.createChannel();
+          await channel.deleteExchange(exchange);
+        } finally {
+          await connection.close();
+        }
+      })(),
+    ),
+  ]);
+}
