@@ -15,6 +15,7 @@ import {
   useStack,
   type TestUser,
 } from '../harness';
+import { waitFor } from '@parley/server-kit/testing';
 
 const e2e = useStack({ name: 'failover', websocketInstances: 2 });
 
@@ -94,10 +95,20 @@ test('When the websocket process bob is on is SIGKILLed mid-conversation, then h
     'dave offline once his instance is declared dead',
     { timeoutMs: 15_000 },
   );
-  expect(await alice.client.presence([bob.user.id, dave.user.id])).toEqual([
+  // GET /presence may be answered by another instance, which declares ws-0 dead on
+  // its own sweep (and holds offline for the grace): poll until it agrees
+  const expected = [
     { userId: bob.user.id, status: 'online' },
     { userId: dave.user.id, status: 'offline' },
-  ]);
+  ];
+  const agreed = await waitFor(
+    async () => {
+      const presence = await alice.client.presence([bob.user.id, dave.user.id]);
+      return JSON.stringify(presence) === JSON.stringify(expected) && presence;
+    },
+    { timeoutMs: 10_000, description: 'GET /presence to agree: bob online, dave offline' },
+  );
+  expect(agreed).toEqual(expected);
   expect(await daveSocket.closed).toBe(1006);
 
   process.stderr.write(

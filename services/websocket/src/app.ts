@@ -139,6 +139,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     },
     heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
     timeoutMs: config.PRESENCE_TIMEOUT_MS,
+    offlineGraceMs: config.PRESENCE_OFFLINE_GRACE_MS,
     now,
     logger: logger.child({ component: 'presence' }),
     onChange(userId, status) {

@@ -152,6 +152,8 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
         });
         reply(session, { type: 'ack', ref, message });
       } catch (err) {
+        // told it failed, the client must see the message if it was stored after all
+        options.inflight.forget(session.userId, ref, session.connectionId);
         replyFailure(session, err, ref);
       }
     },

@@ -48,6 +48,8 @@ export const websocketEnvSchema = z.object({
   PRESENCE_HEARTBEAT_MS: envVars.durationMs(5_000),
   /** A peer instance unheard of for this long is dropped; default 3 heartbeats. */
   PRESENCE_TIMEOUT_MS: envVars.durationMs(15_000),
+  /** A user must stay offline this long before watchers hear it (no blip on reload or failover). */
+  PRESENCE_OFFLINE_GRACE_MS: envVars.durationMs(1_500),
 
   /** Timeout of one HTTP call to chat. */
   CHAT_TIMEOUT_MS: envVars.durationMs(5_000),
@@ -74,5 +76,6 @@ export type WebsocketLimits = Pick<
   | 'MAX_PRESENCE_WATCH'
   | 'PRESENCE_HEARTBEAT_MS'
   | 'PRESENCE_TIMEOUT_MS'
+  | 'PRESENCE_OFFLINE_GRACE_MS'
   | 'CLOSE_GRACE_MS'
 >;

@@ -9,7 +9,11 @@
 // own echoed events, so a quick connect/disconnect never flickers locally.
 //
 // A user is online when any live instance holds them. Watchers (presence_subscribe)
-// are told of every change through `onChange`.
+// are told of every change through `onChange`: online at once, offline only once the
+// user has stayed offline for `offlineGraceMs`. Without that grace, a user moving
+// between instances (connects on B, then closes A) shows watchers elsewhere a false
+// offline→online blip whenever A's offline reaches them before B's online — and a
+// page reload shows the same blip.
 import {
   createEvent,
   type EventOf,
@@ -32,12 +36,15 @@ export interface PresenceTrackerOptions {
   publisher: PresencePublisher;
   heartbeatMs: number;
   timeoutMs: number;
+  /** How long a user must stay offline before watchers are told; default 0. */
+  offlineGraceMs?: number;
   now: () => number;
   logger: Logger;
   onChange(userId: string, status: PresenceStatus): void;
 }
 
 export interface PresenceTracker {
+  /** What watchers have been told: a user within the offline grace still counts as online. */
   status(userId: string): PresenceStatus;
   /** Call when a user's first socket opened here. */
   localOnline(userId: string): void;
@@ -63,6 +70,9 @@ interface Peer {
 export function createPresenceTracker(options: PresenceTrackerOptions): PresenceTracker {
   const { instanceId, local, logger } = options;
   const peers = new Map<string, Peer>();
+  const offlineGraceMs = options.offlineGraceMs ?? 0;
+  /** Users gone offline whose watchers have not been told yet. */
+  const pendingOffline = new Map<string, NodeJS.Timeout>();
   let timer: NodeJS.Timeout | undefined;
 
   function onPeer(userId: string): boolean {
@@ -70,18 +80,48 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
     return false;
   }
 
-  function status(userId: string): PresenceStatus {
+  function actual(userId: string): PresenceStatus {
     return local.hasUser(userId) || onPeer(userId) ? 'online' : 'offline';
+  }
+
+  function status(userId: string): PresenceStatus {
+    return pendingOffline.has(userId) ? 'online' : actual(userId);
+  }
+
+  /** Tells watchers of a transition of the actual status, holding offline back for the grace. */
+  function notify(userId: string, next: PresenceStatus): void {
+    const pending = pendingOffline.get(userId);
+    if (next === 'online') {
+      if (pending) {
+        // back within the grace: watchers were never told offline, so nothing to say
+        clearTimeout(pending);
+        pendingOffline.delete(userId);
+        return;
+      }
+      options.onChange(userId, 'online');
+      return;
+    }
+    if (offlineGraceMs <= 0) {
+      options.onChange(userId, 'offline');
+      return;
+    }
+    if (pending) return;
+    const hold = setTimeout(() => {
+      pendingOffline.delete(userId);
+      if (actual(userId) === 'offline') options.onChange(userId, 'offline');
+    }, offlineGraceMs);
+    hold.unref();
+    pendingOffline.set(userId, hold);
   }
 
   /** Runs a mutation and reports the users whose status it changed. */
   function changing(userIds: Iterable<string>, mutate: () => void): void {
     const before = new Map<string, PresenceStatus>();
-    for (const userId of userIds) before.set(userId, status(userId));
+    for (const userId of userIds) before.set(userId, actual(userId));
     mutate();
     for (const [userId, was] of before) {
-      const now = status(userId);
-      if (now !== was) options.onChange(userId, now);
+      const now = actual(userId);
+      if (now !== was) notify(userId, now);
     }
   }
 
@@ -126,11 +166,11 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
     status,
     localOnline(userId) {
       // The registry already holds the user: report a change only if no peer did.
-      if (!onPeer(userId)) options.onChange(userId, 'online');
+      if (!onPeer(userId)) notify(userId, 'online');
       publish(createEvent('presence', { userId, status: 'online', instanceId }, []));
     },
     localOffline(userId) {
-      if (!onPeer(userId)) options.onChange(userId, 'offline');
+      if (!onPeer(userId)) notify(userId, 'offline');
       publish(createEvent('presence', { userId, status: 'offline', instanceId }, []));
     },
     apply(event) {
@@ -167,6 +207,8 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
     stop() {
       clearInterval(timer);
       timer = undefined;
+      for (const hold of pendingOffline.values()) clearTimeout(hold);
+      pendingOffline.clear();
     },
     peers: () => [...peers.keys()],
   };

@@ -40,6 +40,18 @@ export class InflightSends {
     this.evict();
   }
 
+  /**
+   * Drops the entry of a send answered with an error frame, so its message (stored
+   * after all, e.g. chat died between storing and answering) reaches that socket too.
+   * Fix (found by e2e/faults/test/chat-crash.test.ts): the socket whose send failed
+   * was still excluded from the message's fan-out, so the client, told the send
+   * failed, saw the stored message only after a later message exposed the seq gap.
+   */
+  forget(senderId: string, clientMsgId: string, connectionId: string): void {
+    const key = InflightSends.key(senderId, clientMsgId);
+    if (this.entries.get(key)?.connectionId === connectionId) this.entries.delete(key);
+  }
+
   /** The sending connection, if this instance forwarded that send recently. */
   connectionOf(senderId: string, clientMsgId: string): string | undefined {
     const entry = this.entries.get(InflightSends.key(senderId, clientMsgId));

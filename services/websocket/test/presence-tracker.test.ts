@@ -3,7 +3,7 @@ import { createEvent, type ParleyEvent, type PresenceStatus } from '@parley/cont
 import { createSilentLogger } from '@parley/server-kit/testing';
 import { createPresenceTracker } from '../src/presence-tracker';
 
-function setup() {
+function setup(offlineGraceMs = 0) {
   let now = 1_000_000;
   const local = new Set<string>();
   const published: ParleyEvent[] = [];
@@ -18,6 +18,7 @@ function setup() {
     },
     heartbeatMs: 1_000,
     timeoutMs: 3_000,
+    offlineGraceMs,
     now: () => now,
     logger: createSilentLogger(),
     onChange: (userId, status) => changes.push([userId, status]),
@@ -85,4 +86,40 @@ test('When a user leaves this instance but is on a peer, then nothing changes fo
   local.delete('u1');
   tracker.localOffline('u1');
   expect(changes).toEqual([['u1', 'online']]);
+});
+
+describe('offline grace', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('When a user moves to another instance and the offline arrives first, then watchers see no blip', () => {
+    const { tracker, changes } = setup(1_000);
+    tracker.apply(online('u1', 'a'));
+    // a's offline reaches us before b's online
+    tracker.apply(
+      createEvent('presence', { userId: 'u1', status: 'offline', instanceId: 'a' }, []),
+    );
+    expect(tracker.status('u1')).toBe('online');
+    jest.advanceTimersByTime(300);
+    tracker.apply(online('u1', 'b'));
+    jest.advanceTimersByTime(2_000);
+    expect(changes).toEqual([['u1', 'online']]);
+    expect(tracker.status('u1')).toBe('online');
+  });
+
+  test('When a user stays offline past the grace, then watchers are told once', () => {
+    const { tracker, local, changes } = setup(1_000);
+    local.add('u1');
+    tracker.localOnline('u1');
+    local.delete('u1');
+    tracker.localOffline('u1');
+    jest.advanceTimersByTime(999);
+    expect(changes).toEqual([['u1', 'online']]);
+    jest.advanceTimersByTime(1);
+    expect(changes).toEqual([
+      ['u1', 'online'],
+      ['u1', 'offline'],
+    ]);
+    expect(tracker.status('u1')).toBe('offline');
+  });
 });

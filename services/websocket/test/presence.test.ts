@@ -8,6 +8,7 @@ import { connect, deleteExchange, newUser, startInstance, type Instance } from '
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 600;
+const OFFLINE_GRACE_MS = 300;
 let issuer: TestIssuer;
 const exchanges: string[] = [];
 function newExchange(prefix: string): string {
@@ -28,7 +29,11 @@ function start(exchange: string): Promise<Instance> {
   return startInstance({
     issuer,
     exchange,
-    env: { PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS) },
+    env: {
+      PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+      PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
+      PRESENCE_OFFLINE_GRACE_MS: String(OFFLINE_GRACE_MS),
+    },
   });
 }
 
@@ -72,7 +77,9 @@ test('When a user is on instance A and A crashes without a word, then a watcher 
       userId: alice.userId,
       status: 'offline',
     });
-    expect(Date.now() - crashedAt).toBeLessThan(TIMEOUT_MS + 2 * HEARTBEAT_MS + 500);
+    expect(Date.now() - crashedAt).toBeLessThan(
+      TIMEOUT_MS + 2 * HEARTBEAT_MS + OFFLINE_GRACE_MS + 500,
+    );
     expect(a.app.registry.countForUser(alice.userId)).toBe(1);
     expect(await restPresence(b, bob.token, alice.userId)).toBe('offline');
     await watcher.close();
