@@ -9,7 +9,6 @@ import {
   installSignalHandlers,
   loadConfig,
   resolveCorsOrigins,
-  httpServerTimeouts,
   startHttpServer,
 } from '@parley/server-kit';
 import { hostname } from 'node:os';
@@ -44,11 +43,7 @@ async function main(): Promise<void> {
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
   });
 
-  const server = await startHttpServer(app.http, {
-    port: config.PORT,
-    host: config.HOST,
-    ...httpServerTimeouts(config),
-  });
+  const server = await startHttpServer(app.http, { port: config.PORT, host: config.HOST });
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
   logger.info({ url: server.url }, 'websocket service listening');
