@@ -27,14 +27,13 @@ import {
 import amqplib from 'amqplib';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import {
-  amqpUrl,
   createSilentLogger,
   createTestIssuer,
-  testMongoUrl,
   uniqueName,
   waitFor,
   type TestIssuer,
 } from '@parley/server-kit/testing';
+import { amqpUrl, testMongoUrl } from '../../../tools/test-infra';
 import { createApp } from '../src/app';
 import { createChatMetrics } from '../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../src/chat-services';

@@ -12,7 +12,7 @@
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import type { Db } from 'mongodb';
 
-import { testMongoUrl, uniqueName } from '@parley/server-kit/testing';
+import { testMongoUrl, uniqueName } from '../../test-infra';
 
 let client: MongoClient;
 let db: Db;

@@ -7,4 +7,3 @@ export type { WaitForOptions } from './wait-for';
 export { uniqueDbName, uniqueName } from './unique-name';
 export { createSilentLogger, createCapturingLogger } from './test-logger';
 export type { CapturingLogger } from './test-logger';
-export { amqpUrl, testMongoUrl } from './infra-urls';

@@ -1,6 +1,6 @@
 // Where a test finds the infrastructure the jest global setup provides
 // (tools/test-infra/global-setup.js exports MONGO_URL without a database, and AMQP_URL).
-import { uniqueDbName } from './unique-name';
+import { uniqueDbName } from '@parley/server-kit/testing';
 
 const defaultMongoUrl = 'mongodb://127.0.0.1:27017';
 const defaultAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
