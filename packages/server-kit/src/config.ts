@@ -143,6 +143,25 @@ export function commonEnv() {
     BODY_LIMIT: envVars.bodyLimit(),
     /** An HTTP request unanswered this long gets 503 (a stalled dependency); 0 disables. */
     REQUEST_DEADLINE_MS: envVars.durationMs(1_500),
+    /** Slow clients (slowloris): the request head must arrive within this. */
+    HTTP_HEADERS_TIMEOUT_MS: envVars.durationMs(10_000),
+    /** The whole request (head and body) must arrive within this. */
+    HTTP_REQUEST_TIMEOUT_MS: envVars.durationMs(30_000),
+    /** Idle keep-alive connections are closed after this. */
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: envVars.durationMs(5_000),
+  };
+}
+
+/** startHttpServer's timeouts from the common variables (see commonEnv). */
+export function httpServerTimeouts(config: {
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+}): { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number } {
+  return {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
   };
 }
 

@@ -91,6 +91,9 @@ export function notFoundHandler(): RequestHandler {
 /** res.locals key set when the request deadline already answered 503 (http-app.ts). */
 export const TIMED_OUT = 'parleyTimedOut';
 
+/** res.locals key set when the request was answered before its body was read (http-app.ts). */
+export const ANSWERED_EARLY = 'parleyAnsweredEarly';
+
 /** The single error middleware. Mount last. */
 export function problemErrorHandler(fallbackLogger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
@@ -98,6 +101,11 @@ export function problemErrorHandler(fallbackLogger: Logger): ErrorRequestHandler
     if (res.locals[TIMED_OUT] === true) {
       // the deadline answered 503 already; this is the handler's late failure or reply
       log.debug({ err }, 'late outcome of a request answered at its deadline');
+      return;
+    }
+    if (res.locals[ANSWERED_EARLY] === true) {
+      // a 413 went out while the body was arriving; this is the cut upload's error
+      log.debug({ err }, 'outcome of a request answered before its body was read');
       return;
     }
     const httpError = toHttpError(err);

@@ -8,14 +8,19 @@ import helmet from 'helmet';
 import type { IncomingMessage } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
-import { DependencyUnavailableError, UnsupportedMediaTypeError } from './errors';
 import {
+  DependencyUnavailableError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors';
+import {
+  ANSWERED_EARLY,
   notFoundHandler,
   problemErrorHandler,
   problemFromHttpError,
   TIMED_OUT,
 } from './error-middleware';
-import type { Logger } from './logger';
+import { redactQuery, redactUrl, type Logger } from './logger';
 import type { Metrics } from './metrics';
 import { runReadinessChecks, type ReadinessCheck } from './readiness';
 import { assignRequestId, REQUEST_ID_HEADER } from './request-id';
@@ -61,6 +66,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       customAttributeKeys: { reqId: 'requestId' },
       autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url?.split('?')[0] ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      // wrapped by pino-http: gets the standard serialized request, never the live one
+      serializers: { req: redactLoggedRequest },
     }),
   );
   app.use(metrics.httpMiddleware());
@@ -76,6 +83,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     }),
   );
   app.use(requireJsonBodies());
+  app.use(rejectOversizedBodies(bodyLimitBytes(options.bodyLimit ?? '100kb')));
   app.use(express.json({ limit: options.bodyLimit ?? '100kb', strict: true, type: isJsonType }));
 
   app.get('/healthz', (_req, res) => {
@@ -144,6 +152,66 @@ function requestDeadline(deadlineMs: number): RequestHandler {
     res.once('close', () => clearTimeout(timer));
     next();
   };
+}
+
+/** The logged request with credentials in its URL and query replaced (see redactUrl). */
+function redactLoggedRequest(req: { url?: unknown; query?: unknown }): unknown {
+  if (typeof req.url === 'string') req.url = redactUrl(req.url);
+  if (req.query !== undefined) req.query = redactQuery(req.query);
+  return req;
+}
+
+/** `100kb`, `1mb`, `512` (bytes) or a number of bytes, as envVars.bodyLimit() accepts. */
+export function bodyLimitBytes(limit: string | number): number {
+  if (typeof limit === 'number') return limit;
+  const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  if (!match) throw new Error(`Not a body size: ${limit}`);
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
+
+/**
+ * Answers 413 as soon as a body is known to be over the limit: at once from its
+ * Content-Length, or when a chunked body passes the limit. The rest is discarded,
+ * never buffered, and the connection closed shortly after.
+ * Fix (found by packages/server-kit/test/security/slow-clients.test.ts): body-parser
+ * reads an oversized body to its end before it answers 413, so a client announcing
+ * 10 MB held the request (and a socket) until it had uploaded all of it.
+ */
+function rejectOversizedBodies(limit: number): RequestHandler {
+  return (req, res, next) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      answerTooLarge(req, res);
+      return;
+    }
+    if (req.headers['transfer-encoding'] !== undefined) {
+      // counts alongside the body parser's own reader (both listen to 'data')
+      let seen = 0;
+      const count = (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen <= limit) return;
+        req.off('data', count);
+        answerTooLarge(req, res);
+      };
+      req.on('data', count);
+    }
+    next();
+  };
+}
+
+function answerTooLarge(req: IncomingMessage, res: express.Response): void {
+  if (res.headersSent) return;
+  res.locals[ANSWERED_EARLY] = true;
+  const problem = problemFromHttpError(new PayloadTooLargeError());
+  res.setHeader('Connection', 'close');
+  res.status(problem.status).type('application/problem+json').end(JSON.stringify(problem.body));
+  // discard what is still arriving (a brief linger lets the client read the 413
+  // before the close), then drop the connection
+  req.resume();
+  res.once('finish', () => {
+    setTimeout(() => req.socket.destroy(), 200).unref();
+  });
 }
 
 /** Adds the 404 for unknown routes and the problem+json error middleware. Call last. */

@@ -10,7 +10,25 @@ export interface StartHttpServerOptions {
   host?: string;
   /** After this long, close() drops connections still busy; default 10 s. */
   drainTimeoutMs?: number;
+  /** A client must have sent its whole request head within this; default 10 s. */
+  headersTimeoutMs?: number;
+  /** A client must have sent its whole request (head and body) within this; default 30 s. */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this; default 5 s. */
+  keepAliveTimeoutMs?: number;
 }
+
+/**
+ * Fix (found by packages/server-kit/test/security/slow-clients.test.ts): Node's
+ * defaults (60 s for headers, 300 s per request, checked every 30 s) let a
+ * slowloris client dribbling header bytes hold a socket for minutes. These bounds cut
+ * it off in seconds; the check interval follows the smallest bound.
+ */
+export const HTTP_TIMEOUT_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+} as const;
 
 export interface RunningHttpServer {
   server: Server;
@@ -25,7 +43,24 @@ export async function startHttpServer(
   app: RequestListener,
   options: StartHttpServerOptions,
 ): Promise<RunningHttpServer> {
-  const server = createServer(app);
+  const headersTimeout = options.headersTimeoutMs ?? HTTP_TIMEOUT_DEFAULTS.headersTimeoutMs;
+  // Node refuses a request timeout below the headers timeout (0 means none)
+  const requestTimeout = Math.max(
+    options.requestTimeoutMs ?? HTTP_TIMEOUT_DEFAULTS.requestTimeoutMs,
+    headersTimeout,
+  );
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? HTTP_TIMEOUT_DEFAULTS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(1_000, Math.floor((headersTimeout || 1_000) / 4)),
+      ),
+    },
+    app,
+  );
   const host = options.host ?? '0.0.0.0';
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;

@@ -35,6 +35,50 @@ export const REDACTED_PATHS: readonly string[] = [
   'headers.cookie',
 ];
 
+/** Query parameters that carry credentials (`/ws?token=` is how browsers authenticate a socket). */
+const SECRET_QUERY_PARAM =
+  /^(token|access_?token|refresh_?token|id_?token|password|secret|api_?key|code)$/i;
+
+/**
+ * The URL with the value of every credential-bearing query parameter replaced.
+ * Fix (found by e2e/fuzz/test/log-redaction.test.ts): pino-http
+ * logged `req.url` verbatim, so `GET /ws?token=<JWT>` put a live access token in the
+ * request log; field-path redaction cannot reach inside a string.
+ */
+export function redactUrl(url: string): string {
+  const queryAt = url.indexOf('?');
+  if (queryAt < 0) return url;
+  const [path, rest] = [url.slice(0, queryAt), url.slice(queryAt + 1)];
+  const hashAt = rest.indexOf('#');
+  const query = hashAt < 0 ? rest : rest.slice(0, hashAt);
+  const redacted = query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq < 0 ? pair : pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        // a malformed escape: judge the raw name
+      }
+      return SECRET_QUERY_PARAM.test(name.trim()) ? `${rawName}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${path}?${redacted}`;
+}
+
+/** A copy of a query object without the values of credential-bearing parameters. */
+export function redactQuery(query: unknown): unknown {
+  if (query === null || typeof query !== 'object') return query;
+  return Object.fromEntries(
+    Object.entries(query as Record<string, unknown>).map(([key, value]) => [
+      key,
+      SECRET_QUERY_PARAM.test(key) ? '[redacted]' : value,
+    ]),
+  );
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const pinoOptions: pino.LoggerOptions = {
     name: options.name,

@@ -8,6 +8,7 @@ import {
   createShutdown,
   installSignalHandlers,
   resolveCorsOrigins,
+  httpServerTimeouts,
   startHttpServer,
 } from '@parley/server-kit';
 import { readFile } from 'node:fs/promises';
@@ -74,7 +75,11 @@ async function main(): Promise<void> {
     trustProxy: config.TRUST_PROXY,
     readiness: [createMongoReadinessCheck(mongo)],
   });
-  const http = await startHttpServer(app, { port: config.PORT, host: config.HOST });
+  const http = await startHttpServer(app, {
+    port: config.PORT,
+    host: config.HOST,
+    ...httpServerTimeouts(config),
+  });
   logger.info({ url: http.url }, 'auth listening');
 
   const shutdown = createShutdown({

@@ -9,6 +9,7 @@ import {
   installSignalHandlers,
   loadConfig,
   resolveCorsOrigins,
+  httpServerTimeouts,
   startHttpServer,
 } from '@parley/server-kit';
 import { hostname } from 'node:os';
@@ -43,7 +44,11 @@ async function main(): Promise<void> {
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
   });
 
-  const server = await startHttpServer(app.http, { port: config.PORT, host: config.HOST });
+  const server = await startHttpServer(app.http, {
+    port: config.PORT,
+    host: config.HOST,
+    ...httpServerTimeouts(config),
+  });
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
   logger.info({ url: server.url }, 'websocket service listening');
