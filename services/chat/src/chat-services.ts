@@ -42,9 +42,16 @@ export interface ChatServices {
   metrics: ChatMetrics;
   sendQueue: SerialQueue<SeqHint>;
   sendRateLimit: SendRateLimit;
+  sendHooks: SendHooks;
   now: () => Date;
   /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
   ensureIndexes(): Promise<void>;
+}
+
+/** Points in /chat/send where a test may step in (main.ts sets them only in NODE_ENV=test). */
+export interface SendHooks {
+  /** After the message and its outbox events are stored, before they are dispatched. */
+  afterStore?(message: { text: string; seq: number }): void;
 }
 
 export interface ChatServicesOptions {
@@ -58,6 +65,7 @@ export interface ChatServicesOptions {
   outboxGraceMs?: number;
   outboxBatchSize?: number;
   messageHooks?: MessageStoreHooks;
+  sendHooks?: SendHooks;
   /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
   sendRateLimit?: SendRateLimitOptions;
   now?: () => Date;
@@ -96,6 +104,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     metrics: options.metrics,
     sendQueue: createSerialQueue<SeqHint>(() => ({})),
     sendRateLimit: createSendRateLimit(options.sendRateLimit ?? DEFAULT_SEND_RATE_LIMIT),
+    sendHooks: options.sendHooks ?? {},
     now,
     async ensureIndexes() {
       await Promise.all([

@@ -30,6 +30,13 @@ export const chatEnvSchema = z
 
     SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
     SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
+
+    /**
+     * Test hook, honoured only when NODE_ENV=test (e2e/faults/test/chat-crash.test.ts):
+     * the process SIGKILLs itself right after storing a message whose text contains
+     * this marker, before the event is dispatched.
+     */
+    CHAT_TEST_CRASH_AFTER_STORE: z.string().min(1).optional(),
   })
   .transform((env) => ({
     ...env,

@@ -14,12 +14,13 @@ import {
   createShutdown,
   installSignalHandlers,
   resolveCorsOrigins,
+  httpServerTimeouts,
   startHttpServer,
 } from '@parley/server-kit';
 import { createApp } from './app';
 import { createChatMetrics } from './chat-metrics';
-import { createChatServices } from './chat-services';
-import { loadChatConfig } from './config';
+import { createChatServices, type SendHooks } from './chat-services';
+import { loadChatConfig, type ChatEnv } from './config';
 import { createOutboxRelay } from './outbox-relay';
 import { createUserDirectory } from './user-directory';
 
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
+    sendHooks: testSendHooks(config),
   });
   await services.ensureIndexes();
 
@@ -80,7 +82,11 @@ async function main(): Promise<void> {
     requestDeadlineMs: config.REQUEST_DEADLINE_MS,
     readiness: [createMongoReadinessCheck(mongo)],
   });
-  const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });
+  const server = await startHttpServer(app, {
+    port: config.PORT,
+    host: config.HOST,
+    ...httpServerTimeouts(config),
+  });
   logger.info({ url: server.url, exchange: config.EVENTS_EXCHANGE }, 'chat listening');
 
   const shutdown = createShutdown({
@@ -97,6 +103,18 @@ async function main(): Promise<void> {
     ],
   });
   installSignalHandlers(shutdown);
+}
+
+// The crash between "stored" and "published" that e2e/faults/test/chat-crash.test.ts
+// needs, at a precise point; never active outside NODE_ENV=test.
+function testSendHooks(config: ChatEnv): SendHooks {
+  const marker = config.CHAT_TEST_CRASH_AFTER_STORE;
+  if (config.NODE_ENV !== 'test' || marker === undefined) return {};
+  return {
+    afterStore(message) {
+      if (message.text.includes(marker)) process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 main().catch((err: unknown) => {

@@ -94,6 +94,7 @@ export async function sendMessage(
   if (!result.created) return { message: toMessage(result.doc), created: false };
 
   services.metrics.messagesSent.inc();
+  services.sendHooks.afterStore?.(result.doc);
   services.outbox.dispatch(MESSAGES_COLLECTION, result.doc._id, result.events);
   // after the event is on its way: if this write fails, the conversation's lastSeq
   // lags until the next message, but nothing is lost (history reads the messages)
