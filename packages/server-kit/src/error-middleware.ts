@@ -43,6 +43,17 @@ export function problemFromHttpError(err: HttpError): ProblemResponse {
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (isDependencyFailure(err)) return new DependencyUnavailableError(undefined, err);
+  const status = readProperty(err, 'status') ?? readProperty(err, 'statusCode');
+  // the router could not percent-decode a path parameter (decodeParam): no resource
+  // has that name, so 404 like any unknown path, not a 500
+  if (err instanceof URIError && status === 400) {
+    return new NotFoundError('No such resource', { cause: err });
+  }
+  // body-parser passes on zlib's failure to inflate a corrupt or truncated
+  // gzip/deflate/br body as a bare 400, which would read as validation_failed
+  if (status === 400 && isZlibError(err)) {
+    return new MalformedJsonError('The request body could not be decompressed', err);
+  }
   const type = readProperty(err, 'type');
   switch (type) {
     case 'entity.too.large':
@@ -56,7 +67,6 @@ export function toHttpError(err: unknown): HttpError {
     case 'charset.unsupported':
       return new UnsupportedMediaTypeError('Unsupported body encoding or charset', err);
   }
-  const status = readProperty(err, 'status') ?? readProperty(err, 'statusCode');
   if (typeof status === 'number' && status >= 400 && status < 500 && readProperty(err, 'expose')) {
     const code = CLIENT_STATUS_CODES[status];
     if (code) return new HttpError(code, ERROR_TITLES[code], { cause: err });
@@ -74,6 +84,16 @@ const CLIENT_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   415: 'unsupported_media_type',
   429: 'rate_limited',
 };
+
+function isZlibError(err: unknown): boolean {
+  const code = readProperty(err, 'code');
+  return (
+    err instanceof Error &&
+    typeof code === 'string' &&
+    // zlib: Z_DATA_ERROR, Z_BUF_ERROR…; brotli: ERR__ERROR_FORMAT_PADDING_1…
+    /^(Z_[A-Z_]+|ERR__ERROR_[A-Z0-9_]+)$/.test(code)
+  );
+}
 
 function readProperty(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null && key in value

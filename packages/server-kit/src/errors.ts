@@ -63,9 +63,13 @@ export class ValidationError extends HttpError {
     super('validation_failed', detail, { errors, cause });
   }
 
-  /** @param where what was validated, e.g. 'body', 'query' — used in the detail only. */
+  /**
+   * @param where what was validated, e.g. 'body', 'query', 'path parameters' — used in
+   *   the detail only ("The request body is not valid", "… path parameters are not valid").
+   */
   static fromZod(error: ZodError, where?: string): ValidationError {
-    const detail = where ? `The request ${where} is not valid` : 'The request is not valid';
+    const verb = where?.endsWith('s') ? 'are' : 'is';
+    const detail = where ? `The request ${where} ${verb} not valid` : 'The request is not valid';
     return new ValidationError(toValidationIssues(error), detail, error);
   }
 }

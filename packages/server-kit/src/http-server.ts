@@ -1,9 +1,20 @@
 // Listening and, above all, stopping: close() stops accepting, closes idle keep-alive
 // connections, lets in-flight requests finish (telling their clients not to reuse
 // the connection), and only then resolves. Safe to call twice.
+import { ERROR_TITLES, problemType, type ErrorCode, type Problem } from '@parley/contracts';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PROBLEM_CONTENT_TYPE } from './error-middleware';
+import { REQUEST_ID_HEADER } from './request-id';
 
 export interface StartHttpServerOptions {
   port: number;
@@ -65,10 +76,26 @@ export async function startHttpServer(
   const inFlight = new Set<ServerResponse>();
   let closing: Promise<void> | undefined;
 
-  server.on('request', (_req, res: ServerResponse) => {
+  // the response in progress on each socket (until it is finished: a keep-alive
+  // socket's next request may fail to parse), so a client error after it started
+  // writing does not corrupt it (answerClientError)
+  const current = new WeakMap<object, ServerResponse>();
+
+  server.on('request', (req, res: ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    current.set(req.socket, res);
+    const done = () => {
+      if (current.get(req.socket) === res) current.delete(req.socket);
+    };
+    res.once('finish', done);
+    res.once('close', () => {
+      inFlight.delete(res);
+      done();
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    answerClientError(err, socket, current.get(socket)?.headersSent === true);
   });
 
   server.listen(options.port, host);
@@ -98,4 +125,71 @@ export async function startHttpServer(
   };
 
   return { server, port, url: `http://${urlHost}:${port}`, close };
+}
+
+/** What Node's parser reports (err.code) and the answer it gets; anything else is a 400. */
+const CLIENT_ERROR_ANSWERS: Record<string, { status: number; code: ErrorCode; detail: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'payload_too_large',
+    detail: 'The request headers are too large',
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    status: 413,
+    code: 'payload_too_large',
+    detail: 'The chunk extensions of the request body are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'validation_failed',
+    detail: 'The request was not received in time',
+  },
+};
+const BAD_REQUEST = {
+  status: 400,
+  code: 'validation_failed' as ErrorCode,
+  detail: 'The request is not valid HTTP',
+};
+
+/**
+ * Fix (found by packages/server-kit/test/edge-errors.test.ts): requests Node's own
+ * HTTP parser refuses (a bare CR in a header, headers over 16 KB, a slow client at
+ * the headers/request timeout) never reach express, and Node answered them with a
+ * bare status line: no problem+json, no X-Request-Id. The status stays Node's (400,
+ * 431, 413, 408); the body is a problem with the nearest contract code, and the
+ * connection is closed, as Node does. Nothing is written on a socket that is gone or
+ * whose response has started.
+ */
+function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Duplex,
+  responseStarted: boolean,
+): void {
+  if (err.code === 'ECONNRESET' || !socket.writable || responseStarted) {
+    socket.destroy();
+    return;
+  }
+  const answer = (err.code && CLIENT_ERROR_ANSWERS[err.code]) || BAD_REQUEST;
+  const body: Problem = {
+    type: problemType(answer.code),
+    title: ERROR_TITLES[answer.code],
+    status: answer.status,
+    detail: answer.detail,
+    code: answer.code,
+  };
+  const payload = JSON.stringify(body);
+  const head = [
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`,
+    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
+    `Content-Length: ${Buffer.byteLength(payload)}`,
+    `${REQUEST_ID_HEADER}: ${randomUUID()}`,
+    'Connection: close',
+  ];
+  // destroy once written (the peer may keep its half open); a backstop if it never drains
+  const backstop = setTimeout(() => socket.destroy(), 1_000);
+  backstop.unref();
+  socket.end(`${head.join('\r\n')}\r\n\r\n${payload}`, () => {
+    clearTimeout(backstop);
+    socket.destroy();
+  });
 }

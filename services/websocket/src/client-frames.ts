@@ -6,6 +6,7 @@ import type { z } from '@parley/contracts';
 import {
   WS_CLOSE,
   clientFrameSchema,
+  clientMsgIdSchema,
   type ClientFrame,
   type ServerFrame,
   type WsErrorCode,
@@ -41,6 +42,8 @@ export type ParsedFrame =
       code: Extract<WsErrorCode, 'malformed_frame' | 'validation_failed'>;
       message: string;
       kind: string;
+      /** The ref of an invalid `send` whose ref itself is valid, so its error can carry it. */
+      ref?: string;
     };
 
 /** Parses one raw message; never throws. */
@@ -66,14 +69,29 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
   }
   const parsed = clientFrameSchema.safeParse(json);
   if (!parsed.success) {
+    const ref = sendRef(json);
     return {
       ok: false,
       code: 'validation_failed',
       message: describeIssues(parsed.error),
       kind: 'invalid',
+      ...(ref === undefined ? {} : { ref }),
     };
   }
   return { ok: true, frame: parsed.data };
+}
+
+/**
+ * DESIGN §6: a send is answered by ack or error with the same ref — an invalid one
+ * too, so the client can fail that pending send. Only a ref that is itself valid is
+ * echoed (never arbitrary client data).
+ */
+function sendRef(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const frame = json as Record<string, unknown>;
+  if (frame['type'] !== 'send') return undefined;
+  const ref = clientMsgIdSchema.safeParse(frame['ref']);
+  return ref.success ? ref.data : undefined;
 }
 
 function rawToString(data: RawData): string {
@@ -241,7 +259,7 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
       const parsed = parseClientFrame(data, isBinary);
       if (!parsed.ok) {
         metrics.frameIn(parsed.kind);
-        replyError(session, parsed.code, parsed.message);
+        replyError(session, parsed.code, parsed.message, parsed.ref);
         if (!session.abuse.hit()) {
           logger.warn(
             { connectionId: session.connectionId, userId: session.userId },

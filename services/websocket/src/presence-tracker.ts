@@ -216,7 +216,10 @@ export function createPresenceTracker(options: PresenceTrackerOptions): Presence
 
 /** Who watches whom (presence_subscribe), to route `presence` frames. */
 export interface PresenceWatchers {
-  /** Adds watches up to `max` per session; returns the user ids actually added. */
+  /**
+   * Adds watches up to `max` per session; returns the user ids now watched, each once
+   * (a repeated id in one request counts once).
+   */
   watch(session: SocketSession, userIds: readonly string[], max: number): string[];
   unwatchAll(session: SocketSession): void;
   watchersOf(userId: string): ReadonlySet<SocketSession>;
@@ -229,7 +232,7 @@ export function createPresenceWatchers(): PresenceWatchers {
   return {
     watch(session, userIds, max) {
       const added: string[] = [];
-      for (const userId of userIds) {
+      for (const userId of new Set(userIds)) {
         if (session.watching.has(userId)) {
           added.push(userId);
           continue;

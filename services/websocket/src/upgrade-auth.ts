@@ -1,18 +1,21 @@
 // Authentication happens in the HTTP `upgrade` handler, before any socket exists
 // (the ws library's own pattern): a request for another path gets 404, one without a
 // valid access token 401, one past a connection cap 429 — each a plain HTTP answer
-// with a problem+json body written on the raw socket. Only a verified request is
-// handed to ws's handleUpgrade.
+// with a problem+json body and an X-Request-Id written on the raw socket. Only a
+// verified request is handed to ws's handleUpgrade.
 import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   DependencyUnavailableError,
   NotFoundError,
+  PROBLEM_CONTENT_TYPE,
   RateLimitedError,
+  REQUEST_ID_HEADER,
   UnauthorizedError,
   extractBearer,
   problemFromHttpError,
+  requestIdFrom,
   toHttpError,
   type HttpError,
   type Logger,
@@ -56,16 +59,20 @@ export function createUpgradeHandler(options: UpgradeAuthOptions): UpgradeHandle
 
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!WS_PATHS.has(url.pathname)) {
-      refuse(socket, new NotFoundError('WebSocket connections are served on /ws'));
+      refuse(req, socket, new NotFoundError('WebSocket connections are served on /ws'));
       return;
     }
     if (!options.isAccepting()) {
-      refuse(socket, new DependencyUnavailableError('This instance is shutting down; reconnect'));
+      refuse(
+        req,
+        socket,
+        new DependencyUnavailableError('This instance is shutting down; reconnect'),
+      );
       return;
     }
     const ip = remoteIp(req);
     if (options.registry.countForIp(ip) >= options.maxConnectionsPerIp) {
-      refuse(socket, new RateLimitedError(10, 'Too many connections from this address'));
+      refuse(req, socket, new RateLimitedError(10, 'Too many connections from this address'));
       return;
     }
 
@@ -73,7 +80,7 @@ export function createUpgradeHandler(options: UpgradeAuthOptions): UpgradeHandle
       (principal) => {
         if (socket.destroyed) return;
         if (options.registry.countForUser(principal.userId) >= options.maxConnectionsPerUser) {
-          refuse(socket, new RateLimitedError(10, 'Too many connections for this user'));
+          refuse(req, socket, new RateLimitedError(10, 'Too many connections for this user'));
           return;
         }
         socket.off('error', onError);
@@ -84,7 +91,7 @@ export function createUpgradeHandler(options: UpgradeAuthOptions): UpgradeHandle
       (err: unknown) => {
         const httpError = toHttpError(err);
         if (httpError.status >= 500) logger.warn({ err }, 'could not verify a WebSocket token');
-        refuse(socket, httpError);
+        refuse(req, socket, httpError);
       },
     );
   };
@@ -94,16 +101,20 @@ export function remoteIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-/** Writes a complete HTTP error response on the raw socket and closes it. */
-function refuse(socket: Duplex, error: HttpError): void {
+/**
+ * Writes a complete HTTP error response on the raw socket and closes it. It carries
+ * an X-Request-Id like every HTTP answer (DESIGN §2): the client's if sane, else new.
+ */
+function refuse(req: IncomingMessage, socket: Duplex, error: HttpError): void {
   if (socket.destroyed) return;
   const { status, headers, body } = problemFromHttpError(error);
   const payload = JSON.stringify(body);
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
     'Connection: close',
-    'Content-Type: application/problem+json',
+    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
     `Content-Length: ${Buffer.byteLength(payload)}`,
+    `${REQUEST_ID_HEADER}: ${requestIdFrom(req.headers['x-request-id'])}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);

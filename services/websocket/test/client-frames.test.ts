@@ -164,6 +164,42 @@ describe('bad frames', () => {
   });
 });
 
+describe('invalid sends', () => {
+  test('When a send fails validation but its ref is valid, then the validation_failed error carries that ref', async () => {
+    const client = await connect(instance.wsBase, user().token);
+
+    client.sendJson({ type: 'send', ref: 'r4', to: 'bob1', text: '   ' });
+    const blank = await client.next('error');
+    expect(blank).toMatchObject({ type: 'error', code: 'validation_failed', ref: 'r4' });
+    expect(blank.message).toContain('text');
+    client.sendJson({ type: 'send', ref: 'r5', to: 'bob1', conversationId: 'c1', text: 'hi' });
+    expect(await client.next('error')).toMatchObject({ code: 'validation_failed', ref: 'r5' });
+    client.sendJson({ type: 'send', ref: 'r6', to: 'bob1', text: 'hi', extra: 1 });
+    expect(await client.next('error')).toMatchObject({ code: 'validation_failed', ref: 'r6' });
+    await stillOpen(client);
+    await client.close();
+  });
+
+  test('When the ref itself is missing or invalid, or the frame is not a send, then the error has no ref', async () => {
+    const client = await connect(instance.wsBase, user().token);
+
+    for (const frame of [
+      { type: 'send', to: 'bob1', text: '   ' },
+      { type: 'send', ref: 'has space', to: 'bob1', text: 'hi' },
+      { type: 'send', ref: 'x'.repeat(129), to: 'bob1', text: 'hi' },
+      { type: 'send', ref: { $gt: '' }, to: 'bob1', text: 'hi' },
+      { type: 'typing', ref: 'r7', conversationId: 'c1', isTyping: 'yes' },
+    ]) {
+      client.sendJson(frame);
+      const error = await client.next('error');
+      expect(error).toMatchObject({ code: 'validation_failed' });
+      expect(error).not.toHaveProperty('ref');
+    }
+    await stillOpen(client);
+    await client.close();
+  });
+});
+
 describe('resume', () => {
   test('When a client resumes after missing messages, then it gets exactly those, in seq order, then resumed complete', async () => {
     const alice = user();
@@ -272,5 +308,28 @@ describe('presence on one instance', () => {
     await waitFor(() => instance.app.registry.countForUser(watched.userId) === 0);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
     await watcher.close();
+  });
+
+  test('When one presence_subscribe names a user several times, then one presence frame comes for that user', async () => {
+    const watcher = await connect(instance.wsBase, user().token);
+    const watched = user();
+    const other = user();
+
+    watcher.sendJson({
+      type: 'presence_subscribe',
+      userIds: [watched.userId, watched.userId, other.userId, watched.userId],
+    });
+    await stillOpen(watcher);
+    expect(watcher.frames.filter((f) => f.type === 'presence')).toEqual([
+      { type: 'presence', userId: watched.userId, status: 'offline' },
+      { type: 'presence', userId: other.userId, status: 'offline' },
+    ]);
+    // and one online frame when the user connects, not one per repetition
+    const phone = await connect(instance.wsBase, watched.token);
+    await watcher.next('presence', (f) => f.status === 'online');
+    await stillOpen(watcher);
+    expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
+    expect(watcher.frames.some((f) => f.type === 'error')).toBe(false);
+    await Promise.all([phone.close(), watcher.close()]);
   });
 });

@@ -104,6 +104,49 @@ describe('WebSocket upgrade', () => {
   });
 });
 
+describe('request ids on refused upgrades', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  const header = (rawHeaders: string[], name: string): string[] =>
+    rawHeaders.filter((_, i) => i % 2 === 1 && rawHeaders[i - 1]?.toLowerCase() === name);
+
+  test('When an upgrade is refused (401, 404, 429), then the answer carries an X-Request-Id, the client one if sane', async () => {
+    const user = newUser(issuer);
+    const fresh = await refusedUpgrade(`${instance.wsBase}/ws`);
+    expect(fresh.status).toBe(401);
+    expect(header(fresh.rawHeaders, 'x-request-id')).toEqual([expect.stringMatching(UUID)]);
+    expect(header(fresh.rawHeaders, 'content-type')).toEqual(['application/problem+json']);
+
+    const echoed = await refusedUpgrade(`${instance.wsBase}/elsewhere?token=${user.token}`, {
+      'X-Request-Id': 'upgrade-trace.42',
+    });
+    expect(echoed.status).toBe(404);
+    expect(header(echoed.rawHeaders, 'x-request-id')).toEqual(['upgrade-trace.42']);
+
+    const hostile = await refusedUpgrade(`${instance.wsBase}/ws?token=nope`, {
+      'X-Request-Id': `<script>${'x'.repeat(200)}`,
+    });
+    expect(hostile.status).toBe(401);
+    expect(header(hostile.rawHeaders, 'x-request-id')).toEqual([expect.stringMatching(UUID)]);
+
+    const capped = await startInstance({
+      issuer,
+      exchange,
+      env: { MAX_CONNECTIONS_PER_USER: '1' },
+    });
+    try {
+      const a = await connect(capped.wsBase, user.token);
+      const limited = await refusedUpgrade(`${capped.wsBase}/ws?token=${user.token}`, {
+        'X-Request-Id': 'capped-1',
+      });
+      expect(limited.status).toBe(429);
+      expect(header(limited.rawHeaders, 'x-request-id')).toEqual(['capped-1']);
+      await a.close();
+    } finally {
+      await capped.stop();
+    }
+  });
+});
+
 describe('HTTP side', () => {
   test('When /healthz, /readyz and /metrics are asked, then they answer with the service metrics', async () => {
     await request(instance.httpUrl).get('/healthz').expect(200);

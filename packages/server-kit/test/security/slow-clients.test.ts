@@ -89,6 +89,13 @@ function rawClient(): Promise<{ socket: Socket; received: () => string; closed: 
   });
 }
 
+/** Answers from Node's parser (431, 408) are problem+json with a request id too. */
+function expectProblemHead(response: string): void {
+  expect(response).toMatch(/\r\nContent-Type: application\/problem\+json\r\n/i);
+  expect(response).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
+  expect(response).toMatch(/\r\nConnection: close\r\n/i);
+}
+
 async function stillServes(): Promise<void> {
   const res = await fetch(`${server.url}/healthz`);
   expect(res.status).toBe(200);
@@ -209,6 +216,7 @@ describe('hostile bodies', () => {
     );
     await client.closed;
     expect(client.received()).toMatch(/^HTTP\/1\.1 431 /);
+    expectProblemHead(client.received());
     for (const contentType of [
       '',
       'text/plain',
@@ -256,6 +264,7 @@ describe('slow clients (slowloris)', () => {
     client.socket.destroy();
     expect(closedAfter).toBeLessThan(3_000);
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expectProblemHead(client.received());
     await stillServes();
   });
 
