@@ -5,6 +5,7 @@ export { ParleyClient, type ParleyClientOptions } from './parley-client';
 export {
   RealtimeConnection,
   createRealtime,
+  type ConversationsPageRequest,
   type DisconnectInfo,
   type HistoryPageRequest,
   type MessageDelivery,

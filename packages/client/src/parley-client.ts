@@ -19,6 +19,7 @@ import {
 import { ParleyApiError, ParleyResponseError } from './errors';
 import {
   RealtimeConnection,
+  type ConversationsPageRequest,
   type HistoryPageRequest,
   type RealtimeOptions,
 } from './realtime-connection';
@@ -270,6 +271,7 @@ export class ParleyClient {
         url: this.#realtimeUrl,
         tokens: this.#session,
         history: (request: HistoryPageRequest) => this.history(request),
+        conversations: (request: ConversationsPageRequest) => this.conversations(request),
       },
       { now: this.#now, ...options },
     );

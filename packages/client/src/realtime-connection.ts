@@ -9,6 +9,11 @@
 // - After every `ready` it sends `resume` with the last seen seq per conversation; the
 //   server replays what was missed and says `resumed`. `complete:false` means the
 //   replay was cut short, and the rest is paged from /chat/history?after=.
+// - After every `ready` it also loads the conversation list (/chat/conversations,
+//   paged, bounded), so conversations created or joined while it was away are found.
+//   Where tracking of a conversation it did not know starts (see `#startSeq`): before
+//   the first list has loaded ("first sync"), at the conversation's current seq; after
+//   it, at 0 — the conversation is new to this session, so all of it is delivered.
 // - Every message (live, replayed, paged, or our own send's ack) goes through a
 //   SeqTracker: seen seqs/ids are dropped, a seq beyond lastSeen+1 waits while the gap
 //   is fetched from history, and delivery is in order once it is filled.
@@ -21,6 +26,7 @@ import {
   serverFrameSchema,
   type ClientFrameInput,
   type ConversationRef,
+  type ConversationsResponse,
   type HistoryResponse,
   type Message,
   type ServerFrameOf,
@@ -76,8 +82,12 @@ export type RealtimeEvents = {
   error: [ServerFrameOf<'error'>];
   /** A frame that is not JSON or not in the contract; reported, never thrown. */
   invalid_frame: [{ data: string; error: Error }];
-  /** A history fetch for gap filling or catch-up failed; it is retried. */
-  sync_error: [{ conversationId: string; error: unknown }];
+  /**
+   * A history fetch for gap filling or catch-up failed (it is retried), or a gap could
+   * not be filled and was skipped. No `conversationId` when loading the conversation
+   * list failed.
+   */
+  sync_error: [{ conversationId?: string; error: unknown }];
 };
 
 export type SendInput = Omit<z.input<typeof sendFrameSchema>, 'type' | 'ref'> & {
@@ -89,6 +99,12 @@ export interface HistoryPageRequest {
   conversationId: string;
   after: number;
   limit: number;
+}
+
+export interface ConversationsPageRequest {
+  limit: number;
+  /** nextCursor of the previous page. */
+  before?: string;
 }
 
 export interface RealtimeOptions {
@@ -109,6 +125,11 @@ export interface RealtimeOptions {
   historyPageSize?: number;
   /** Rounds of history fetches that fill nothing before a gap is given up on (5). */
   maxGapRounds?: number;
+  /**
+   * How many conversations (newest activity first) the list loaded at each (re)connect
+   * covers at most (1000, in pages of 100).
+   */
+  conversationListMax?: number;
   /** WebSocket implementation; browsers' own, or `ws` in Node, by default. */
   webSocket?: WebSocketConstructor;
   /** Random source for jitter, [0, 1). */
@@ -122,10 +143,19 @@ export interface RealtimeDeps {
   url: string;
   tokens: TokenSource;
   history: (request: HistoryPageRequest) => Promise<HistoryResponse>;
+  /**
+   * GET /chat/conversations: how the connection learns of conversations created or
+   * joined while it was away. Without it, only messages and `conversation_updated`
+   * frames reveal new conversations.
+   */
+  conversations?: (request: ConversationsPageRequest) => Promise<ConversationsResponse>;
 }
 
 /** Wait between attempts at a refresh that keeps failing for a passing reason. */
 const TOKEN_RETRY_MS = 5000;
+
+/** The largest page GET /chat/conversations answers. */
+const CONVERSATIONS_PAGE_MAX = 100;
 
 interface PendingSend {
   frame: ClientFrameInput;
@@ -149,6 +179,8 @@ interface Connection {
   ended: boolean;
   readyTimer?: ReturnType<typeof setTimeout> | undefined;
   resumeTimer?: ReturnType<typeof setTimeout> | undefined;
+  /** Loading the conversation list after `ready`, and catching up what it revealed. */
+  discovery?: Promise<void> | undefined;
   timers: Set<ReturnType<typeof setTimeout>>;
 }
 
@@ -172,6 +204,10 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
   #attempt = 0;
   #refreshBeforeConnect = false;
   #resuming = false;
+  /** The first conversation list has loaded: conversations learned from now on are new to this session. */
+  #synced = false;
+  /** From `ready`: who we are, to tell whether a `conversation_updated` makes us a member. */
+  #userId: string | undefined;
   #closed = false;
   #started: Promise<void> | null = null;
   #settleStart: { resolve: () => void; reject: (error: unknown) => void } | null = null;
@@ -191,6 +227,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       dedupeWindow: options.dedupeWindow ?? 1000,
       historyPageSize: options.historyPageSize ?? 100,
       maxGapRounds: options.maxGapRounds ?? 5,
+      conversationListMax: options.conversationListMax ?? 1000,
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
     };
@@ -540,9 +577,13 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
         return;
       }
       case 'conversation_updated': {
-        const { id, kind, name } = frame.conversation;
-        this.#conversationRefs.set(id, { id, kind, ...(name === undefined ? {} : { name }) });
+        const { conversation } = frame;
+        this.#remember(conversation);
         this.emit('conversation_updated', frame);
+        // Created, joined or invited into: track it (unless the app's listener just did).
+        if (conversation.members.some((m) => m.id === this.#userId)) {
+          void this.#learn(conversation.id, conversation.lastSeq);
+        }
         return;
       }
       case 'message_updated':
@@ -565,6 +606,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     this.#cancel(conn, conn.readyTimer);
     conn.ready = true;
     this.#attempt = 0;
+    this.#userId = frame.userId;
     this.emit('connected', frame);
     if (conn.ended) return;
 
@@ -574,6 +616,8 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     for (const id of overflow) this.#catchUp.add(id);
     this.#resuming = true;
     this.#sendFrame({ type: 'resume', conversations });
+    // Meanwhile, find conversations we do not track (created or joined while away).
+    conn.discovery = this.#discover(conn);
     // No `resumed` in time (the server refused the frame, say): catch up over REST.
     conn.resumeTimer = this.#later(conn, this.#opts.readyTimeoutMs, () => {
       void this.#onResumed(conn, false);
@@ -594,7 +638,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     const syncs = [...new Set([...this.#catchUp, ...this.#tracker.conversationsWithGaps()])].map(
       (id) => this.#sync(id),
     );
-    await Promise.all(syncs);
+    await Promise.all([...syncs, conn.discovery]);
     if (this.#closed || conn.ended) return;
     this.emit('resumed', { complete });
     this.#settleStart?.resolve();
@@ -604,6 +648,8 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
   // ---- delivery ----
 
   #accept(message: Message, source: MessageSource): void {
+    const id = message.conversationId;
+    if (!this.#tracker.isTracked(id)) this.#tracker.seed(id, this.#startSeq(id, message.seq - 1));
     const result = this.#tracker.accept(message);
     this.#deliver(result.deliver, source);
     if (result.status === 'buffered' && !this.#resuming) void this.#sync(message.conversationId);
@@ -618,6 +664,92 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       });
     }
   }
+
+  // ---- learning which conversations exist ----
+
+  /**
+   * Where tracking of an untracked conversation starts, given the seq it is at now
+   * (the list's lastSeq, the frame's, or just below the message that revealed it).
+   * Until the first conversation list has loaded, a conversation is taken to have
+   * existed before this session: it starts at `current` (older history is the app's
+   * to page, or to seed). After that, one never tracked in this session is new — it
+   * was created or joined while we watched or while we were away — and starts at 0,
+   * so every message of it is delivered, the missing ones from history. One the app
+   * untracked starts at `current` again (its earlier messages were delivered).
+   */
+  #startSeq(conversationId: string, current: number): number {
+    return this.#synced && !this.#tracker.isKnown(conversationId) ? 0 : Math.max(0, current);
+  }
+
+  /**
+   * Tracks a conversation learned of from the list or a `conversation_updated` frame,
+   * and catches up over REST what it already holds beyond the starting point (no
+   * `resume` named it). Resolves once caught up.
+   */
+  #learn(conversationId: string, lastSeq: number): Promise<void> {
+    if (this.#tracker.isTracked(conversationId)) return Promise.resolve();
+    const from = this.#startSeq(conversationId, lastSeq);
+    this.#tracker.seed(conversationId, from);
+    if (from >= lastSeq) return Promise.resolve();
+    this.#catchUp.add(conversationId);
+    return this.#sync(conversationId);
+  }
+
+  #remember(conversation: ConversationRef): void {
+    const { id, kind, name } = conversation;
+    this.#conversationRefs.set(id, { id, kind, ...(name === undefined ? {} : { name }) });
+  }
+
+  /**
+   * After `ready`: pages /chat/conversations (newest activity first, at most
+   * conversationListMax) and tracks every conversation not tracked yet, catching up
+   * those new to this session. Failures are retried while the socket lives; the first
+   * complete load is the "first sync". Resolves once the list is loaded and caught up.
+   */
+  async #discover(conn: Connection): Promise<void> {
+    const list = this.#deps.conversations;
+    if (list === undefined) return;
+    const catchUps: Promise<void>[] = [];
+    let before: string | undefined;
+    let listed = 0;
+    let failures = 0;
+    let loaded = true;
+    for (;;) {
+      let page: ConversationsResponse;
+      try {
+        page = await list({
+          limit: Math.min(CONVERSATIONS_PAGE_MAX, this.#opts.conversationListMax - listed),
+          ...(before === undefined ? {} : { before }),
+        });
+        failures = 0;
+      } catch (error) {
+        if (this.#closed || conn.ended || isSessionRejected(error)) return;
+        this.emit('sync_error', { error });
+        if (isPermanent(error)) {
+          // This server will not list them: do without (no first sync either, so
+          // conversations keep starting at the first message seen, as without a list).
+          loaded = false;
+          break;
+        }
+        await this.#sleep(this.#retryDelay(error, failures++));
+        if (this.#closed || conn.ended) return;
+        continue;
+      }
+      // A socket that closed meanwhile: the next `ready` starts over.
+      if (this.#closed || conn.ended) return;
+      for (const conversation of page.conversations) {
+        if (!this.#conversationRefs.has(conversation.id)) this.#remember(conversation);
+        catchUps.push(this.#learn(conversation.id, conversation.lastSeq));
+      }
+      listed += page.conversations.length;
+      if (page.nextCursor === undefined || listed >= this.#opts.conversationListMax) break;
+      before = page.nextCursor;
+    }
+    if (loaded) this.#synced = true;
+    await Promise.all(catchUps);
+  }
+
+  // ---- history ----
 
   /** One history sync per conversation at a time; it loops until nothing is missing. */
   #sync(conversationId: string): Promise<void> {
@@ -664,7 +796,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
           return;
         }
         this.emit('sync_error', { conversationId, error });
-        await this.#sleep(this.#backoff(failures++));
+        await this.#sleep(this.#retryDelay(error, failures++));
         continue;
       }
       for (const message of page.messages) {
@@ -693,6 +825,13 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       }
       await this.#sleep(this.#backoff(emptyRounds - 1));
     }
+  }
+
+  /** Backoff before retrying a failed REST call; at least the server's Retry-After. */
+  #retryDelay(error: unknown, attempt: number): number {
+    const delay = this.#backoff(attempt);
+    if (!(error instanceof ParleyApiError) || error.retryAfter === undefined) return delay;
+    return Math.max(delay, Math.min(error.retryAfter * 1000, this.#opts.maxMs));
   }
 
   #backoff(attempt: number): number {
@@ -760,6 +899,16 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       () => undefined,
     );
   }
+}
+
+/** A refusal that retrying will not change (a 4xx other than 401, 408 and 429). */
+function isPermanent(error: unknown): boolean {
+  return (
+    error instanceof ParleyApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    ![401, 408, 429].includes(error.status)
+  );
 }
 
 /** A realtime connection over any token source and history fetcher (the client's `connect()` wires both). */

@@ -4,6 +4,11 @@
 // the next one is delivered, anything beyond it waits in a buffer while the gap is
 // filled from history. Delivered ids are also remembered (a bounded window below
 // lastSeen) so an id seen twice is dropped whatever seq it claims.
+//
+// Which seq an untracked conversation starts from is the connection's decision (see
+// realtime-connection.ts): it calls seed() first. The tracker only remembers which
+// conversations it has ever tracked (`isKnown`, kept after forget()), so the
+// connection can tell a conversation new to this session from one it let go of.
 import type { Message } from '@parley/contracts';
 
 export type AcceptStatus = 'delivered' | 'duplicate' | 'buffered';
@@ -33,6 +38,8 @@ export interface SeqTrackerOptions {
 
 export class SeqTracker {
   readonly #conversations = new Map<string, ConversationState>();
+  /** Every conversation tracked at some point, forgotten ones included. */
+  readonly #known = new Set<string>();
   readonly #window: number;
   #tick = 0;
 
@@ -48,6 +55,11 @@ export class SeqTracker {
 
   isTracked(conversationId: string): boolean {
     return this.#conversations.has(conversationId);
+  }
+
+  /** Whether the conversation is or was tracked (forget() does not erase this). */
+  isKnown(conversationId: string): boolean {
+    return this.#known.has(conversationId);
   }
 
   tracked(): string[] {
@@ -70,7 +82,7 @@ export class SeqTracker {
   seed(conversationId: string, seq: number): Message[] {
     const state = this.#conversations.get(conversationId);
     if (state === undefined) {
-      this.#conversations.set(conversationId, this.#fresh(seq));
+      this.#start(conversationId, seq);
       return [];
     }
     if (seq <= state.lastSeen) return [];
@@ -82,16 +94,14 @@ export class SeqTracker {
   }
 
   /**
-   * Offer a message. An untracked conversation starts being tracked at it; otherwise
-   * it is delivered if it is the next seq, buffered if it is beyond a gap, and
-   * dropped if it was seen already.
+   * Offer a message. It is delivered if it is the next seq, buffered if it is beyond
+   * a gap, and dropped if it was seen already. An untracked conversation starts being
+   * tracked at this message (seed() it first to start elsewhere).
    */
   accept(message: Message): AcceptResult {
-    let state = this.#conversations.get(message.conversationId);
-    if (state === undefined) {
-      state = this.#fresh(message.seq - 1);
-      this.#conversations.set(message.conversationId, state);
-    }
+    const state =
+      this.#conversations.get(message.conversationId) ??
+      this.#start(message.conversationId, message.seq - 1);
     state.touched = ++this.#tick;
     if (
       message.seq <= state.lastSeen ||
@@ -145,8 +155,16 @@ export class SeqTracker {
     return { conversations, overflow };
   }
 
-  #fresh(lastSeen: number): ConversationState {
-    return { lastSeen, pending: new Map(), ids: new Map(), touched: ++this.#tick };
+  #start(conversationId: string, lastSeen: number): ConversationState {
+    const state: ConversationState = {
+      lastSeen,
+      pending: new Map(),
+      ids: new Map(),
+      touched: ++this.#tick,
+    };
+    this.#conversations.set(conversationId, state);
+    this.#known.add(conversationId);
+    return state;
   }
 
   #drain(state: ConversationState): Message[] {

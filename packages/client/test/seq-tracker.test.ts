@@ -18,6 +18,19 @@ describe('SeqTracker', () => {
     expect(tracker.hasGap('c')).toBe(false);
   });
 
+  it('When a conversation is forgotten, then it is no longer tracked but still known', () => {
+    const tracker = new SeqTracker({ seed: { a: 3 } });
+    tracker.accept(message('b', 1));
+    expect([tracker.isKnown('a'), tracker.isKnown('b'), tracker.isKnown('c')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    tracker.forget('a');
+    expect(tracker.isTracked('a')).toBe(false);
+    expect(tracker.isKnown('a')).toBe(true);
+  });
+
   it('When a message is seen again (same seq or same id), then it is dropped', () => {
     const tracker = new SeqTracker({ seed: { c: 5 } });
     expect(tracker.accept(message('c', 5)).status).toBe('duplicate');

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ClientFrame, Message, ServerFrame } from '@parley/contracts';
+import type { ClientFrame, ConversationSummary, Message, ServerFrame } from '@parley/contracts';
 import { WebSocket, WebSocketServer } from 'ws';
 
 export type Handler = (
@@ -28,6 +28,30 @@ export function message(
     text: `message ${seq}`,
     reactions: {},
     createdAt: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(),
+    ...extra,
+  };
+}
+
+/** A conversation as GET /chat/conversations lists it (alice and bob are members). */
+export function summary(
+  id: string,
+  lastSeq: number,
+  extra: Partial<ConversationSummary> = {},
+): ConversationSummary {
+  return {
+    id,
+    kind: 'room',
+    name: id,
+    isPrivate: false,
+    members: [
+      { id: 'u-alice', username: 'alice' },
+      { id: 'u-bob', username: 'bob' },
+    ],
+    lastSeq,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    unreadCount: 0,
+    lastReadSeq: 0,
     ...extra,
   };
 }
@@ -132,6 +156,9 @@ export class FakeParley {
     after: number | undefined;
     limit: number;
   }> = [];
+  /** Served by GET /chat/conversations in this order (newest activity first), paged. */
+  conversationList: ConversationSummary[] = [];
+  readonly conversationCalls: Array<{ limit: number; before: string | undefined }> = [];
   readonly validTokens = new Set<string>();
   readonly upgrades: Array<{ token: string; status: number }> = [];
   refreshCount = 0;
@@ -189,7 +216,22 @@ export class FakeParley {
         hasMore: after !== undefined && newer.length > limit,
       });
     });
+    this.routes.set('GET /chat/conversations', this.listConversations);
   }
+
+  /** Starts as the default GET /chat/conversations: one page of conversationList per call. */
+  readonly listConversations: Handler = (_req, res, url) => {
+    const limit = Number(url.searchParams.get('limit') ?? 20);
+    const before = url.searchParams.get('before') ?? undefined;
+    this.conversationCalls.push({ limit, before });
+    const start = before === undefined ? 0 : Number(before);
+    const page = this.conversationList.slice(start, start + limit);
+    const next = start + limit;
+    json(res, 200, {
+      conversations: page,
+      ...(next < this.conversationList.length ? { nextCursor: String(next) } : {}),
+    });
+  };
 
   get connections(): readonly ServerConnection[] {
     return this.#connections;
