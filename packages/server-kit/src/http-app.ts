@@ -50,6 +50,12 @@ export interface HttpAppOptions {
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/**
+ * res.locals key: the epoch ms at which the request deadline answers 503 (set only
+ * when requestDeadlineMs is on), so handlers can skip work nobody will wait for.
+ */
+export const REQUEST_DEADLINE_AT = 'parleyDeadlineAt';
+
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger, metrics } = options;
   const app = express();
@@ -139,6 +145,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
  */
 function requestDeadline(deadlineMs: number): RequestHandler {
   return (req, res, next) => {
+    res.locals[REQUEST_DEADLINE_AT] = Date.now() + deadlineMs;
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       res.locals[TIMED_OUT] = true;
@@ -146,6 +153,8 @@ function requestDeadline(deadlineMs: number): RequestHandler {
         new DependencyUnavailableError('The request did not complete in time; try again'),
       );
       (req as { log?: Logger }).log?.warn({ deadlineMs }, 'request deadline passed, answering 503');
+      // Retry-After too, as every other 503 has it
+      for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
       res.status(problem.status).type('application/problem+json').end(JSON.stringify(problem.body));
     }, deadlineMs);
     timer.unref();

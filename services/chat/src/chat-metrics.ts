@@ -10,6 +10,8 @@ export interface ChatMetrics {
   eventsPublished: Counter;
   publishFailures: Counter;
   outboxPending: Gauge;
+  sendsShed: Counter;
+  sendsPending: Gauge;
 }
 
 export function createChatMetrics(metrics: Metrics): ChatMetrics {
@@ -31,6 +33,15 @@ export function createChatMetrics(metrics: Metrics): ChatMetrics {
     outboxPending: metrics.gauge({
       name: 'chat_outbox_pending',
       help: 'Documents with events stored but not yet confirmed by RabbitMQ (updated by the relay)',
+    }),
+    sendsShed: metrics.counter({
+      name: 'chat_sends_shed_total',
+      help: 'Sends answered 503 without being stored, by reason: overloaded, conversation_busy, deadline, client_gone',
+      labelNames: ['reason'] as const,
+    }),
+    sendsPending: metrics.gauge({
+      name: 'chat_sends_pending',
+      help: 'Sends this instance is working on (bounded by SEND_MAX_PENDING)',
     }),
   };
 }

@@ -4,13 +4,15 @@
 // and returns the body; errors are thrown and left to the kit's one error middleware.
 import { routesOf, type ROUTES, type RouteName, type RouteSpec } from '@parley/contracts';
 import {
+  REQUEST_DEADLINE_AT,
+  TIMED_OUT,
   getAuth,
   parseWith,
   requireAuth,
   type Principal,
   type TokenVerifier,
 } from '@parley/server-kit';
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import type { ChatServices } from './chat-services';
 import { listConversations } from './conversation-list';
@@ -19,6 +21,7 @@ import { deleteMessage, editMessage } from './message-edits';
 import { addReaction, removeReaction } from './reactions';
 import { markRead } from './read-markers';
 import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } from './rooms';
+import type { SendLifetime } from './send-admission';
 import { sendMessage } from './send-message';
 import { announceTyping } from './typing';
 
@@ -35,6 +38,8 @@ interface RouteInput<R> {
   body: Parsed<R, 'body'>;
   query: Parsed<R, 'query'>;
   params: Parsed<R, 'params'>;
+  /** Whether the caller still waits (send sheds work nobody waits for). */
+  lifetime: SendLifetime;
 }
 
 type RouteOutput<R> = R extends { success: { schema: infer S extends z.ZodType } }
@@ -47,8 +52,8 @@ type ChatHandlers = {
 
 function chatHandlers(services: ChatServices): ChatHandlers {
   return {
-    sendMessage: async ({ caller, body }) => {
-      const { message, created } = await sendMessage(services, caller, body);
+    sendMessage: async ({ caller, body, lifetime }) => {
+      const { message, created } = await sendMessage(services, caller, body, lifetime);
       return { body: { message }, status: created ? 201 : 200 };
     },
     history: async ({ caller, query }) => ({ body: await readHistory(services, caller, query) }),
@@ -102,6 +107,7 @@ function mount(router: Router, spec: RouteSpec, handler: AnyHandler, auth: Reque
       params: spec.params ? parseWith(spec.params, req.params, 'path parameters') : undefined,
       query: spec.query ? parseWith(spec.query, req.query, 'query') : undefined,
       body: spec.body ? parseWith(spec.body, req.body ?? {}, 'body') : undefined,
+      lifetime: lifetimeOf(res),
     } as RouteInput<RouteSpec>;
     const output = await handler(input);
     if (!output) {
@@ -110,6 +116,23 @@ function mount(router: Router, spec: RouteSpec, handler: AnyHandler, auth: Reque
     }
     res.status(output.status ?? spec.success.status).json(output.body);
   });
+}
+
+/**
+ * The request's deadline (set by the kit's createHttpApp when it has one) and a signal
+ * that aborts once nobody waits for the answer: the response is finished — by the
+ * kit's 503 at the deadline (reason TIMED_OUT) — or the connection closed.
+ */
+function lifetimeOf(res: Response): SendLifetime {
+  const controller = new AbortController();
+  res.once('close', () => {
+    controller.abort(res.locals[TIMED_OUT] === true ? TIMED_OUT : 'closed');
+  });
+  const deadlineAt: unknown = res.locals[REQUEST_DEADLINE_AT];
+  return {
+    signal: controller.signal,
+    deadlineAt: typeof deadlineAt === 'number' ? deadlineAt : undefined,
+  };
 }
 
 export interface ChatRouterDeps {

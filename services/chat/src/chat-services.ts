@@ -30,6 +30,12 @@ import {
   type SendRateLimitOptions,
 } from './send-rate-limit';
 import { createSerialQueue, type SerialQueue } from './send-queue';
+import {
+  DEFAULT_SEND_LIMITS,
+  createSendAdmission,
+  type SendAdmission,
+  type SendLimits,
+} from './send-admission';
 import type { UserDirectory } from './user-directory';
 import type { Collection, Document } from 'mongodb';
 
@@ -41,6 +47,8 @@ export interface ChatServices {
   outbox: Outbox;
   metrics: ChatMetrics;
   sendQueue: SerialQueue<SeqHint>;
+  /** Load shedding for sends (send-admission.ts). */
+  sendAdmission: SendAdmission;
   sendRateLimit: SendRateLimit;
   sendHooks: SendHooks;
   now: () => Date;
@@ -68,6 +76,8 @@ export interface ChatServicesOptions {
   sendHooks?: SendHooks;
   /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
   sendRateLimit?: SendRateLimitOptions;
+  /** Overload limits for sends; each defaults to DEFAULT_SEND_LIMITS'. */
+  sendLimits?: Partial<SendLimits>;
   now?: () => Date;
 }
 
@@ -95,6 +105,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     ...(options.outboxGraceMs !== undefined ? { graceMs: options.outboxGraceMs } : {}),
     ...(options.outboxBatchSize !== undefined ? { batchSize: options.outboxBatchSize } : {}),
   });
+  const sendLimits: SendLimits = { ...DEFAULT_SEND_LIMITS, ...definedOnly(options.sendLimits) };
   return {
     messages,
     conversations,
@@ -102,7 +113,10 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     users: options.users,
     outbox,
     metrics: options.metrics,
-    sendQueue: createSerialQueue<SeqHint>(() => ({})),
+    sendQueue: createSerialQueue<SeqHint>(() => ({}), {
+      maxPerKey: sendLimits.maxQueuedPerConversation,
+    }),
+    sendAdmission: createSendAdmission(sendLimits, options.metrics),
     sendRateLimit: createSendRateLimit(options.sendRateLimit ?? DEFAULT_SEND_RATE_LIMIT),
     sendHooks: options.sendHooks ?? {},
     now,
@@ -114,4 +128,10 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
       ]);
     },
   };
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
 }

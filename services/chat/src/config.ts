@@ -4,6 +4,7 @@
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
+import { DEFAULT_SEND_LIMITS } from './send-admission';
 import { DEFAULT_SEND_RATE_LIMIT } from './send-rate-limit';
 
 export const chatEnvSchema = z
@@ -30,6 +31,14 @@ export const chatEnvSchema = z
 
     SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
     SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
+
+    // load shedding (send-admission.ts)
+    SEND_MAX_PENDING: envVars.int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 }),
+    SEND_MAX_ACTIVE: envVars.int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 }),
+    SEND_CONVERSATION_QUEUE_MAX: envVars.int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, {
+      min: 1,
+    }),
+    SEND_MIN_TIME_LEFT_MS: envVars.durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs),
 
     /**
      * Test hook, honoured only when NODE_ENV=test (e2e/faults/test/chat-crash.test.ts):

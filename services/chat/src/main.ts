@@ -56,6 +56,12 @@ async function main(): Promise<void> {
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
+    sendLimits: {
+      maxPending: config.SEND_MAX_PENDING,
+      maxActive: config.SEND_MAX_ACTIVE,
+      maxQueuedPerConversation: config.SEND_CONVERSATION_QUEUE_MAX,
+      minTimeLeftMs: config.SEND_MIN_TIME_LEFT_MS,
+    },
     sendHooks: testSendHooks(config),
   });
   await services.ensureIndexes();

@@ -8,7 +8,8 @@ import type { ChatServices } from './chat-services';
 import { newMessageEvent } from './chat-events';
 import { requireMember } from './conversation-access';
 import type { ConversationDoc } from './conversation-store';
-import { MESSAGES_COLLECTION, toMessage } from './message-store';
+import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
+import type { SendLifetime } from './send-admission';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
 
@@ -65,32 +66,70 @@ export async function sendMessage(
   services: ChatServices,
   caller: Principal,
   input: SendMessageInput,
+  lifetime: SendLifetime = {},
 ): Promise<SendMessageResult> {
-  if (input.clientMsgId !== undefined) {
-    const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
-    if (original) return { message: toMessage(original), created: false };
+  const admission = services.sendAdmission;
+  // before any I/O: an overloaded instance answers 503 at once (send-admission.ts)
+  const release = admission.enter();
+  try {
+    return await storeMessage(services, caller, input, lifetime);
+  } finally {
+    release();
   }
-  // after the idempotency lookup: a client retrying a stored message gets it, not a 429
-  await services.sendRateLimit.consume(caller.userId);
-  const conversation = await resolveConversation(services, caller, input);
-  const parentId =
-    input.parentId === undefined
-      ? undefined
-      : await resolveThreadRoot(services, conversation, input.parentId);
+}
 
-  const result = await services.sendQueue.run(conversation._id, (hint) =>
-    services.messages.insertNext(
-      {
-        conversationId: conversation._id,
-        sender: userRefOf(caller),
-        text: input.text,
-        ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
-        ...(parentId !== undefined ? { parentId } : {}),
-      },
-      (message) => [newMessageEvent(message, conversation)],
-      hint,
-    ),
-  );
+async function storeMessage(
+  services: ChatServices,
+  caller: Principal,
+  input: SendMessageInput,
+  lifetime: SendLifetime,
+): Promise<SendMessageResult> {
+  const admission = services.sendAdmission;
+  const prepared = await admission.lookups(lifetime, async () => {
+    if (input.clientMsgId !== undefined) {
+      const original = await services.messages.findByIdempotencyKey(
+        caller.userId,
+        input.clientMsgId,
+      );
+      if (original) return { original };
+    }
+    // after the idempotency lookup: a client retrying a stored message gets it, not a 429
+    await services.sendRateLimit.consume(caller.userId);
+    admission.ensureWanted(lifetime);
+    const conversation = await resolveConversation(services, caller, input);
+    const parentId =
+      input.parentId === undefined
+        ? undefined
+        : await resolveThreadRoot(services, conversation, input.parentId);
+    return { conversation, parentId };
+  });
+  if ('original' in prepared) return { message: toMessage(prepared.original), created: false };
+  const { conversation, parentId } = prepared;
+  admission.ensureWanted(lifetime);
+
+  let result: InsertResult;
+  try {
+    result = await services.sendQueue.run(
+      conversation._id,
+      (hint) =>
+        services.messages.insertNext(
+          {
+            conversationId: conversation._id,
+            sender: userRefOf(caller),
+            text: input.text,
+            ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
+            ...(parentId !== undefined ? { parentId } : {}),
+          },
+          (message) => [newMessageEvent(message, conversation)],
+          hint,
+        ),
+      // dropped unstarted when nobody waits any more, or when by the recent pace the
+      // write would end too close to the deadline: nothing stored, no seq taken
+      { signal: lifetime.signal, finishBy: admission.doneBy(lifetime) },
+    );
+  } catch (err) {
+    throw admission.fromQueue(err, lifetime);
+  }
   if (!result.created) return { message: toMessage(result.doc), created: false };
 
   services.metrics.messagesSent.inc();

@@ -3,36 +3,185 @@
 // other (O(n²) inserts); with it they take consecutive seqs in one insert each. The
 // unique index still decides races between instances. Each key also carries a
 // context (the seq hint) that lives exactly as long as work is queued for it.
-export interface SerialQueue<C> {
-  run<T>(key: string, task: (context: C) => Promise<T>): Promise<T>;
-  /** Keys with queued work (for tests: the map must not grow without bound). */
-  readonly size: number;
+//
+// The queue is bounded and sheds work nobody waits for (README "Overload"):
+// - at most `maxPerKey` tasks (waiting or running) per key; one more is refused at once;
+// - a task whose `signal` aborts while it waits (its request was answered at the
+//   deadline, or the client went away) leaves the queue at that moment, and one whose
+//   `startBy` has passed when its turn comes is dropped: neither ever runs;
+// - a task that would, by the queue's recent pace (a moving average of task durations),
+//   only get its turn after its `startBy`, or finish after its `finishBy`, is refused
+//   at once ('late') rather than left to wait for nothing.
+export type QueueRejectionReason = 'key_full' | 'aborted' | 'late';
+
+/** Why a task was refused or dropped before it ran (it did nothing). */
+export class QueueRejection extends Error {
+  constructor(readonly reason: QueueRejectionReason) {
+    super(`queued task not run: ${reason}`);
+    this.name = 'QueueRejection';
+  }
 }
 
-export function createSerialQueue<C>(newContext: () => C): SerialQueue<C> {
-  const lanes = new Map<string, { tail: Promise<unknown>; context: C }>();
+export interface RunOptions {
+  /** Aborted when nobody waits for the result any more: the task is dropped if not started. */
+  signal?: AbortSignal | undefined;
+  /** Epoch ms after which the task must not start any more. */
+  startBy?: number | undefined;
+  /**
+   * Epoch ms by which the task should have finished: it is refused at once when, by the
+   * recent pace, it would not, and dropped if this has passed when its turn comes.
+   */
+  finishBy?: number | undefined;
+}
+
+export interface SerialQueue<C> {
+  /** Runs `task` after the key's earlier tasks; rejects with QueueRejection when not run. */
+  run<T>(key: string, task: (context: C) => Promise<T>, options?: RunOptions): Promise<T>;
+  /** Keys with queued work (for tests: the map must not grow without bound). */
+  readonly size: number;
+  /** Tasks waiting or running, over every key. */
+  readonly queued: number;
+}
+
+export interface SerialQueueOptions {
+  /** Tasks waiting or running per key at most; default unbounded. */
+  maxPerKey?: number;
+  /** Tasks running at once per key; default 1 (one after another). */
+  concurrency?: number;
+  now?: () => number;
+}
+
+interface Job<C> {
+  task: (context: C) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  startBy: number | undefined;
+  finishBy: number | undefined;
+  detach(): void;
+}
+
+interface Lane<C> {
+  waiting: Job<C>[];
+  running: number;
+  context: C;
+}
+
+export function createSerialQueue<C>(
+  newContext: () => C,
+  options: SerialQueueOptions = {},
+): SerialQueue<C> {
+  const maxPerKey = options.maxPerKey ?? Infinity;
+  const concurrency = options.concurrency ?? 1;
+  const now = options.now ?? Date.now;
+  const lanes = new Map<string, Lane<C>>();
+  let queued = 0;
+  // moving average of how long a task runs, ms; undefined until one has finished
+  let averageMs: number | undefined;
+
+  function record(ms: number): void {
+    averageMs = averageMs === undefined ? ms : averageMs * 0.8 + ms * 0.2;
+  }
+
+  /**
+   * Whether a task queued now would, by the recent pace, start after its startBy or
+   * finish after its finishBy. Only when others are ahead of it: a task with nobody
+   * ahead always gets its try, so a stale pace can never lock the queue.
+   */
+  function wouldBeLate(lane: Lane<C> | undefined, startBy?: number, finishBy?: number): boolean {
+    if (!lane || averageMs === undefined) return false;
+    const ahead = lane.waiting.length + lane.running - (concurrency - 1);
+    if (ahead <= 0) return false;
+    const start = now() + Math.ceil(ahead / concurrency) * averageMs;
+    if (startBy !== undefined && start > startBy) return true;
+    return finishBy !== undefined && start + averageMs > finishBy;
+  }
+
+  /** Whether it is too late to start a task now: past its startBy or finishBy. */
+  function pastDue(startBy?: number, finishBy?: number): boolean {
+    const at = now();
+    return (startBy !== undefined && at > startBy) || (finishBy !== undefined && at > finishBy);
+  }
+
+  function settle(key: string, lane: Lane<C>): void {
+    if (lane.running === 0 && lane.waiting.length === 0 && lanes.get(key) === lane) {
+      lanes.delete(key);
+    }
+  }
+
+  function next(key: string, lane: Lane<C>): void {
+    while (lane.running < concurrency) {
+      const job = lane.waiting.shift();
+      if (!job) break;
+      job.detach();
+      if (pastDue(job.startBy, job.finishBy)) {
+        queued -= 1;
+        job.reject(new QueueRejection('late'));
+        continue;
+      }
+      lane.running += 1;
+      const context = lane.context;
+      const started = now();
+      // async: a task that throws synchronously rejects like any other
+      void (async () => job.task(context))()
+        .then(job.resolve, job.reject)
+        .finally(() => {
+          record(now() - started);
+          queued -= 1;
+          lane.running -= 1;
+          next(key, lane);
+        });
+    }
+    settle(key, lane);
+  }
 
   return {
-    run(key, task) {
+    run<T>(key: string, task: (context: C) => Promise<T>, runOptions: RunOptions = {}): Promise<T> {
+      const { signal, startBy, finishBy } = runOptions;
+      if (signal?.aborted) return Promise.reject(new QueueRejection('aborted'));
+      if (pastDue(startBy, finishBy)) return Promise.reject(new QueueRejection('late'));
       let lane = lanes.get(key);
+      if (lane && lane.waiting.length + lane.running >= maxPerKey) {
+        return Promise.reject(new QueueRejection('key_full'));
+      }
+      if (wouldBeLate(lane, startBy, finishBy)) {
+        return Promise.reject(new QueueRejection('late'));
+      }
       if (!lane) {
-        lane = { tail: Promise.resolve(), context: newContext() };
+        lane = { waiting: [], running: 0, context: newContext() };
         lanes.set(key, lane);
       }
       const current = lane;
-      const result = current.tail.then(() => task(current.context));
-      const tail = result.then(
-        () => undefined,
-        () => undefined,
-      );
-      current.tail = tail;
-      void tail.then(() => {
-        if (current.tail === tail) lanes.delete(key);
+      return new Promise<T>((resolve, reject) => {
+        const job: Job<C> = {
+          task,
+          resolve: resolve as (value: unknown) => void,
+          reject,
+          startBy,
+          finishBy,
+          detach: () => undefined,
+        };
+        if (signal) {
+          const onAbort = () => {
+            const at = current.waiting.indexOf(job);
+            if (at === -1) return;
+            current.waiting.splice(at, 1);
+            queued -= 1;
+            reject(new QueueRejection('aborted'));
+            settle(key, current);
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+          job.detach = () => signal.removeEventListener('abort', onAbort);
+        }
+        current.waiting.push(job);
+        queued += 1;
+        next(key, current);
       });
-      return result;
     },
     get size() {
       return lanes.size;
+    },
+    get queued() {
+      return queued;
     },
   };
 }

@@ -37,6 +37,7 @@ import { amqpUrl, testMongoUrl } from '../../../tools/test-infra';
 import { createApp } from '../src/app';
 import { createChatMetrics } from '../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../src/chat-services';
+import type { SendLimits } from '../src/send-admission';
 import type { SendRateLimitOptions } from '../src/send-rate-limit';
 import type { MessageStoreHooks } from '../src/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../src/outbox-relay';
@@ -183,6 +184,10 @@ export interface InstanceOptions {
   messageHooks?: MessageStoreHooks;
   /** Per-user send limit; default the service's. */
   sendRateLimit?: SendRateLimitOptions;
+  /** Load-shedding limits; default the service's. */
+  sendLimits?: Partial<SendLimits>;
+  /** The kit's request deadline (503 past it); default off, like createApp's. */
+  requestDeadlineMs?: number;
   /** Start the relay loop (off by default: tests call relay.runOnce()). */
   relayIntervalMs?: number;
   outboxGraceMs?: number;
@@ -248,6 +253,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       outboxGraceMs: instanceOptions.outboxGraceMs ?? 0,
       ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
       ...(instanceOptions.sendRateLimit ? { sendRateLimit: instanceOptions.sendRateLimit } : {}),
+      ...(instanceOptions.sendLimits ? { sendLimits: instanceOptions.sendLimits } : {}),
     });
     if (!ownMongo) await services.ensureIndexes();
     const relay = createOutboxRelay({
@@ -264,6 +270,9 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       metrics,
       corsOrigins: '*',
       bodyLimit: '64kb',
+      ...(instanceOptions.requestDeadlineMs !== undefined
+        ? { requestDeadlineMs: instanceOptions.requestDeadlineMs }
+        : {}),
       readiness: [
         createMongoReadinessCheck({
           ping: async () => void (await instanceDb.command({ ping: 1 })),

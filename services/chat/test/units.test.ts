@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { loadChatConfig } from '../src/config';
 import { decodeCursor, encodeCursor } from '../src/conversation-list';
 import { directConversationId } from '../src/conversation-store';
-import { createSerialQueue } from '../src/send-queue';
+import { QueueRejection, createSerialQueue } from '../src/send-queue';
 import { createUserDirectory } from '../src/user-directory';
 
 describe('config', () => {
@@ -17,6 +17,10 @@ describe('config', () => {
       EVENTS_EXCHANGE: 'chat.events',
       JWKS_URL: 'http://auth:5001/.well-known/jwks.json',
       OUTBOX_RELAY_INTERVAL_MS: 1000,
+      SEND_MAX_PENDING: 1000,
+      SEND_MAX_ACTIVE: 8,
+      SEND_CONVERSATION_QUEUE_MAX: 300,
+      SEND_MIN_TIME_LEFT_MS: 250,
     });
   });
 
@@ -76,6 +80,147 @@ describe('send queue', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(results[2]).toEqual({ status: 'fulfilled', value: 3 });
     await new Promise((resolve) => setImmediate(resolve));
+    expect(queue.size).toBe(0);
+  });
+
+  // a task that holds the key until released
+  function gate() {
+    let open = () => undefined as void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { open, task: () => opened };
+  }
+
+  it('When a key already holds maxPerKey tasks, then one more is refused at once and never runs', async () => {
+    const queue = createSerialQueue(() => ({}), { maxPerKey: 2 });
+    const held = gate();
+    const ran: string[] = [];
+    const first = queue.run('k', held.task);
+    const second = queue.run('k', async () => void ran.push('second'));
+    await expect(queue.run('k', async () => void ran.push('third'))).rejects.toEqual(
+      new QueueRejection('key_full'),
+    );
+    // other keys are not affected
+    await expect(queue.run('other', async () => 'ok')).resolves.toBe('ok');
+    expect(queue.queued).toBe(2);
+    held.open();
+    await Promise.all([first, second]);
+    expect(ran).toEqual(['second']);
+    expect(queue.queued).toBe(0);
+    expect(queue.size).toBe(0);
+  });
+
+  it('When a waiting task is aborted, then it leaves the queue at once and never runs; a running one is not touched', async () => {
+    const queue = createSerialQueue(() => ({}));
+    const held = gate();
+    const ran: string[] = [];
+    const abortRunning = new AbortController();
+    const first = queue.run('k', held.task, { signal: abortRunning.signal });
+    const waiting = new AbortController();
+    const second = queue.run('k', async () => void ran.push('second'), {
+      signal: waiting.signal,
+    });
+    const third = queue.run('k', async () => void ran.push('third'));
+    expect(queue.queued).toBe(3);
+    waiting.abort();
+    abortRunning.abort();
+    await expect(second).rejects.toEqual(new QueueRejection('aborted'));
+    expect(queue.queued).toBe(2);
+    held.open();
+    await Promise.all([first, third]);
+    expect(ran).toEqual(['third']);
+    await expect(
+      queue.run('k', async () => 'never', { signal: AbortSignal.abort() }),
+    ).rejects.toEqual(new QueueRejection('aborted'));
+    expect(queue.size).toBe(0);
+  });
+
+  it("When a task's startBy has passed by its turn, then it is dropped and the next one runs", async () => {
+    let now = 1_000;
+    const queue = createSerialQueue(() => ({}), { now: () => now });
+    const held = gate();
+    const ran: string[] = [];
+    const first = queue.run('k', held.task);
+    const late = queue.run('k', async () => void ran.push('late'), { startBy: 1_100 });
+    const onTime = queue.run('k', async () => void ran.push('onTime'), { startBy: 5_000 });
+    now = 1_200;
+    held.open();
+    await first;
+    await expect(late).rejects.toEqual(new QueueRejection('late'));
+    await onTime;
+    expect(ran).toEqual(['onTime']);
+    await expect(queue.run('k', async () => 'x', { startBy: 1_000 })).rejects.toEqual(
+      new QueueRejection('late'),
+    );
+    expect(queue.size).toBe(0);
+    expect(queue.queued).toBe(0);
+  });
+
+  it('When the recent pace says a task would only start after its startBy, then it is refused at once', async () => {
+    let now = 0;
+    const queue = createSerialQueue(() => ({}), { now: () => now });
+    // one task that took 100 ms sets the pace
+    await queue.run('k', async () => {
+      now += 100;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const held = gate();
+    const running = queue.run('k', held.task);
+    const second = queue.run('k', async () => 'second', { startBy: now + 1_000 });
+    // two tasks ahead at ~100 ms each: a start by +150 ms cannot be met, +500 ms can
+    await expect(queue.run('k', async () => 'x', { startBy: now + 150 })).rejects.toEqual(
+      new QueueRejection('late'),
+    );
+    const third = queue.run('k', async () => 'third', { startBy: now + 500 });
+    // finishBy counts the task's own ~100 ms too
+    await expect(queue.run('k', async () => 'x', { finishBy: now + 350 })).rejects.toEqual(
+      new QueueRejection('late'),
+    );
+    held.open();
+    await running;
+    expect(await Promise.all([second, third])).toEqual(['second', 'third']);
+  });
+
+  it('When the seq context is shared, then it lives while work is queued and is fresh afterwards', async () => {
+    const queue = createSerialQueue(() => ({ n: 0 }));
+    const held = gate();
+    const first = queue.run('k', async (ctx) => {
+      await held.task();
+      return ++ctx.n;
+    });
+    const second = queue.run('k', async (ctx) => ++ctx.n);
+    held.open();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(await queue.run('k', async (ctx) => ++ctx.n)).toBe(1);
+  });
+
+  it('When concurrency is above 1, then that many tasks of a key run at once and the rest wait in order', async () => {
+    const queue = createSerialQueue(() => ({}), { concurrency: 2 });
+    const gates = [gate(), gate(), gate()];
+    const started: number[] = [];
+    const runs = gates.map((g, i) =>
+      queue.run('k', async () => {
+        started.push(i);
+        await g.task();
+      }),
+    );
+    expect(started).toEqual([0, 1]);
+    gates[1]!.open();
+    await runs[1];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2]);
+    gates[0]!.open();
+    gates[2]!.open();
+    await Promise.all(runs);
+    expect(queue.size).toBe(0);
+  });
+
+  it('When a task throws synchronously, then its run rejects and the key moves on', async () => {
+    const queue = createSerialQueue(() => ({}));
+    const boom = (() => {
+      throw new Error('sync boom');
+    }) as unknown as () => Promise<void>;
+    await expect(queue.run('k', boom)).rejects.toThrow('sync boom');
+    await expect(queue.run('k', async () => 'after')).resolves.toBe('after');
     expect(queue.size).toBe(0);
   });
 });
