@@ -2,7 +2,9 @@
 // inserted with seq = (highest stored seq) + 1 under the unique index
 // {conversationId, seq}; a writer that loses the race gets E11000 and tries the next
 // number. Nothing is reserved before the insert, so a failed write leaves no hole.
-// Idempotency rides on a second unique index, {senderId, idempotencyKey}.
+// Idempotency rides on a second unique index, on idempotencyKey = "<senderId>:<clientMsgId>":
+// one field, so the lookup is an index hit on MongoDB and on FerretDB alike (FerretDB's
+// SQLite backend uses an index only for a single-field equality and scans otherwise).
 import { randomUUID } from 'node:crypto';
 import type { Message, ParleyEvent, UserRef } from '@parley/contracts';
 import { DependencyUnavailableError, NotFoundError } from '@parley/server-kit';
@@ -35,7 +37,10 @@ export interface MessageDoc extends OutboxFields {
   /** The thread root (hex id) this message replies to. */
   parentId?: string;
   clientMsgId?: string;
-  /** clientMsgId when given, else a generated value no client can send (it has a space). */
+  /**
+   * `<senderId>:<clientMsgId>` when a clientMsgId is given, else a generated value no
+   * client can send (it has a space): unique per sender and clientMsgId.
+   */
   idempotencyKey: string;
   /** An array, not an object keyed by emoji: emoji make poor field names. */
   reactions: ReactionGroup[];
@@ -47,11 +52,16 @@ export interface MessageDoc extends OutboxFields {
 
 export const MESSAGES_COLLECTION = 'messages';
 
+/** The stored idempotency key of a sender's clientMsgId (clientMsgIds have no spaces). */
+export function idempotencyKeyOf(senderId: string, clientMsgId: string): string {
+  return `${senderId}:${clientMsgId}`;
+}
+
 export const MESSAGE_INDEXES: IndexDescription[] = [
   // seq allocation and every history page
   { key: { conversationId: 1, seq: 1 }, name: 'conversation_seq', unique: true },
-  // idempotent sends
-  { key: { senderId: 1, idempotencyKey: 1 }, name: 'sender_idempotency_key', unique: true },
+  // idempotent sends: the key carries the sender, so one field suffices
+  { key: { idempotencyKey: 1 }, name: 'idempotency_key', unique: true },
   // thread replies
   { key: { conversationId: 1, parentId: 1, seq: 1 }, name: 'conversation_thread_seq' },
   OUTBOX_INDEX,
@@ -171,8 +181,8 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     return last?.seq ?? 0;
   }
 
-  function findByIdempotencyKey(senderId: string, key: string) {
-    return collection.findOne({ senderId, idempotencyKey: key });
+  function findByIdempotencyKey(senderId: string, clientMsgId: string) {
+    return collection.findOne({ idempotencyKey: idempotencyKeyOf(senderId, clientMsgId) });
   }
 
   return {
@@ -192,7 +202,10 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
 
     async insertNext(input, makeEvents, hint = {}) {
       const _id = new ObjectId();
-      const idempotencyKey = input.clientMsgId ?? `~auto ${randomUUID()}`;
+      const idempotencyKey =
+        input.clientMsgId !== undefined
+          ? idempotencyKeyOf(input.sender.id, input.clientMsgId)
+          : `~auto ${randomUUID()}`;
       for (let attempt = 0; attempt < maxInsertAttempts; attempt++) {
         const seq =
           hint.lastSeq !== undefined ? hint.lastSeq + 1 : (await maxSeq(input.conversationId)) + 1;

@@ -20,6 +20,8 @@ export interface OutboxRelayOptions {
   metrics: ChatMetrics;
 }
 
+const GAUGE_REFRESH_PASSES = 30;
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { outbox, metrics } = options;
   const log = options.logger.child({ component: 'outbox-relay' });
@@ -27,10 +29,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running: Promise<number> | undefined;
   let stopped = false;
 
+  // Counting pending events costs a query per outbox collection (a scan on FerretDB),
+  // so the gauge is refreshed when there is something to count, and otherwise only
+  // every GAUGE_REFRESH_PASSES passes.
+  let lastPending = 0;
+  let passesSinceCount = 0;
+
   async function pass(): Promise<number> {
     try {
       const published = await outbox.relayPending();
-      metrics.outboxPending.set(await outbox.countPending());
+      passesSinceCount++;
+      if (published > 0 || lastPending > 0 || passesSinceCount >= GAUGE_REFRESH_PASSES) {
+        lastPending = await outbox.countPending();
+        passesSinceCount = 0;
+        metrics.outboxPending.set(lastPending);
+      }
       return published;
     } catch (err) {
       log.warn({ err }, 'outbox relay pass failed');

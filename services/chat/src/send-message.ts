@@ -111,8 +111,13 @@ async function storeMessage(
   try {
     result = await services.sendQueue.run(
       conversation._id,
-      (hint) =>
-        services.messages.insertNext(
+      (hint) => {
+        // The conversation's lastSeq saves the highest-seq query on the first send of
+        // this queue: it is raised with $max after each insert, so it never runs ahead
+        // of the stored messages; when it lags, the unique {conversationId, seq} index
+        // refuses the insert and insertNext falls back to asking for the highest seq.
+        hint.lastSeq ??= conversation.lastSeq;
+        return services.messages.insertNext(
           {
             conversationId: conversation._id,
             sender: userRefOf(caller),
@@ -122,7 +127,8 @@ async function storeMessage(
           },
           (message) => [newMessageEvent(message, conversation)],
           hint,
-        ),
+        );
+      },
       // dropped unstarted when nobody waits any more, or when by the recent pace the
       // write would end too close to the deadline: nothing stored, no seq taken
       { signal: lifetime.signal, finishBy: admission.doneBy(lifetime) },
