@@ -80,7 +80,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if ((options.requestDeadlineMs ?? 0) > 0) {
     app.use(requestDeadline(options.requestDeadlineMs ?? 0));
   }
-  app.use(helmet());
+  // helmet's default CSP minus upgrade-insecure-requests: with it, /docs (Swagger UI)
+  // served over plain HTTP on a LAN address would have its CSS and JS upgraded to https
+  // and fail to load.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(
     cors({
       origin: options.corsOrigins === '*' ? true : [...options.corsOrigins],

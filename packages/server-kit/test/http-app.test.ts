@@ -277,4 +277,13 @@ describe('createHttpApp', () => {
     expect(docs.status).toBe(200);
     expect(docs.text).toMatch(/swagger-ui/i);
   });
+
+  it('When /docs is served, then its CSP keeps the defaults but does not upgrade insecure requests', async () => {
+    const { app } = buildApp();
+
+    const docs = await request(app).get('/docs/');
+
+    expect(docs.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(docs.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+  });
 });
