@@ -139,4 +139,10 @@ module.exports = async function globalSetup() {
   }
   process.env.MONGO_URL = mongo.value;
   process.env.AMQP_URL = amqp.value;
+  // The fault tests (e2e/faults) drive Toxiproxy. Build it here, once and cached, so a
+  // cold Go module cache costs the setup a minute instead of timing out a beforeAll.
+  const { ensureBuilt: ensureToxiproxy } = await import(
+    pathToFileURL(path.join(__dirname, '..', 'toxiproxy', 'toxiproxy.mjs')).href
+  );
+  ensureToxiproxy({ log });
 };
