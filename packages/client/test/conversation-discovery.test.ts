@@ -4,29 +4,19 @@
 // starts where it is; after that it is new to the session and starts at 0, so a room
 // whose first messages were sent while the socket was down is delivered from seq 1.
 import type { Message } from '@parley/contracts';
+import type { ParleyClient } from '../src';
+import { type MessageDelivery, type RealtimeConnection, type RealtimeOptions } from '../src';
 import {
-  ParleyClient,
-  type MessageDelivery,
-  type RealtimeConnection,
-  type RealtimeOptions,
-} from '../src';
-import {
+  FAST_REALTIME,
   FakeParley,
+  loggedInClient,
   message,
+  messageFrame,
+  startAnswered,
   summary,
   waitFor,
   type ServerConnection,
 } from './support/fake-parley';
-
-const FAST: RealtimeOptions = { backoff: { baseMs: 10, maxMs: 40 }, heartbeatIntervalMs: 0 };
-
-function messageFrame(m: Message) {
-  return {
-    type: 'message',
-    message: m,
-    conversation: { id: m.conversationId, kind: 'room', name: m.conversationId },
-  };
-}
 
 describe('RealtimeConnection: which conversations it tracks', () => {
   let server: FakeParley;
@@ -35,6 +25,9 @@ describe('RealtimeConnection: which conversations it tracks', () => {
   let delivered: MessageDelivery[];
   let syncErrors: unknown[];
 
+  /** Rooms here are named after their ids. */
+  const roomFrame = (m: Message) => messageFrame(m, m.conversationId);
+
   const seqsOf = (conversationId: string) =>
     delivered.filter((d) => d.message.conversationId === conversationId).map((d) => d.message.seq);
   const historyAfters = (conversationId: string) =>
@@ -42,15 +35,10 @@ describe('RealtimeConnection: which conversations it tracks', () => {
 
   /** Starts a connection and answers its resume; resolves with the server side once caught up. */
   async function connect(options: RealtimeOptions = {}): Promise<ServerConnection> {
-    rt = client.realtime({ ...FAST, ...options });
+    rt = client.realtime({ ...FAST_REALTIME, ...options });
     rt.on('message', (d) => delivered.push(d));
     rt.on('sync_error', (e) => syncErrors.push(e));
-    const started = rt.start();
-    const conn = await server.nextConnection();
-    await conn.next('resume');
-    conn.send({ type: 'resumed', complete: true });
-    await started;
-    return conn;
+    return startAnswered(server, rt);
   }
 
   /** Drops the socket; resolves with the next one's resume frame, and a way to answer it. */
@@ -71,12 +59,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
 
   beforeEach(async () => {
     server = await new FakeParley().start();
-    client = new ParleyClient({
-      authUrl: server.url,
-      chatUrl: server.url,
-      websocketUrl: server.url,
-    });
-    await client.login({ username: 'alice', password: 'pw' });
+    client = await loggedInClient(server);
     delivered = [];
     syncErrors = [];
     rt = undefined;
@@ -99,7 +82,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
 
     // The resume can only name what it knew; the list finds the room and history fills it.
     expect(resume.conversations).toEqual({ c1: 3 });
-    conn2.send(messageFrame(message('r-new', 2))); // a late live copy while catching up
+    conn2.send(roomFrame(message('r-new', 2))); // a late live copy while catching up
     await finish();
     expect(seqsOf('r-new')).toEqual([1, 2]);
     expect(delivered.map((d) => d.source)).toEqual(['history', 'history']);
@@ -107,7 +90,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     expect(historyAfters('r-new')).toEqual([0]);
     expect(historyAfters('c1')).toEqual([]); // the resume covered it
 
-    conn2.send(messageFrame(message('r-new', 3)));
+    conn2.send(roomFrame(message('r-new', 3)));
     await waitFor(() => seqsOf('r-new').includes(3), 5000, 'seq 3');
     expect(seqsOf('r-new')).toEqual([1, 2, 3]);
 
@@ -121,10 +104,10 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     const conn = await connect();
     server.addMessages('d-new', 1, 3);
 
-    conn.send(messageFrame(message('d-new', 3)));
+    conn.send(roomFrame(message('d-new', 3)));
     await waitFor(() => seqsOf('d-new').length === 3, 5000, 'seqs 1–3');
-    conn.send(messageFrame(message('d-new', 2))); // late copies change nothing
-    conn.send(messageFrame(message('d-new', 4)));
+    conn.send(roomFrame(message('d-new', 2))); // late copies change nothing
+    conn.send(roomFrame(message('d-new', 4)));
     await waitFor(() => seqsOf('d-new').includes(4), 5000, 'seq 4');
 
     expect(seqsOf('d-new')).toEqual([1, 2, 3, 4]);
@@ -150,19 +133,19 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     server.addMessages('c-old', 1, 41);
     server.addMessages('c-seeded', 1, 10);
     server.conversationList = [summary('c-old', 40), summary('c-seeded', 10)];
-    rt = client.realtime({ ...FAST, seed: { 'c-seeded': 8 } });
+    rt = client.realtime({ ...FAST_REALTIME, seed: { 'c-seeded': 8 } });
     rt.on('message', (d) => delivered.push(d));
     const started = rt.start();
     const conn = await server.nextConnection();
     const resume = await conn.next('resume');
     expect(resume.conversations).toEqual({ 'c-seeded': 8 });
-    for (const m of server.store.get('c-seeded')!.slice(8)) conn.send(messageFrame(m));
+    for (const m of server.store.get('c-seeded')!.slice(8)) conn.send(roomFrame(m));
     conn.send({ type: 'resumed', complete: true });
     await started;
 
     expect(rt.trackedConversations()).toEqual({ 'c-seeded': 10, 'c-old': 40 });
     expect(seqsOf('c-seeded')).toEqual([9, 10]);
-    conn.send(messageFrame(message('c-old', 41)));
+    conn.send(roomFrame(message('c-old', 41)));
     await waitFor(() => seqsOf('c-old').length > 0, 5000, 'seq 41');
     expect(seqsOf('c-old')).toEqual([41]);
     expect(server.historyCalls).toEqual([]);
@@ -178,13 +161,13 @@ describe('RealtimeConnection: which conversations it tracks', () => {
       await server.listConversations(req, res, url);
     });
     server.addMessages('c-busy', 1, 7);
-    rt = client.realtime(FAST);
+    rt = client.realtime(FAST_REALTIME);
     rt.on('message', (d) => delivered.push(d));
     const started = rt.start();
     const conn = await server.nextConnection();
     await conn.next('resume');
     conn.send({ type: 'resumed', complete: true });
-    conn.send(messageFrame(message('c-busy', 7)));
+    conn.send(roomFrame(message('c-busy', 7)));
     await waitFor(() => seqsOf('c-busy').length > 0, 5000, 'seq 7');
 
     server.conversationList = [summary('c-busy', 7)];
@@ -205,7 +188,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     server.addMessages('r-joined', 1, 2);
     conn.send({ type: 'conversation_updated', conversation: summary('r-joined', 2) });
     await waitFor(() => seqsOf('r-joined').length === 2, 5000, 'the joined room history');
-    conn.send(messageFrame(message('r-fresh', 1)));
+    conn.send(roomFrame(message('r-fresh', 1)));
     await waitFor(() => seqsOf('r-fresh').length === 1, 5000, 'r-fresh seq 1');
 
     expect(seqsOf('r-joined')).toEqual([1, 2]);
@@ -222,7 +205,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     server.addMessages('r-big', 1, 500);
 
     conn.send({ type: 'conversation_updated', conversation: summary('r-big', 500) });
-    conn.send(messageFrame(message('r-big', 501)));
+    conn.send(roomFrame(message('r-big', 501)));
     await waitFor(() => seqsOf('r-big').length > 0, 5000, 'seq 501');
 
     expect(seqsOf('r-big')).toEqual([501]);
@@ -232,11 +215,11 @@ describe('RealtimeConnection: which conversations it tracks', () => {
   it('When the app untracked a conversation, then seeing it again starts where it is, not at 0 (nothing is delivered twice)', async () => {
     const conn = await connect();
     server.addMessages('r-left', 1, 3);
-    conn.send(messageFrame(message('r-left', 1)));
+    conn.send(roomFrame(message('r-left', 1)));
     await waitFor(() => seqsOf('r-left').length === 1, 5000, 'seq 1');
 
     rt!.untrack('r-left');
-    conn.send(messageFrame(message('r-left', 3)));
+    conn.send(roomFrame(message('r-left', 3)));
     await waitFor(() => seqsOf('r-left').length === 2, 5000, 'seq 3');
 
     expect(seqsOf('r-left')).toEqual([1, 3]);
@@ -291,7 +274,7 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     expect(server.historyCalls).toEqual([{ conversationId: 'c0', after: 0, limit: 100 }]);
 
     server.addMessages('c0', 1, 1);
-    conn1.send(messageFrame(message('c0', 1))); // c0 is now the most recent; c1 the least
+    conn1.send(roomFrame(message('c0', 1))); // c0 is now the most recent; c1 the least
     await waitFor(() => seqsOf('c0').length === 1, 5000, 'seq 1');
     const { resume, finish } = await reconnect(conn1);
     await finish();

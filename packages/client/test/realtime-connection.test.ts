@@ -9,17 +9,16 @@ import {
   type RealtimeConnection,
   type RealtimeOptions,
 } from '../src';
-import { FakeParley, message, waitFor, type ServerConnection } from './support/fake-parley';
-
-const FAST: RealtimeOptions = { backoff: { baseMs: 10, maxMs: 40 }, heartbeatIntervalMs: 0 };
-
-function messageFrame(m: Message) {
-  return {
-    type: 'message',
-    message: m,
-    conversation: { id: m.conversationId, kind: 'room', name: 'general' },
-  };
-}
+import {
+  FAST_REALTIME,
+  FakeParley,
+  loggedInClient,
+  message,
+  messageFrame,
+  startAnswered,
+  waitFor,
+  type ServerConnection,
+} from './support/fake-parley';
 
 describe('RealtimeConnection', () => {
   let server: FakeParley;
@@ -33,15 +32,10 @@ describe('RealtimeConnection', () => {
 
   /** Starts a connection and plays ready → resume → resumed; returns the server side. */
   async function connect(options: RealtimeOptions = {}): Promise<ServerConnection> {
-    rt = client.realtime({ ...FAST, ...options });
+    rt = client.realtime({ ...FAST_REALTIME, ...options });
     rt.on('message', (d) => delivered.push(d));
     rt.on('disconnected', (d) => disconnects.push(d));
-    const started = rt.start();
-    const conn = await server.nextConnection();
-    await conn.next('resume');
-    conn.send({ type: 'resumed', complete: true });
-    await started;
-    return conn;
+    return startAnswered(server, rt);
   }
 
   /** The next socket after a drop, with its resume answered. */
@@ -54,12 +48,7 @@ describe('RealtimeConnection', () => {
 
   beforeEach(async () => {
     server = await new FakeParley().start();
-    client = new ParleyClient({
-      authUrl: server.url,
-      chatUrl: server.url,
-      websocketUrl: server.url,
-    });
-    await client.login({ username: 'alice', password: 'pw' });
+    client = await loggedInClient(server);
     delivered = [];
     disconnects = [];
     rt = undefined;
@@ -71,7 +60,7 @@ describe('RealtimeConnection', () => {
 
   it('When connecting, then it waits for ready, resumes with the seeded seqs at /ws?token=, and start() resolves on resumed', async () => {
     server.onConnection = () => undefined; // ready comes when the test says
-    rt = client.realtime({ ...FAST, seed: { c1: 4, c2: 0 } });
+    rt = client.realtime({ ...FAST_REALTIME, seed: { c1: 4, c2: 0 } });
     const connected = rt.next('connected');
     const started = rt.start();
     const conn = await server.nextConnection();
@@ -209,7 +198,7 @@ describe('RealtimeConnection', () => {
 
   it('When resumed says complete:false, then the rest is paged from history before resumed is emitted', async () => {
     server.addMessages('c1', 1, 250);
-    rt = client.realtime({ ...FAST, seed: { c1: 0 } });
+    rt = client.realtime({ ...FAST_REALTIME, seed: { c1: 0 } });
     rt.on('message', (d) => delivered.push(d));
     const resumed = rt.next('resumed');
     const started = rt.start();
@@ -325,7 +314,7 @@ describe('RealtimeConnection ping', () => {
       websocketUrl: server.url,
     });
     await client.login({ username: 'alice', password: 'pw' });
-    const rt = await client.connect(FAST);
+    const rt = await client.connect(FAST_REALTIME);
     try {
       await expect(rt.ping()).resolves.toBeGreaterThanOrEqual(0);
     } finally {

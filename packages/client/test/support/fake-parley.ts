@@ -8,6 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { ClientFrame, ConversationSummary, Message, ServerFrame } from '@parley/contracts';
 import { WebSocket, WebSocketServer } from 'ws';
+import {
+  ParleyClient,
+  type ParleyClientOptions,
+  type RealtimeConnection,
+  type RealtimeOptions,
+} from '../../src';
 
 export type Handler = (
   req: IncomingMessage & { body: unknown; url: string },
@@ -337,3 +343,46 @@ export async function waitFor(
 }
 
 export { WebSocket };
+
+/** Reconnect fast and skip the heartbeat: tests drive drops themselves. */
+export const FAST_REALTIME: RealtimeOptions = {
+  backoff: { baseMs: 10, maxMs: 40 },
+  heartbeatIntervalMs: 0,
+};
+
+/** A `message` frame carrying `m`, in a room named `roomName`. */
+export function messageFrame(m: Message, roomName = 'general') {
+  return {
+    type: 'message',
+    message: m,
+    conversation: { id: m.conversationId, kind: 'room', name: roomName },
+  };
+}
+
+/** A client of `server`, logged in as alice. */
+export async function loggedInClient(
+  server: FakeParley,
+  options: Partial<ParleyClientOptions> = {},
+): Promise<ParleyClient> {
+  const client = new ParleyClient({
+    authUrl: server.url,
+    chatUrl: server.url,
+    websocketUrl: server.url,
+    ...options,
+  });
+  await client.login({ username: 'alice', password: 'pw' });
+  return client;
+}
+
+/** Starts `rt` and plays ready → resume → resumed; resolves with the server side once caught up. */
+export async function startAnswered(
+  server: FakeParley,
+  rt: RealtimeConnection,
+): Promise<ServerConnection> {
+  const started = rt.start();
+  const conn = await server.nextConnection();
+  await conn.next('resume');
+  conn.send({ type: 'resumed', complete: true });
+  await started;
+  return conn;
+}
