@@ -175,9 +175,34 @@ export function isDependencyFailure(err: unknown): boolean {
     if (current instanceof DependencyUnavailableError) return true;
     if (MONGO_DEPENDENCY_ERRORS.has(current.name)) return true;
     if (isAmqpFailure(current)) return true;
+    if (isNetworkSystemError(current)) return true;
     current = current.cause;
   }
   return false;
+}
+
+/**
+ * A socket-level failure reaching a handler unwrapped: the mongodb driver sometimes
+ * surfaces the raw Node error of a connection the server side closed (EPIPE, "This
+ * socket has been ended by the other party") instead of a MongoNetworkError — found by
+ * e2e/faults/test/mongo-cut.test.ts, where it turned a cut link into a 500.
+ */
+const NETWORK_ERROR_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTCONN',
+  'ERR_SOCKET_CLOSED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+function isNetworkSystemError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
 }
 
 function isAmqpFailure(err: Error): boolean {

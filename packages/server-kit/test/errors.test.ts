@@ -85,6 +85,22 @@ describe('isDependencyFailure', () => {
     expect(isDependencyFailure(new Error('outbox flush failed', { cause: closed }))).toBe(true);
   });
 
+  it('When the driver surfaces a raw socket error (a link cut under it), then it is a dependency failure', () => {
+    const epipe = Object.assign(new Error('This socket has been ended by the other party'), {
+      code: 'EPIPE',
+    });
+
+    expect(isDependencyFailure(epipe)).toBe(true);
+    expect(toHttpError(epipe).code).toBe('dependency_unavailable');
+    expect(
+      isDependencyFailure(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })),
+    ).toBe(true);
+    // a file-system error is a bug here, not a dependency going away
+    expect(isDependencyFailure(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(
+      false,
+    );
+  });
+
   it('When the error is a plain bug, then it is not a dependency failure', () => {
     expect(isDependencyFailure(new TypeError('x is undefined'))).toBe(false);
     expect(isDependencyFailure('a string')).toBe(false);
