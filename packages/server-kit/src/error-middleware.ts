@@ -4,6 +4,7 @@
 // answered with a generic 500, so nothing internal ever reaches the client.
 import { ERROR_TITLES, problemType, type ErrorCode, type Problem } from '@parley/contracts';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { STATUS_CODES } from 'node:http';
 import {
   DependencyUnavailableError,
   HttpError,
@@ -14,6 +15,7 @@ import {
   isDependencyFailure,
 } from './errors';
 import type { Logger } from './logger';
+import { REQUEST_ID_HEADER } from './request-id';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -34,6 +36,24 @@ export function problemFromHttpError(err: HttpError): ProblemResponse {
   };
   if (err.errors) body.errors = err.errors;
   return { status: err.status, headers: { ...err.headers }, body };
+}
+
+/**
+ * A problem as a complete HTTP/1.1 response with `Connection: close`, for the places
+ * that answer on a raw socket rather than through express: requests Node's parser
+ * refuses, and WebSocket upgrades refused before the handshake.
+ */
+export function rawProblemResponse(problem: ProblemResponse, requestId: string): string {
+  const payload = JSON.stringify(problem.body);
+  const head = [
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}`,
+    'Connection: close',
+    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
+    `Content-Length: ${Buffer.byteLength(payload)}`,
+    `${REQUEST_ID_HEADER}: ${requestId}`,
+    ...Object.entries(problem.headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return `${head.join('\r\n')}\r\n\r\n${payload}`;
 }
 
 /**

@@ -1,20 +1,14 @@
 // Listening and, above all, stopping: close() stops accepting, closes idle keep-alive
 // connections, lets in-flight requests finish (telling their clients not to reuse
 // the connection), and only then resolves. Safe to call twice.
-import { ERROR_TITLES, problemType, type ErrorCode, type Problem } from '@parley/contracts';
+import type { ErrorCode } from '@parley/contracts';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import {
-  createServer,
-  STATUS_CODES,
-  type RequestListener,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PROBLEM_CONTENT_TYPE } from './error-middleware';
-import { REQUEST_ID_HEADER } from './request-id';
+import { problemFromHttpError, rawProblemResponse } from './error-middleware';
+import { HttpError } from './errors';
 
 export interface StartHttpServerOptions {
   port: number;
@@ -170,25 +164,14 @@ function answerClientError(
     return;
   }
   const answer = (err.code && CLIENT_ERROR_ANSWERS[err.code]) || BAD_REQUEST;
-  const body: Problem = {
-    type: problemType(answer.code),
-    title: ERROR_TITLES[answer.code],
-    status: answer.status,
-    detail: answer.detail,
-    code: answer.code,
-  };
-  const payload = JSON.stringify(body);
-  const head = [
-    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`,
-    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
-    `Content-Length: ${Buffer.byteLength(payload)}`,
-    `${REQUEST_ID_HEADER}: ${randomUUID()}`,
-    'Connection: close',
-  ];
+  // Node's status (408, 431) need not be the code's usual one: the body says the real one
+  const problem = problemFromHttpError(new HttpError(answer.code, answer.detail));
+  problem.status = answer.status;
+  problem.body.status = answer.status;
   // destroy once written (the peer may keep its half open); a backstop if it never drains
   const backstop = setTimeout(() => socket.destroy(), 1_000);
   backstop.unref();
-  socket.end(`${head.join('\r\n')}\r\n\r\n${payload}`, () => {
+  socket.end(rawProblemResponse(problem, randomUUID()), () => {
     clearTimeout(backstop);
     socket.destroy();
   });

@@ -4,17 +4,15 @@
 // with a problem+json body and an X-Request-Id written on the raw socket. Only a
 // verified request is handed to ws's handleUpgrade.
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   DependencyUnavailableError,
   NotFoundError,
-  PROBLEM_CONTENT_TYPE,
   RateLimitedError,
-  REQUEST_ID_HEADER,
   UnauthorizedError,
   extractBearer,
   problemFromHttpError,
+  rawProblemResponse,
   requestIdFrom,
   toHttpError,
   type HttpError,
@@ -107,15 +105,7 @@ export function remoteIp(req: IncomingMessage): string {
  */
 function refuse(req: IncomingMessage, socket: Duplex, error: HttpError): void {
   if (socket.destroyed) return;
-  const { status, headers, body } = problemFromHttpError(error);
-  const payload = JSON.stringify(body);
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Connection: close',
-    `Content-Type: ${PROBLEM_CONTENT_TYPE}`,
-    `Content-Length: ${Buffer.byteLength(payload)}`,
-    `${REQUEST_ID_HEADER}: ${requestIdFrom(req.headers['x-request-id'])}`,
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`);
+  socket.end(
+    rawProblemResponse(problemFromHttpError(error), requestIdFrom(req.headers['x-request-id'])),
+  );
 }
