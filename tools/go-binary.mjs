@@ -6,7 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   accessSync,
+  chmodSync,
   constants,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -18,16 +20,83 @@ import {
 import path from 'node:path';
 
 // The binary is rebuilt only when what it is built from changes.
-function sourceHash(sourceDir) {
+function sourceHash(sourceDir, extraFiles) {
   const goFiles = readdirSync(sourceDir).filter(
     (name) => name.endsWith('.go') && !name.endsWith('_test.go'),
   );
   const hash = createHash('sha256');
-  for (const name of ['go.mod', 'go.sum', ...goFiles.sort()]) {
+  for (const name of ['go.mod', 'go.sum', ...goFiles.sort(), ...extraFiles]) {
     hash.update(`${name}\0`);
     hash.update(readFileSync(path.join(sourceDir, name)));
   }
   return hash.digest('hex');
+}
+
+// Module patches: a tool may fix a dependency's bug before upstream does. The patch
+// file (JSON, in the tool's folder) names a module and exact text edits to its files;
+// the module is copied out of the read-only module cache next to the binary, edited,
+// and the build uses it through a `replace` in a generated go.mod (-modfile), so the
+// tool's own go.mod stays the plain upstream requirement. An edit whose text is not
+// found exactly once fails the build: a new upstream version must be re-checked.
+function readPatches(sourceDir, patchFile) {
+  const spec = JSON.parse(readFileSync(path.join(sourceDir, patchFile), 'utf8'));
+  if (typeof spec.module !== 'string' || !Array.isArray(spec.edits)) {
+    throw new Error(`${patchFile}: needs "module" and "edits"`);
+  }
+  return spec;
+}
+
+function makeWritable(dir) {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) makeWritable(full);
+    else chmodSync(full, 0o644);
+  }
+}
+
+function goRun(go, args, cwd) {
+  const result = spawnSync(go, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  if (result.error || result.status !== 0) {
+    throw new Error(
+      `go ${args.join(' ')} failed: ${result.error?.message ?? result.stderr.trim()}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** Copies and edits the patched module; returns the -modfile to build with. */
+function preparePatchedModule({ go, name, sourceDir, workDir, patchFile }) {
+  const spec = readPatches(sourceDir, patchFile);
+  const info = JSON.parse(goRun(go, ['mod', 'download', '-json', spec.module], sourceDir));
+  if (!info.Dir) throw new Error(`${name}: go mod download gave no directory for ${spec.module}`);
+  const copy = path.join(workDir, `${path.basename(spec.module)}@${info.Version}`);
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(info.Dir, copy, { recursive: true });
+  makeWritable(copy);
+  for (const edit of spec.edits) {
+    // find and replace are arrays of lines, so the JSON stays readable
+    const find = edit.find.join('\n');
+    const replacement = edit.replace.join('\n');
+    const file = path.join(copy, edit.file);
+    const text = readFileSync(file, 'utf8');
+    const count = text.split(find).length - 1;
+    if (count !== 1) {
+      throw new Error(
+        `${name}: patch "${edit.why}" expects its text once in ${edit.file} of ${spec.module}@${info.Version}, found ${count}`,
+      );
+    }
+    writeFileSync(file, text.replace(find, () => replacement));
+  }
+  const modFile = path.join(workDir, 'go.mod');
+  const goMod = readFileSync(path.join(sourceDir, 'go.mod'), 'utf8');
+  writeFileSync(modFile, `${goMod.trimEnd()}\n\nreplace ${spec.module} => ${copy}\n`);
+  writeFileSync(path.join(workDir, 'go.sum'), readFileSync(path.join(sourceDir, 'go.sum')));
+  return modFile;
 }
 
 function isExecutable(file) {
@@ -61,18 +130,20 @@ function findGo(name, hint) {
 
 /**
  * Builds the Go module in `sourceDir` to `binaryPath` unless the binary was already
- * built from the current go.mod, go.sum and *.go files. Returns the binary's path.
+ * built from the current go.mod, go.sum, *.go files and patch file. Returns the
+ * binary's path. `patchFile` (in sourceDir) edits one dependency (see readPatches).
  * `missingGoHint` completes the error when Go is missing ("…, or <hint>.").
  */
 export function ensureGoBinary({
   name,
   sourceDir,
   binaryPath,
+  patchFile,
   missingGoHint,
   log = (line) => console.error(line),
 }) {
   const hashPath = `${binaryPath}.sha256`;
-  const hash = sourceHash(sourceDir);
+  const hash = sourceHash(sourceDir, patchFile ? [patchFile] : []);
   if (
     existsSync(binaryPath) &&
     existsSync(hashPath) &&
@@ -89,12 +160,25 @@ export function ensureGoBinary({
     `${name}: building ${path.relative(process.cwd(), binaryPath)} with ${go} (first build takes a minute)…`,
   );
   const started = Date.now();
-  const result = spawnSync(go, ['build', '-trimpath', '-o', tmp, '.'], {
-    cwd: sourceDir,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    // CGO off: the tools are pure Go, so no C toolchain is needed.
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
+  // per process, like the binary: a concurrent build must not edit this one's copy
+  const workDir = `${binaryPath}.${process.pid}.src`;
+  let result;
+  try {
+    const modArgs = [];
+    if (patchFile) {
+      mkdirSync(workDir, { recursive: true });
+      const modFile = preparePatchedModule({ go, name, sourceDir, workDir, patchFile });
+      modArgs.push(`-modfile=${modFile}`);
+    }
+    result = spawnSync(go, ['build', '-trimpath', ...modArgs, '-o', tmp, '.'], {
+      cwd: sourceDir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      // CGO off: the tools are pure Go, so no C toolchain is needed.
+      env: { ...process.env, CGO_ENABLED: '0' },
+    });
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
   if (result.error || result.status !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(

@@ -23,6 +23,7 @@ export function ensureBuilt({ log } = {}) {
     name: 'ferretdb',
     sourceDir: here,
     binaryPath,
+    patchFile: 'patches.json',
     missingGoHint: 'set MONGO_URL to an existing MongoDB to skip the dev server',
     log,
   });

@@ -6,10 +6,14 @@ package main
 // end at n=5, and a conditional update ({_id, v: 0} -> {v: 1}) can succeed
 // twice. MongoDB makes every single-document write atomic, and Parley relies on
 // that (DESIGN.md §8), so this proxy sits in front of FerretDB and lets one
-// request at a time through, across all client connections. It is a dev and
-// test server; correctness matters more than throughput here.
+// write at a time through, across all client connections. Reads (find, count,
+// aggregate, ...) pass without waiting: each is one SQLite read transaction,
+// which sees a consistent snapshot, so a slow scan never holds up the writes.
+// Anything not known to be a read takes the lock. It is a dev and test server;
+// correctness matters more than throughput here.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -70,10 +74,41 @@ func (p *serializingProxy) handle(client net.Conn) {
 	}
 }
 
-// roundTrip sends one request and reads every reply to it while holding the lock.
+// readCommands never change data; everything else is serialized.
+var readCommands = map[string]bool{
+	"find": true, "getMore": true, "count": true, "distinct": true,
+	"listCollections": true, "listIndexes": true, "listDatabases": true,
+	"ping": true, "hello": true, "isMaster": true, "ismaster": true, "buildInfo": true,
+	"buildinfo": true, "serverStatus": true, "dbStats": true, "collStats": true,
+	"explain": true, "killCursors": true, "endSessions": true,
+}
+
+// commandName is the first key of an OP_MSG's body section (its command), or "".
+func commandName(message []byte) string {
+	// header (16) + flagBits (4) + section kind (1) + document length (4) + element type (1)
+	const nameAt = 16 + 4 + 1 + 4 + 1
+	if len(message) <= nameAt || binary.LittleEndian.Uint32(message[12:16]) != opMsg || message[20] != 0 {
+		return ""
+	}
+	end := bytes.IndexByte(message[nameAt:], 0)
+	if end < 0 {
+		return ""
+	}
+	return string(message[nameAt : nameAt+end])
+}
+
+// mustSerialize: writes, and anything unknown. An aggregate may write ($out, $merge),
+// so it is serialized too.
+func mustSerialize(request []byte) bool {
+	return !readCommands[commandName(request)]
+}
+
+// roundTrip sends one request and reads every reply to it, holding the lock for writes.
 func (p *serializingProxy) roundTrip(server net.Conn, request []byte) ([][]byte, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if mustSerialize(request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+	}
 
 	if _, err := server.Write(request); err != nil {
 		return nil, err

@@ -376,3 +376,91 @@ describe('queries', () => {
     await expect(docs.find().toArray()).resolves.toEqual([{ _id: 1, v: 1 }]);
   });
 });
+
+// The dev server is built with tools/ferretdb/patches.json: it serves a filter's _id,
+// one string equality or one presence-requiring comparison from an index, and leaves
+// the rest of the filter to FerretDB's own matching. Results must stay MongoDB's.
+describe('indexed lookups (what patches.json pushes down) keep MongoDB semantics', () => {
+  const awkward = 'he said "hi" \\ é 👋 \u2028 </script>';
+
+  const tagged = async () => {
+    const docs = collection<{ _id: string; tag?: unknown; v: number; due?: Date | null }>();
+    await docs.createIndex({ tag: 1 });
+    await docs.createIndex({ due: 1 });
+    await docs.insertMany([
+      { _id: 'scalar', tag: 'a', v: 1, due: new Date('2024-01-01T00:00:00Z') },
+      { _id: 'array', tag: ['b', 'a'], v: 2, due: new Date('2030-01-01T00:00:00Z') },
+      { _id: 'other-array', tag: ['b'], v: 3, due: null },
+      { _id: 'other', tag: 'b', v: 4 },
+      { _id: 'missing', v: 5 },
+      { _id: 'nested', tag: { a: 'a' }, v: 6 },
+      { _id: 'number', tag: 7, v: 7 },
+      { _id: 'awkward', tag: awkward, v: 8 },
+    ]);
+    return docs;
+  };
+  const ids = async (cursor: { toArray(): Promise<{ _id: string }[]> }) =>
+    (await cursor.toArray()).map((doc) => doc._id).sort();
+
+  it('When a string field is matched, then scalar and array holders match and others do not', async () => {
+    const docs = await tagged();
+
+    await expect(ids(docs.find({ tag: 'a' }))).resolves.toEqual(['array', 'scalar']);
+    await expect(ids(docs.find({ tag: 'b', v: { $gt: 2 } }))).resolves.toEqual([
+      'other',
+      'other-array',
+    ]);
+    await expect(ids(docs.find({ tag: awkward }))).resolves.toEqual(['awkward']);
+    await expect(docs.countDocuments({ tag: 'nope' })).resolves.toBe(0);
+  });
+
+  it('When _id is combined with other conditions, then those conditions still apply', async () => {
+    const docs = await tagged();
+
+    await expect(ids(docs.find({ _id: 'scalar', v: 1 }))).resolves.toEqual(['scalar']);
+    await expect(ids(docs.find({ _id: 'scalar', v: 2 }))).resolves.toEqual([]);
+    await expect(
+      ids(docs.find({ _id: { $in: ['scalar', 'array', 'other', 'gone'] }, v: { $gte: 2 } })),
+    ).resolves.toEqual(['array', 'other']);
+    const refused = await docs.updateOne({ _id: 'scalar', v: 99 }, { $set: { v: 100 } });
+    expect(refused.matchedCount).toBe(0);
+  });
+
+  it('When a field is compared or tested for presence, then missing and null follow MongoDB', async () => {
+    const docs = await tagged();
+
+    await expect(
+      ids(docs.find({ due: { $lte: new Date('2025-01-01T00:00:00Z') } })),
+    ).resolves.toEqual(['scalar']);
+    await expect(ids(docs.find({ due: { $exists: true } }))).resolves.toEqual([
+      'array',
+      'other-array',
+      'scalar',
+    ]);
+    await expect(ids(docs.find({ due: null }))).resolves.toEqual([
+      'awkward',
+      'missing',
+      'nested',
+      'number',
+      'other',
+      'other-array',
+    ]);
+    await expect(docs.countDocuments({ due: { $ne: null } })).resolves.toBe(2);
+  });
+
+  it('When the server is the dev FerretDB, then those filters are served by an index', async () => {
+    const info = await db.command({ buildInfo: 1 });
+    if (!('ferretdbVersion' in info)) return; // MongoDB plans differently; nothing to check
+    const docs = await tagged();
+    const plan = async (filter: Record<string, unknown>) => {
+      const explained = await db.command({ explain: { find: docs.collectionName, filter } });
+      return JSON.stringify(explained.queryPlanner);
+    };
+
+    expect(await plan({ _id: 'scalar', v: 1 })).toMatch(/USING INDEX \S+__id_/);
+    expect(await plan({ _id: { $in: ['scalar', 'array'] } })).toMatch(/USING INDEX \S+__id_/);
+    expect(await plan({ tag: 'a', v: { $gt: 0 } })).toMatch(/USING INDEX \S+_tag_1/);
+    expect(await plan({ due: { $lte: new Date() } })).toMatch(/USING INDEX \S+_due_1/);
+    expect(await plan({ v: { $ne: 1 } })).toMatch(/SCAN/);
+  });
+});
