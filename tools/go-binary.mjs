@@ -90,7 +90,10 @@ function preparePatchedModule({ go, name, sourceDir, workDir, patchFile }) {
         `${name}: patch "${edit.why}" expects its text once in ${edit.file} of ${spec.module}@${info.Version}, found ${count}`,
       );
     }
-    writeFileSync(file, text.replace(find, () => replacement));
+    writeFileSync(
+      file,
+      text.replace(find, () => replacement),
+    );
   }
   const modFile = path.join(workDir, 'go.mod');
   const goMod = readFileSync(path.join(sourceDir, 'go.mod'), 'utf8');
