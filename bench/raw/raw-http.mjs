@@ -12,7 +12,7 @@ const { MONGO_URL, AMQP_URL, EXCHANGE, PORT = '0' } = process.env;
 
 const mongo = await new MongoClient(MONGO_URL).connect();
 const messages = mongo.db().collection('raw_messages');
-const connection = await amqp.connect(AMQP_URL);
+const connection = await amqp.connect(AMQP_URL, { noDelay: true }); // as Parley's services
 const channel = await connection.createConfirmChannel();
 await channel.assertExchange(EXCHANGE, 'fanout', { durable: true });
 

@@ -39,7 +39,7 @@ wss.on('connection', (socket, req) => {
 
 let connection;
 if (AMQP_URL && EXCHANGE) {
-  connection = await amqp.connect(AMQP_URL);
+  connection = await amqp.connect(AMQP_URL, { noDelay: true }); // as Parley's services
   const channel = await connection.createChannel();
   await channel.assertExchange(EXCHANGE, 'fanout', { durable: true });
   const { queue } = await channel.assertQueue('', { exclusive: true });

@@ -39,6 +39,10 @@ export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnec
     reconnectTimeInSeconds: options.reconnectTimeInSeconds ?? 1,
     connectionOptions: {
       clientProperties: { connection_name: options.connectionName },
+      // amqplib writes a message over 2 KiB (a room's event names every member) as
+      // several frames; with Nagle on, the last waits for the broker's delayed ACK:
+      // +40 ms per such publish, measured in the room fan-out benchmark
+      noDelay: true,
     },
   });
   let everConnected = false;
