@@ -7,7 +7,8 @@
 //   outboxDueAt: Date                               indexed; set while anything is pending
 //
 // After the write the events are published at once (fast path) and removed from the
-// document once RabbitMQ confirms. A relay pass republishes whatever is still pending
+// document once RabbitMQ confirms, in batches: one updateMany clears every document
+// whose only pending event was just confirmed. A relay pass republishes whatever is still pending
 // after a grace period (broker down, publish timed out, process died between store
 // and publish). Delivery is at least once: events carry ids and consumers dedupe.
 // Events are stored as JSON text so reaction emoji never become field names.
@@ -69,6 +70,16 @@ export function withOutbox(
   };
 }
 
+interface PendingMark {
+  docId: unknown;
+  eventId: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Published events marked per write at most (one updateMany, its $or one clause each). */
+const MARK_BATCH_MAX = 200;
+
 export interface Outbox {
   /** Publishes events just stored on a document (fast path). Never throws. */
   dispatch(collection: string, docId: unknown, events: readonly ParleyEvent[]): void;
@@ -106,6 +117,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const now = options.now ?? (() => new Date());
   // ids being published by this process: the relay must not send them a second time
   const inFlight = new Map<string, Promise<boolean>>();
+  // ids that left inFlight since the relay's current pass read its documents: that
+  // read may predate their mark, so the pass must not send them again
+  const settledDuringPass = new Set<string>();
+  let passRunning = false;
   const ephemeral = new Set<Promise<void>>();
 
   function collection(name: string) {
@@ -114,16 +129,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return col;
   }
 
-  async function markPublished(name: string, docId: unknown, eventId: string): Promise<void> {
+  // One conditional removal of one event, for what the batch below did not clear.
+  async function markOne(name: string, docId: unknown, eventId: string): Promise<void> {
     const col = collection(name);
     const path = `outbox.${eventId}`;
     const _id = docId as Document['_id'];
-    // common case, one write: this was the only pending event
-    const last = await col.updateOne(
-      { _id, outboxCount: 1, [path]: { $exists: true } },
-      { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
-    );
-    if (last.modifiedCount === 1) return;
     const removed = await col.updateOne(
       { _id, [path]: { $exists: true } },
       { $unset: { [path]: '' }, $inc: { outboxCount: -1 } },
@@ -132,11 +142,86 @@ export function createOutbox(options: OutboxOptions): Outbox {
       // both conditional single-document writes: an event pushed meanwhile keeps the count above 0
       await col.updateOne(
         { _id, outboxCount: { $lte: 0 } },
-        {
-          $unset: { outbox: '', outboxCount: '', outboxDueAt: '' },
-        },
+        { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
       );
     }
+  }
+
+  // Marks a batch of published events with as few writes as it can: the common case
+  // (each document's only pending event is the one just published) is ONE updateMany
+  // for the whole batch; the documents it did not clear (another event pending, or two
+  // of the batch's events on one document) are found with one read by _id and get the
+  // per-event removal.
+  async function markBatch(name: string, batch: readonly PendingMark[]): Promise<void> {
+    const col = collection(name);
+    const perDoc = new Map<string, PendingMark[]>();
+    for (const mark of batch) {
+      const key = String(mark.docId);
+      perDoc.set(key, [...(perDoc.get(key) ?? []), mark]);
+    }
+    const alone = [...perDoc.values()].filter((marks) => marks.length === 1).map(([m]) => m!);
+    let cleared = 0;
+    if (alone.length > 0) {
+      const result = await col.updateMany(
+        {
+          _id: { $in: alone.map((m) => m.docId as Document['_id']) },
+          outboxCount: 1,
+          $or: alone.map((m) => ({
+            _id: m.docId as Document['_id'],
+            [`outbox.${m.eventId}`]: { $exists: true },
+          })),
+        },
+        { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
+      );
+      cleared = result.modifiedCount;
+    }
+    if (cleared === batch.length) return;
+    const left = await col
+      .find(
+        { _id: { $in: [...perDoc.values()].map(([m]) => m!.docId as Document['_id']) } },
+        { projection: { outbox: 1 } },
+      )
+      .toArray();
+    for (const doc of left) {
+      const pending = (doc as OutboxFields).outbox ?? {};
+      for (const mark of perDoc.get(String(doc._id)) ?? []) {
+        if (mark.eventId in pending) await markOne(name, mark.docId, mark.eventId);
+      }
+    }
+  }
+
+  // Group commit: marks wait while a batch of their collection is being written, and
+  // the next batch takes all of them, so the writes per event fall as the rate rises
+  // and a lone event is marked at once.
+  const markQueues = new Map<string, { waiting: PendingMark[]; writing: boolean }>();
+
+  function markPublished(name: string, docId: unknown, eventId: string): Promise<void> {
+    let queue = markQueues.get(name);
+    if (!queue) markQueues.set(name, (queue = { waiting: [], writing: false }));
+    const done = new Promise<void>((resolve, reject) => {
+      queue.waiting.push({ docId, eventId, resolve, reject });
+    });
+    if (!queue.writing) void writeMarks(name, queue);
+    return done;
+  }
+
+  async function writeMarks(
+    name: string,
+    queue: { waiting: PendingMark[]; writing: boolean },
+  ): Promise<void> {
+    queue.writing = true;
+    // let the marks confirmed in this tick join the first batch
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0, MARK_BATCH_MAX);
+      try {
+        await markBatch(name, batch);
+        for (const mark of batch) mark.resolve();
+      } catch (err) {
+        for (const mark of batch) mark.reject(err);
+      }
+    }
+    queue.writing = false;
   }
 
   function publishOne(name: string, docId: unknown, event: ParleyEvent): Promise<boolean> {
@@ -164,7 +249,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
         );
       }
       return true;
-    })().finally(() => inFlight.delete(event.id));
+    })().finally(() => {
+      inFlight.delete(event.id);
+      if (passRunning) settledDuringPass.add(event.id);
+    });
     inFlight.set(event.id, attempt);
     return attempt;
   }
@@ -191,25 +279,31 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     async relayPending() {
-      if (!isConnected()) return 0;
+      if (!isConnected() || passRunning) return 0; // one pass at a time (the relay's loop)
       const dueBefore = new Date(now().getTime() - graceMs);
       const attempts: Promise<boolean>[] = [];
-      for (const name of Object.keys(options.collections)) {
-        const docs = await collection(name)
-          .find({ outboxDueAt: { $lte: dueBefore } }, { projection: { outbox: 1 } })
-          .sort({ outboxDueAt: 1 })
-          .limit(batchSize)
-          .toArray();
-        for (const doc of docs) {
-          const outbox = (doc as OutboxFields).outbox ?? {};
-          const entries = Object.entries(outbox).sort(
-            ([, a], [, b]) => a.at.getTime() - b.at.getTime(),
-          );
-          for (const [id, entry] of entries) {
-            if (inFlight.has(id)) continue;
-            attempts.push(publishOne(name, doc._id, JSON.parse(entry.body) as ParleyEvent));
+      passRunning = true;
+      try {
+        for (const name of Object.keys(options.collections)) {
+          const docs = await collection(name)
+            .find({ outboxDueAt: { $lte: dueBefore } }, { projection: { outbox: 1 } })
+            .sort({ outboxDueAt: 1 })
+            .limit(batchSize)
+            .toArray();
+          for (const doc of docs) {
+            const outbox = (doc as OutboxFields).outbox ?? {};
+            const entries = Object.entries(outbox).sort(
+              ([, a], [, b]) => a.at.getTime() - b.at.getTime(),
+            );
+            for (const [id, entry] of entries) {
+              if (inFlight.has(id) || settledDuringPass.has(id)) continue;
+              attempts.push(publishOne(name, doc._id, JSON.parse(entry.body) as ParleyEvent));
+            }
           }
         }
+      } finally {
+        passRunning = false;
+        settledDuringPass.clear();
       }
       const results = await Promise.all(attempts);
       const published = results.filter(Boolean).length;

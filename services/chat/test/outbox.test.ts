@@ -145,3 +145,41 @@ it('When the relay runs while the fast path is still publishing, then no event i
   expect(matching).toHaveLength(20);
   expect(await pendingDocs()).toBe(0);
 });
+
+it('When sends and reactions to the same messages are confirmed together, then each event goes out once and every outbox is emptied', async () => {
+  const [alice, bob] = [h.newUser('alice'), h.newUser('bob')];
+  const sent = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      request(h.app.url)
+        .post('/chat/send')
+        .set(bearer(alice))
+        .send({ to: bob.username, text: `burst ${i}` })
+        .expect(201),
+    ),
+  );
+  const ids = sent.map((r) => r.body.message.id as string);
+  // reactions land while the new_message marks may still be pending: documents with
+  // two events, which the batched mark must not clear wholesale
+  await Promise.all(
+    ids
+      .filter((_, i) => i % 3 === 0)
+      .map((id) =>
+        request(h.app.url)
+          .post(`/chat/messages/${id}/reactions`)
+          .set(bearer(bob))
+          .send({ emoji: '👍' })
+          .expect(200),
+      ),
+  );
+  await h.app.services.outbox.drain();
+
+  await waitFor(async () => (await pendingDocs()) === 0);
+  await h.app.relay.runOnce();
+  await h.app.services.outbox.drain();
+  const news = h.events.ofType('new_message').filter((e) => ids.includes(e.data.message.id));
+  const updates = h.events.ofType('message_updated').filter((e) => ids.includes(e.data.message.id));
+  expect(news).toHaveLength(30);
+  expect(new Set(news.map((e) => e.id)).size).toBe(30);
+  expect(updates).toHaveLength(10);
+  expect(await pendingDocs()).toBe(0);
+});
