@@ -12,6 +12,7 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
+import { createCoalescedWrites } from './coalesced-writes';
 import { createDeclaredIndexes } from './mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from './outbox';
 import { isDuplicateKeyError } from './retry-backoff';
@@ -101,7 +102,10 @@ export interface ConversationStore {
     room: NewRoom,
     makeEvents: (doc: ConversationDoc) => ParleyEvent[],
   ): Promise<{ doc: ConversationDoc; events: ParleyEvent[] }>;
-  /** Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in. */
+  /**
+   * Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in;
+   * concurrent calls for one conversation share a write (coalesced-writes.ts).
+   */
   recordMessage(id: string, seq: number, at: Date): Promise<void>;
   listForMember(
     userId: string,
@@ -117,6 +121,18 @@ export interface ConversationStore {
 export function createConversationStore(options: { db: Db; now?: () => Date }): ConversationStore {
   const collection = options.db.collection<ConversationDoc>(CONVERSATIONS_COLLECTION);
   const now = options.now ?? (() => new Date());
+  // A room's document carries its member list, so rewriting it for every message is
+  // costly; sends to one conversation that finish while its write is in flight share
+  // the next one ($max of their seqs and times).
+  const activity = createCoalescedWrites<{ seq: number; at: Date }>(
+    async (id, { seq, at }) => {
+      await collection.updateOne(
+        { _id: id },
+        { $max: { lastSeq: seq, lastMessageAt: at, updatedAt: at } },
+      );
+    },
+    (a, b) => ({ seq: Math.max(a.seq, b.seq), at: a.at > b.at ? a.at : b.at }),
+  );
 
   return {
     collection,
@@ -185,11 +201,8 @@ export function createConversationStore(options: { db: Db; now?: () => Date }): 
       return { doc, events };
     },
 
-    async recordMessage(id, seq, at) {
-      await collection.updateOne(
-        { _id: id },
-        { $max: { lastSeq: seq, lastMessageAt: at, updatedAt: at } },
-      );
+    recordMessage(id, seq, at) {
+      return activity.write(id, { seq, at });
     },
 
     listForMember(userId, { limit, before }) {

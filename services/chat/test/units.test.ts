@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { createCoalescedWrites } from '../src/coalesced-writes';
 import { loadChatConfig } from '../src/config';
 import { decodeCursor, encodeCursor } from '../src/conversation-list';
 import { directConversationId } from '../src/conversation-store';
@@ -269,5 +270,74 @@ describe('user directory', () => {
     await expect(users.findByUsername('bob', 't')).rejects.toMatchObject({
       code: 'dependency_unavailable',
     });
+  });
+});
+
+describe('coalesced writes', () => {
+  function deferred() {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+
+  it('When values for one key arrive while its write runs, then the next write carries them merged and all resolve after it', async () => {
+    const writes: { key: string; value: number; done: ReturnType<typeof deferred> }[] = [];
+    const coalesced = createCoalescedWrites<number>(
+      (key, value) => {
+        const done = deferred();
+        writes.push({ key, value, done });
+        return done.promise;
+      },
+      (a, b) => Math.max(a, b),
+    );
+    const settled: number[] = [];
+    const first = coalesced.write('c1', 1).then(() => settled.push(1));
+    const others = [5, 3, 4].map((v) => coalesced.write('c1', v).then(() => settled.push(v)));
+    const elsewhere = coalesced.write('c2', 9);
+
+    expect(writes.map((w) => [w.key, w.value])).toEqual([
+      ['c1', 1],
+      ['c2', 9],
+    ]);
+    writes[0]!.done.resolve();
+    await first;
+    expect(settled).toEqual([1]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes.map((w) => [w.key, w.value])).toEqual([
+      ['c1', 1],
+      ['c2', 9],
+      ['c1', 5],
+    ]);
+    writes[2]!.done.resolve();
+    writes[1]!.done.resolve();
+    await Promise.all([...others, elsewhere]);
+    expect(settled.sort()).toEqual([1, 3, 4, 5]);
+    expect(writes).toHaveLength(3);
+  });
+
+  it('When a shared write fails, then every caller it covered rejects and the key recovers', async () => {
+    let fail = true;
+    const stored: number[] = [];
+    const coalesced = createCoalescedWrites<number>(
+      async (_key, value) => {
+        await new Promise((r) => setImmediate(r));
+        if (fail) throw new Error('down');
+        stored.push(value);
+      },
+      (a, b) => Math.max(a, b),
+    );
+    const running = coalesced.write('k', 1);
+    const queued = [coalesced.write('k', 2), coalesced.write('k', 3)];
+    fail = true;
+    await expect(running).rejects.toThrow('down');
+    fail = false;
+    await expect(Promise.all(queued)).resolves.toBeDefined();
+    expect(stored).toEqual([3]);
+    await coalesced.write('k', 7);
+    expect(stored).toEqual([3, 7]);
   });
 });

@@ -1,0 +1,47 @@
+// Group commit per key: at most one write per key is in flight; the values that arrive
+// meanwhile are merged and written together by the next one. Every caller resolves
+// once a write that covers its value is stored (or rejects with that write's error),
+// so callers see the same guarantee as writing alone, while a busy key costs one write
+// per write-time instead of one per value.
+export interface CoalescedWrites<V> {
+  write(key: string, value: V): Promise<void>;
+}
+
+interface KeyState<V> {
+  value: V | undefined;
+  waiters: { resolve(): void; reject(err: unknown): void }[];
+}
+
+export function createCoalescedWrites<V>(
+  store: (key: string, value: V) => Promise<void>,
+  merge: (a: V, b: V) => V,
+): CoalescedWrites<V> {
+  const keys = new Map<string, KeyState<V>>();
+
+  async function drain(key: string, state: KeyState<V>): Promise<void> {
+    while (state.waiters.length > 0) {
+      const waiters = state.waiters.splice(0);
+      const value = state.value as V;
+      state.value = undefined;
+      try {
+        await store(key, value);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (err) {
+        for (const waiter of waiters) waiter.reject(err);
+      }
+    }
+    keys.delete(key);
+  }
+
+  return {
+    write(key, value) {
+      let state = keys.get(key);
+      const idle = state === undefined;
+      if (!state) keys.set(key, (state = { value: undefined, waiters: [] }));
+      state.value = state.value === undefined ? value : merge(state.value, value);
+      const done = new Promise<void>((resolve, reject) => state.waiters.push({ resolve, reject }));
+      if (idle) void drain(key, state);
+      return done;
+    },
+  };
+}
