@@ -235,7 +235,11 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
           // E11000 names no index on every server (FerretDB), so ask: a repeat of this send?
           if (input.clientMsgId !== undefined) {
             const original = await findByIdempotencyKey(input.sender.id, input.clientMsgId);
-            if (original) return { doc: original, events: [], created: false };
+            if (original) {
+              // the key refused it, so the seq is likely still free: keep the hint
+              hint.lastSeq = seq - 1;
+              return { doc: original, events: [], created: false };
+            }
           }
           await backoff(attempt);
         }

@@ -86,15 +86,19 @@ async function storeMessage(
 ): Promise<SendMessageResult> {
   const admission = services.sendAdmission;
   const prepared = await admission.lookups(lifetime, async () => {
-    if (input.clientMsgId !== undefined) {
-      const original = await services.messages.findByIdempotencyKey(
-        caller.userId,
-        input.clientMsgId,
-      );
+    // A repeated clientMsgId is found by the insert itself (the unique idempotency key
+    // refuses it and insertNext returns the original), so a send costs no lookup first.
+    try {
+      await services.sendRateLimit.consume(caller.userId);
+    } catch (err) {
+      // a client retrying a message stored before it hit the limit gets it, not a 429
+      const original =
+        input.clientMsgId === undefined
+          ? null
+          : await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
       if (original) return { original };
+      throw err;
     }
-    // after the idempotency lookup: a client retrying a stored message gets it, not a 429
-    await services.sendRateLimit.consume(caller.userId);
     admission.ensureWanted(lifetime);
     const conversation = await resolveConversation(services, caller, input);
     const parentId =
@@ -136,7 +140,10 @@ async function storeMessage(
   } catch (err) {
     throw admission.fromQueue(err, lifetime);
   }
-  if (!result.created) return { message: toMessage(result.doc), created: false };
+  if (!result.created) {
+    services.sendRateLimit.refund(caller.userId); // a retry is not a new message
+    return { message: toMessage(result.doc), created: false };
+  }
 
   services.metrics.messagesSent.inc();
   services.sendHooks.afterStore?.(result.doc);

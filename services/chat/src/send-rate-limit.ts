@@ -18,10 +18,12 @@ export const DEFAULT_SEND_RATE_LIMIT: SendRateLimitOptions = { points: 60, windo
 export interface SendRateLimit {
   /** Counts one send by `userId`; throws RateLimitedError past the limit. */
   consume(userId: string): Promise<void>;
+  /** Gives back the send counted for a request that turned out to repeat a stored one. */
+  refund(userId: string): void;
 }
 
 export function createSendRateLimit(options: SendRateLimitOptions): SendRateLimit {
-  if (options.points <= 0) return { consume: () => Promise.resolve() };
+  if (options.points <= 0) return { consume: () => Promise.resolve(), refund: () => undefined };
   const limiter = new RateLimiterMemory({
     points: options.points,
     duration: Math.max(1, Math.ceil(options.windowMs / 1000)),
@@ -36,6 +38,9 @@ export function createSendRateLimit(options: SendRateLimitOptions): SendRateLimi
         }
         throw err;
       }
+    },
+    refund(userId) {
+      void limiter.reward(userId, 1).catch(() => undefined); // in memory: cannot fail
     },
   };
 }
