@@ -26,10 +26,7 @@ export function createEventDispatch(options: EventDispatchOptions): EventDispatc
     exceptFor?: { userId: string; connectionId: string },
   ): void {
     const occurredAt = Date.parse(event.occurredAt);
-    for (const userId of new Set(event.recipients)) {
-      const exceptConnectionId = exceptFor?.userId === userId ? exceptFor.connectionId : undefined;
-      gateway.sendToUser(userId, frame, { occurredAt, exceptConnectionId });
-    }
+    gateway.sendToUsers(new Set(event.recipients), frame, { occurredAt, except: exceptFor });
   }
 
   return {

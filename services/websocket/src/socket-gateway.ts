@@ -19,11 +19,14 @@ export interface SendOptions {
 export interface SocketGateway {
   /** Writes one frame; false when it was dropped or the socket is unusable. */
   send(session: SocketSession, frame: ServerFrame, options?: SendOptions): boolean;
-  /** Writes a frame to every socket of a user (bar one); returns how many got it. */
-  sendToUser(
-    userId: string,
+  /**
+   * Writes a frame to every socket of each user (bar one socket of one user), serialized
+   * once for all of them; returns how many sockets got it.
+   */
+  sendToUsers(
+    userIds: Iterable<string>,
     frame: ServerFrame,
-    options?: SendOptions & { exceptConnectionId?: string | undefined },
+    options?: SendOptions & { except?: { userId: string; connectionId: string } | undefined },
   ): number;
   /** Closes with a code, once; the socket is dropped if the peer does not answer in time. */
   close(session: SocketSession, code: number, reason: string): void;
@@ -94,14 +97,19 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
   return {
     send: (session, frame, sendOptions = {}) =>
       write(session, frame, JSON.stringify(frame), sendOptions),
-    sendToUser(userId, frame, sendOptions = {}) {
-      const sockets = options.registry.socketsOf(userId);
-      if (sockets.size === 0) return 0;
-      const text = JSON.stringify(frame);
+    sendToUsers(userIds, frame, sendOptions = {}) {
+      let text: string | undefined; // only once a recipient is connected here
       let sent = 0;
-      for (const session of sockets) {
-        if (session.connectionId === sendOptions.exceptConnectionId) continue;
-        if (write(session, frame, text, sendOptions)) sent += 1;
+      for (const userId of userIds) {
+        const sockets = options.registry.socketsOf(userId);
+        if (sockets.size === 0) continue;
+        text ??= JSON.stringify(frame);
+        const except =
+          sendOptions.except?.userId === userId ? sendOptions.except.connectionId : undefined;
+        for (const session of sockets) {
+          if (session.connectionId === except) continue;
+          if (write(session, frame, text, sendOptions)) sent += 1;
+        }
       }
       return sent;
     },
