@@ -72,6 +72,8 @@ export interface ChatServicesOptions {
   isBrokerConnected?: () => boolean;
   outboxGraceMs?: number;
   outboxBatchSize?: number;
+  /** ConversationStore.findRecent's ttl; default 1000 ms, 0 off. */
+  conversationCacheTtlMs?: number;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
   /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
@@ -88,7 +90,13 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     now,
     ...(options.messageHooks ? { hooks: options.messageHooks } : {}),
   });
-  const conversations = createConversationStore({ db: options.db, now });
+  const conversations = createConversationStore({
+    db: options.db,
+    now,
+    ...(options.conversationCacheTtlMs !== undefined
+      ? { cacheTtlMs: options.conversationCacheTtlMs }
+      : {}),
+  });
   const readMarkers = createReadMarkerStore({ db: options.db, now });
   const collections: Record<string, Collection<Document>> = {
     [MESSAGES_COLLECTION]: messages.collection as unknown as Collection<Document>,

@@ -29,6 +29,9 @@ export const chatEnvSchema = z
     OUTBOX_GRACE_MS: envVars.durationMs(2_000),
     OUTBOX_BATCH_SIZE: envVars.int(200, { min: 1, max: 10_000 }),
 
+    // how stale a room's membership may be on the send and typing paths (conversation-store.ts)
+    CONVERSATION_CACHE_TTL_MS: envVars.durationMs(1_000),
+
     SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
     SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
 

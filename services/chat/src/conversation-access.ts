@@ -2,7 +2,7 @@
 // a public room or direct conversation is told 403 not_a_member, while a private
 // room does not exist for outsiders (404), so its id reveals nothing.
 import { ForbiddenError, NotFoundError, type NotFoundCode } from '@parley/server-kit';
-import type { ConversationDoc } from './conversation-store';
+import type { ConversationDoc, ConversationStore } from './conversation-store';
 
 export function isMember(conversation: ConversationDoc, userId: string): boolean {
   return conversation.memberIds.includes(userId);
@@ -47,4 +47,19 @@ export function requireVisibleRoom(
     throw new NotFoundError('No such room', { code: 'conversation_not_found' });
   }
   return conversation;
+}
+
+/**
+ * requireMember for the hot paths (send, typing), over the store's recent copy
+ * (ConversationStore.findRecent): a cached membership is trusted, but only a fresh
+ * read may refuse, since the caller may have joined since the copy was taken.
+ */
+export async function requireMemberRecently(
+  conversations: ConversationStore,
+  conversationId: string,
+  userId: string,
+): Promise<ConversationDoc> {
+  const recent = await conversations.findRecent(conversationId);
+  if (recent && isMember(recent, userId)) return recent;
+  return requireMember(await conversations.findById(conversationId), userId);
 }

@@ -96,6 +96,15 @@ export interface ConversationStore {
   readonly collection: Collection<ConversationDoc>;
   ensureIndexes(): Promise<void>;
   findById(id: string): Promise<ConversationDoc | null>;
+  /**
+   * For the hot paths (send, typing): the document as this instance last read or
+   * wrote it, if that was within `cacheTtlMs` (a direct conversation's members never
+   * change, so it stays); else read now. Changes through this instance update it at
+   * once; through another instance it may be up to cacheTtlMs old. So a caller must
+   * re-read with findById before refusing someone as a non-member (they may have
+   * joined since); a member who left may still pass for that long.
+   */
+  findRecent(id: string): Promise<ConversationDoc | null>;
   /** The direct conversation of two users, created if it does not exist yet. */
   ensureDirect(a: UserRef, b: UserRef): Promise<ConversationDoc>;
   insertRoom(
@@ -118,9 +127,30 @@ export interface ConversationStore {
   ): Promise<VersionedResult<ConversationDoc>>;
 }
 
-export function createConversationStore(options: { db: Db; now?: () => Date }): ConversationStore {
+export interface ConversationStoreOptions {
+  db: Db;
+  now?: () => Date;
+  /** How long findRecent may answer from memory for a room; 0 turns the cache off. */
+  cacheTtlMs?: number;
+  /** Documents findRecent keeps (least recently used go first). */
+  cacheMaxEntries?: number;
+}
+
+export function createConversationStore(options: ConversationStoreOptions): ConversationStore {
   const collection = options.db.collection<ConversationDoc>(CONVERSATIONS_COLLECTION);
   const now = options.now ?? (() => new Date());
+  const cacheTtlMs = options.cacheTtlMs ?? 1_000;
+  const cacheMaxEntries = options.cacheMaxEntries ?? 10_000;
+  // Reading a room's document costs in proportion to its members (every send did it),
+  // so the hot paths take it from here; see findRecent for what that allows.
+  const recent = new Map<string, { doc: ConversationDoc; readAt: number }>();
+  function remember(doc: ConversationDoc): ConversationDoc {
+    if (cacheTtlMs <= 0) return doc;
+    recent.delete(doc._id);
+    recent.set(doc._id, { doc, readAt: Date.now() });
+    if (recent.size > cacheMaxEntries) recent.delete(recent.keys().next().value as string);
+    return doc;
+  }
   // A room's document carries its member list, so rewriting it for every message is
   // costly; sends to one conversation that finish while its write is in flight share
   // the next one ($max of their seqs and times).
@@ -148,10 +178,21 @@ export function createConversationStore(options: { db: Db; now?: () => Date }): 
       return collection.findOne({ _id: id });
     },
 
+    async findRecent(id) {
+      const cached = recent.get(id);
+      if (cached && (cached.doc.kind === 'direct' || Date.now() - cached.readAt < cacheTtlMs)) {
+        return cached.doc;
+      }
+      const doc = await collection.findOne({ _id: id });
+      if (doc) remember(doc);
+      else recent.delete(id);
+      return doc;
+    },
+
     async ensureDirect(a, b) {
       const _id = directConversationId(a.id, b.id);
-      const existing = await collection.findOne({ _id });
-      if (existing) return existing;
+      const existing = recent.get(_id)?.doc ?? (await collection.findOne({ _id }));
+      if (existing) return remember(existing);
       const at = now();
       const members = a.id === b.id ? [a] : [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
       const doc: ConversationDoc = {
@@ -177,7 +218,7 @@ export function createConversationStore(options: { db: Db; now?: () => Date }): 
       const stored = await collection.findOne({ _id });
       if (!stored)
         throw new NotFoundError('No such conversation', { code: 'conversation_not_found' });
-      return stored;
+      return remember(stored);
     },
 
     async insertRoom(room, makeEvents) {
@@ -198,10 +239,14 @@ export function createConversationStore(options: { db: Db; now?: () => Date }): 
       };
       const events = makeEvents(doc);
       await collection.insertOne({ ...doc, ...outboxFieldsFor(events, at) });
+      remember(doc);
       return { doc, events };
     },
 
     recordMessage(id, seq, at) {
+      const cached = recent.get(id)?.doc;
+      // the cached copy's lastSeq is the next send's seq guess: keep it current
+      if (cached && cached.lastSeq < seq) recent.get(id)!.doc = { ...cached, lastSeq: seq };
       return activity.write(id, { seq, at });
     },
 
@@ -224,12 +269,15 @@ export function createConversationStore(options: { db: Db; now?: () => Date }): 
         .toArray();
     },
 
-    update(id, decide) {
-      return updateVersioned(collection, id, decide, {
+    async update(id, decide) {
+      recent.delete(id); // whatever happens next, the cached copy may be old
+      const result = await updateVersioned(collection, id, decide, {
         now,
         notFound: () =>
           new NotFoundError('No such conversation', { code: 'conversation_not_found' }),
       });
+      remember(result.doc);
+      return result;
     },
   };
 }

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     isBrokerConnected: () => amqp.isConnected(),
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
+    conversationCacheTtlMs: config.CONVERSATION_CACHE_TTL_MS,
     sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
     sendLimits: {
       maxPending: config.SEND_MAX_PENDING,

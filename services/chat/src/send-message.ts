@@ -6,7 +6,7 @@ import { NotFoundError, type Principal } from '@parley/server-kit';
 import type { z } from 'zod';
 import type { ChatServices } from './chat-services';
 import { newMessageEvent } from './chat-events';
-import { requireMember } from './conversation-access';
+import { requireMemberRecently } from './conversation-access';
 import type { ConversationDoc } from './conversation-store';
 import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
 import type { SendLifetime } from './send-admission';
@@ -43,8 +43,7 @@ async function resolveConversation(
     const peer = await resolveDirectPeer(services, caller, input.to);
     return services.conversations.ensureDirect(userRefOf(caller), peer);
   }
-  const conversation = await services.conversations.findById(input.conversationId ?? '');
-  return requireMember(conversation, caller.userId);
+  return requireMemberRecently(services.conversations, input.conversationId ?? '', caller.userId);
 }
 
 /** A reply attaches to the thread root, so a reply to a reply joins the same thread. */

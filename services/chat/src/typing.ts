@@ -4,7 +4,7 @@
 import type { Principal } from '@parley/server-kit';
 import { typingEvent } from './chat-events';
 import type { ChatServices } from './chat-services';
-import { requireMember } from './conversation-access';
+import { requireMemberRecently } from './conversation-access';
 import { userRefOf } from './send-message';
 
 export async function announceTyping(
@@ -13,8 +13,9 @@ export async function announceTyping(
   conversationId: string,
   isTyping: boolean,
 ): Promise<void> {
-  const conversation = requireMember(
-    await services.conversations.findById(conversationId),
+  const conversation = await requireMemberRecently(
+    services.conversations,
+    conversationId,
     caller.userId,
   );
   services.outbox.publishEphemeral(typingEvent(conversation, userRefOf(caller), isTyping));

@@ -193,6 +193,8 @@ export interface InstanceOptions {
   outboxGraceMs?: number;
   publishTimeoutMs?: number;
   mongoUrl?: string;
+  /** ConversationStore.findRecent's ttl; default the service's. */
+  conversationCacheTtlMs?: number;
 }
 
 export interface ChatHarness {
@@ -254,6 +256,9 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
       ...(instanceOptions.sendRateLimit ? { sendRateLimit: instanceOptions.sendRateLimit } : {}),
       ...(instanceOptions.sendLimits ? { sendLimits: instanceOptions.sendLimits } : {}),
+      ...(instanceOptions.conversationCacheTtlMs !== undefined
+        ? { conversationCacheTtlMs: instanceOptions.conversationCacheTtlMs }
+        : {}),
     });
     if (!ownMongo) await services.ensureIndexes();
     const relay = createOutboxRelay({

@@ -217,3 +217,23 @@ it('When room ids are malformed or name a direct conversation, then 404; bad bod
     expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
   }
 });
+
+it('When membership changes through another instance, then a joiner may send there at once and a leaver is refused once the cache window has passed', async () => {
+  const other = await h.startInstance({ conversationCacheTtlMs: 300 });
+  const [owner, member] = [h.newUser('owner'), h.newUser('member')];
+  const room = await createRoom(owner, { name: 'two-instances' });
+  const sendVia = (url: string, user: TestUser, text: string) =>
+    request(url).post('/chat/send').set(bearer(user)).send({ conversationId: room.id, text });
+  // the other instance now holds the room as it was: without the member
+  expect((await sendVia(other.url, owner, 'warm')).status).toBe(201);
+
+  await api().post(`/chat/rooms/${room.id}/join`).set(bearer(member)).expect(200);
+  const joined = await sendVia(other.url, member, 'just joined');
+  await api().post(`/chat/rooms/${room.id}/leave`).set(bearer(member)).expect(200);
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  const left = await sendVia(other.url, member, 'gone');
+
+  expect(joined.status).toBe(201);
+  expect(left.status).toBe(403);
+  expect(left.body.code).toBe('not_a_member');
+});
