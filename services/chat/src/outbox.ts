@@ -80,6 +80,8 @@ interface PendingMark {
 /** Published events marked per write at most (one updateMany, its $or one clause each). */
 const MARK_BATCH_MAX = 200;
 
+const CLEAR_OUTBOX = { outbox: '', outboxCount: '', outboxDueAt: '' } as const;
+
 export interface Outbox {
   /** Publishes events just stored on a document (fast path). Never throws. */
   dispatch(collection: string, docId: unknown, events: readonly ParleyEvent[]): void;
@@ -129,65 +131,66 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return col;
   }
 
-  // One conditional removal of one event, for what the batch below did not clear.
-  async function markOne(name: string, docId: unknown, eventId: string): Promise<void> {
+  // Removes one document's published events, each conditional on still being there.
+  // Common case, one write: they are all the document's pending events. Otherwise they
+  // are removed together and the fields cleared if nothing else is pending; and when
+  // one of them was removed meanwhile (the relay sent it too), one at a time.
+  async function markDoc(name: string, docId: unknown, eventIds: readonly string[]) {
     const col = collection(name);
-    const path = `outbox.${eventId}`;
     const _id = docId as Document['_id'];
-    const removed = await col.updateOne(
-      { _id, [path]: { $exists: true } },
-      { $unset: { [path]: '' }, $inc: { outboxCount: -1 } },
+    const paths = eventIds.map((id) => `outbox.${id}`);
+    const present = Object.fromEntries(paths.map((path) => [path, { $exists: true }]));
+    const all = await col.updateOne(
+      { _id, outboxCount: eventIds.length, ...present },
+      { $unset: CLEAR_OUTBOX },
     );
-    if (removed.modifiedCount === 1) {
-      // both conditional single-document writes: an event pushed meanwhile keeps the count above 0
-      await col.updateOne(
-        { _id, outboxCount: { $lte: 0 } },
-        { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
-      );
+    if (all.modifiedCount === 1) return;
+    const some = await col.updateOne(
+      { _id, ...present },
+      {
+        $unset: Object.fromEntries(paths.map((path) => [path, ''])),
+        $inc: { outboxCount: -eventIds.length },
+      },
+    );
+    if (some.modifiedCount === 0) {
+      if (eventIds.length > 1) for (const id of eventIds) await markDoc(name, docId, [id]);
+      return;
     }
+    // both conditional single-document writes: an event pushed meanwhile keeps the count above 0
+    await col.updateOne({ _id, outboxCount: { $lte: 0 } }, { $unset: CLEAR_OUTBOX });
   }
 
-  // Marks a batch of published events with as few writes as it can: the common case
-  // (each document's only pending event is the one just published) is ONE updateMany
-  // for the whole batch; the documents it did not clear (another event pending, or two
-  // of the batch's events on one document) are found with one read by _id and get the
-  // per-event removal.
+  // Marks a batch of published events with as few writes as it can: the documents
+  // whose only pending event is the one just published (a new message: the common
+  // case) are cleared by ONE updateMany for the whole batch; every other document gets
+  // one markDoc for all of its events in the batch, the documents side by side.
   async function markBatch(name: string, batch: readonly PendingMark[]): Promise<void> {
-    const col = collection(name);
-    const perDoc = new Map<string, PendingMark[]>();
-    for (const mark of batch) {
-      const key = String(mark.docId);
-      perDoc.set(key, [...(perDoc.get(key) ?? []), mark]);
+    const perDoc = new Map<string, { docId: unknown; eventIds: string[] }>();
+    for (const { docId, eventId } of batch) {
+      const key = String(docId);
+      const entry = perDoc.get(key) ?? { docId, eventIds: [] };
+      entry.eventIds.push(eventId);
+      perDoc.set(key, entry);
     }
-    const alone = [...perDoc.values()].filter((marks) => marks.length === 1).map(([m]) => m!);
-    let cleared = 0;
+    const docs = [...perDoc.values()];
+    const alone = docs.filter((doc) => doc.eventIds.length === 1);
+    let rest = docs.filter((doc) => doc.eventIds.length > 1);
     if (alone.length > 0) {
-      const result = await col.updateMany(
+      const result = await collection(name).updateMany(
         {
-          _id: { $in: alone.map((m) => m.docId as Document['_id']) },
+          _id: { $in: alone.map((doc) => doc.docId as Document['_id']) },
           outboxCount: 1,
-          $or: alone.map((m) => ({
-            _id: m.docId as Document['_id'],
-            [`outbox.${m.eventId}`]: { $exists: true },
+          $or: alone.map((doc) => ({
+            _id: doc.docId as Document['_id'],
+            [`outbox.${doc.eventIds[0]}`]: { $exists: true },
           })),
         },
-        { $unset: { outbox: '', outboxCount: '', outboxDueAt: '' } },
+        { $unset: CLEAR_OUTBOX },
       );
-      cleared = result.modifiedCount;
+      // which ones it cleared is not reported; markDoc is a no-op on those
+      if (result.modifiedCount < alone.length) rest = docs;
     }
-    if (cleared === batch.length) return;
-    const left = await col
-      .find(
-        { _id: { $in: [...perDoc.values()].map(([m]) => m!.docId as Document['_id']) } },
-        { projection: { outbox: 1 } },
-      )
-      .toArray();
-    for (const doc of left) {
-      const pending = (doc as OutboxFields).outbox ?? {};
-      for (const mark of perDoc.get(String(doc._id)) ?? []) {
-        if (mark.eventId in pending) await markOne(name, mark.docId, mark.eventId);
-      }
-    }
+    await Promise.all(rest.map((doc) => markDoc(name, doc.docId, doc.eventIds)));
   }
 
   // Group commit: marks wait while a batch of their collection is being written, and
