@@ -158,6 +158,7 @@ const MONGO_DEPENDENCY_ERRORS = new Set([
   'MongoPoolClearedError',
   'MongoServerClosedError',
   'MongoOperationTimeoutError',
+  'MongoWaitQueueTimeoutError',
 ]);
 
 /**

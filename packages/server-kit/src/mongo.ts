@@ -21,6 +21,13 @@ export interface MongoOptions {
   socketTimeoutMS?: number;
   maxPoolSize?: number;
   /**
+   * How long an operation waits for a pooled connection; default 1000 ms. Past it the
+   * driver fails it (MongoWaitQueueTimeoutError, a 503), so when the database falls
+   * behind, requests are answered now instead of queueing in the driver long after
+   * their deadline: that queue held the memory that grew in the first 5-minute soak.
+   */
+  waitQueueTimeoutMS?: number;
+  /**
    * Wait for the first connection before resolving (and fail with
    * DependencyUnavailableError if there is none); default true. With false the
    * service starts anyway, answers 503 until MongoDB is up, then recovers.
@@ -46,6 +53,7 @@ export async function connectMongo(options: MongoOptions): Promise<MongoConnecti
     connectTimeoutMS: options.connectTimeoutMS ?? 2_000,
     socketTimeoutMS: options.socketTimeoutMS ?? 10_000,
     maxPoolSize: options.maxPoolSize ?? 20,
+    waitQueueTimeoutMS: options.waitQueueTimeoutMS ?? 1_000,
     ...options.clientOptions,
   });
   const log = options.logger;

@@ -15,6 +15,7 @@ import {
   type MongoConnection,
 } from '@parley/server-kit';
 import { createSilentLogger, uniqueDbName, waitFor } from '@parley/server-kit/testing';
+import { startToxiproxy, upstreamOf, viaProxy } from '../../../tools/toxiproxy';
 
 const mongoBaseUrl = process.env['MONGO_URL'] ?? 'mongodb://127.0.0.1:27017';
 const logger = createSilentLogger();
@@ -95,6 +96,39 @@ describe('connectMongo', () => {
 
     expect(Date.now() - started).toBeLessThan(2600);
     expect(isDependencyFailure(error)).toBe(true);
+  });
+
+  it('When every pooled connection stays busy past waitQueueTimeoutMS, then the next operation fails at once as a dependency failure', async () => {
+    const toxiproxy = await startToxiproxy();
+    try {
+      const link = await toxiproxy.client.createProxy({
+        name: uniqueDbName('pool'),
+        upstream: upstreamOf(mongoBaseUrl),
+      });
+      const mongo = await connectMongo({
+        url: withDb(viaProxy(mongoBaseUrl, link), uniqueDbName('pool')),
+        logger,
+        maxPoolSize: 1,
+        waitQueueTimeoutMS: 200,
+      });
+      opened.push(mongo);
+      await mongo.ping();
+      await link.latency(1_500);
+      const holding = mongo.db.command({ ping: 1 }); // takes the only connection for 1.5 s
+      const started = Date.now();
+
+      const error = await mongo.db
+        .collection('c')
+        .findOne({})
+        .catch((err: unknown) => err);
+
+      expect(isDependencyFailure(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await link.clearToxics();
+      await expect(holding).resolves.toMatchObject({ ok: 1 });
+    } finally {
+      await toxiproxy.stop();
+    }
   });
 });
 
