@@ -949,18 +949,24 @@ async function probeDatabase() {
           ),
       ],
       [
-        'message by sender + idempotency key (WS send pre-check)',
+        'message by idempotency key (only after a send is refused as a repeat)',
         'messages',
-        () => messages.findOne({ senderId: sample.senderId, idempotencyKey: 'probe' }),
+        () => messages.findOne({ idempotencyKey: `${sample.senderId}:probe` }),
       ],
       [
-        'outbox mark-published (_id + conditions, no match)',
+        'outbox mark-published, a batch of 10 (_id $in + conditions, no match)',
         'messages',
-        () =>
-          messages.updateOne(
-            { _id: new ObjectId(), outboxCount: 1, 'outbox.probe': { $exists: true } },
+        () => {
+          const ids = Array.from({ length: 10 }, () => new ObjectId());
+          return messages.updateMany(
+            {
+              _id: { $in: ids },
+              outboxCount: 1,
+              $or: ids.map((_id) => ({ _id, 'outbox.probe': { $exists: true } })),
+            },
             { $unset: { outbox: '' } },
-          ),
+          );
+        },
       ],
       [
         'outbox relay scan (outboxDueAt <= t)',
