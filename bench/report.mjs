@@ -176,7 +176,7 @@ export async function writeReport(results, base) {
       ? 'Everything but the database ran on this machine over loopback; Parley and the raw ' +
           'pipeline shared the MongoDB given with --mongo-url. '
       : 'Everything ran on this one machine over loopback: the services, the FerretDB dev server ' +
-          '(a MongoDB-compatible server, built with the repo\'s index patch: about 1 ms per ' +
+          "(a MongoDB-compatible server, built with the repo's index patch: about 1 ms per " +
           'operation by `_id` or an indexed field, writes serialised through a proxy for ' +
           'atomicity, whole documents decoded in Go, so a 1,000-member room costs ~20 ms per read ' +
           'or write: it caps write throughput), RabbitMQ, the raw pipeline and the load ' +
