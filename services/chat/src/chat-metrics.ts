@@ -12,6 +12,7 @@ export interface ChatMetrics {
   outboxPending: Gauge;
   sendsShed: Counter;
   sendsPending: Gauge;
+  lastSeqWriteFailures: Counter;
 }
 
 export function createChatMetrics(metrics: Metrics): ChatMetrics {
@@ -42,6 +43,10 @@ export function createChatMetrics(metrics: Metrics): ChatMetrics {
     sendsPending: metrics.gauge({
       name: 'chat_sends_pending',
       help: 'Sends this instance is working on (bounded by SEND_MAX_PENDING)',
+    }),
+    lastSeqWriteFailures: metrics.counter({
+      name: 'chat_last_seq_write_failures_total',
+      help: "Stored messages whose conversation lastSeq write failed (it lags until the next message's)",
     }),
   };
 }

@@ -2,7 +2,12 @@
 // message), check membership and the thread parent, then store the message with
 // the next seq and its new_message event in one write, and publish it.
 import type { Message, UserRef, sendMessageRequestSchema } from '@parley/contracts';
-import { NotFoundError, type Principal } from '@parley/server-kit';
+import {
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  type Principal,
+} from '@parley/server-kit';
 import type { z } from 'zod';
 import type { ChatServices } from './chat-services';
 import { newMessageEvent } from './chat-events';
@@ -77,7 +82,33 @@ export async function sendMessage(
   }
 }
 
+// A repeated clientMsgId is found by the insert itself (the unique idempotency key
+// refuses it and insertNext returns the original), so a send costs no lookup first.
+// A repeat refused before it reaches the insert, with an answer that would tell the
+// client its message failed for good (429, the caller has left: 403, a peer gone:
+// 404), still gets its original (DESIGN.md §4); the lookup is made only then. A 503
+// is left as it is: it says "try again", and load shedding must stay cheap.
 async function storeMessage(
+  services: ChatServices,
+  caller: Principal,
+  input: SendMessageInput,
+  lifetime: SendLifetime,
+): Promise<SendMessageResult> {
+  try {
+    return await storeNewMessage(services, caller, input, lifetime);
+  } catch (err) {
+    const final =
+      err instanceof RateLimitedError ||
+      err instanceof ForbiddenError ||
+      err instanceof NotFoundError;
+    if (!final || input.clientMsgId === undefined) throw err;
+    const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
+    if (original) return { message: toMessage(original), created: false };
+    throw err;
+  }
+}
+
+async function storeNewMessage(
   services: ChatServices,
   caller: Principal,
   input: SendMessageInput,
@@ -85,19 +116,7 @@ async function storeMessage(
 ): Promise<SendMessageResult> {
   const admission = services.sendAdmission;
   const prepared = await admission.lookups(lifetime, async () => {
-    // A repeated clientMsgId is found by the insert itself (the unique idempotency key
-    // refuses it and insertNext returns the original), so a send costs no lookup first.
-    try {
-      await services.sendRateLimit.consume(caller.userId);
-    } catch (err) {
-      // a client retrying a message stored before it hit the limit gets it, not a 429
-      const original =
-        input.clientMsgId === undefined
-          ? null
-          : await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
-      if (original) return { original };
-      throw err;
-    }
+    await services.sendRateLimit.consume(caller.userId);
     admission.ensureWanted(lifetime);
     const conversation = await resolveConversation(services, caller, input);
     const parentId =
@@ -106,7 +125,6 @@ async function storeMessage(
         : await resolveThreadRoot(services, conversation, input.parentId);
     return { conversation, parentId };
   });
-  if ('original' in prepared) return { message: toMessage(prepared.original), created: false };
   const { conversation, parentId } = prepared;
   admission.ensureWanted(lifetime);
 
@@ -148,11 +166,16 @@ async function storeMessage(
   services.sendHooks.afterStore?.(result.doc);
   services.outbox.dispatch(MESSAGES_COLLECTION, result.doc._id, result.events);
   // after the event is on its way: if this write fails, the conversation's lastSeq
-  // lags until the next message, but nothing is lost (history reads the messages)
-  await services.conversations.recordMessage(
-    conversation._id,
-    result.doc.seq,
-    result.doc.createdAt,
-  );
+  // lags until the next message, but nothing is lost (history reads the messages),
+  // so the message stored is still answered 201
+  try {
+    await services.conversations.recordMessage(
+      conversation._id,
+      result.doc.seq,
+      result.doc.createdAt,
+    );
+  } catch {
+    services.metrics.lastSeqWriteFailures.inc();
+  }
   return { message: toMessage(result.doc), created: true };
 }

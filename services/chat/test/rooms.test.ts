@@ -237,3 +237,21 @@ it('When membership changes through another instance, then a joiner may send the
   expect(left.status).toBe(403);
   expect(left.body.code).toBe('not_a_member');
 });
+
+it('When a member who left retries a send that was stored, then the original comes back with 200, not 403', async () => {
+  const [owner, member] = [h.newUser('owner'), h.newUser('member')];
+  const room = await createRoom(owner, { name: 'retry-after-leave', members: [member.username] });
+  const body = { conversationId: room.id, text: 'sent before leaving', clientMsgId: 'leave-1' };
+  const first = await api().post('/chat/send').set(bearer(member)).send(body).expect(201);
+  await api().post(`/chat/rooms/${room.id}/leave`).set(bearer(member)).expect(200);
+
+  const retry = await api().post('/chat/send').set(bearer(member)).send(body);
+  const fresh = await api()
+    .post('/chat/send')
+    .set(bearer(member))
+    .send({ ...body, clientMsgId: 'leave-2' });
+
+  expect(retry.status).toBe(200);
+  expect(retry.body.message).toEqual(first.body.message);
+  expect(fresh.status).toBe(403);
+});
