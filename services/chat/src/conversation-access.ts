@@ -61,5 +61,5 @@ export async function requireMemberRecently(
 ): Promise<ConversationDoc> {
   const recent = await conversations.findRecent(conversationId);
   if (recent && isMember(recent, userId)) return recent;
-  return requireMember(await conversations.findById(conversationId), userId);
+  return requireMember(await conversations.findRecent(conversationId, { fresh: true }), userId);
 }

@@ -102,9 +102,10 @@ export interface ConversationStore {
    * change, so it stays); else read now. Changes through this instance update it at
    * once; through another instance it may be up to cacheTtlMs old. So a caller must
    * re-read with findById before refusing someone as a non-member (they may have
-   * joined since); a member who left may still pass for that long.
+   * joined since); a member who left may still pass for that long. `fresh` reads now
+   * (and keeps what it read).
    */
-  findRecent(id: string): Promise<ConversationDoc | null>;
+  findRecent(id: string, options?: { fresh?: boolean }): Promise<ConversationDoc | null>;
   /** The direct conversation of two users, created if it does not exist yet. */
   ensureDirect(a: UserRef, b: UserRef): Promise<ConversationDoc>;
   insertRoom(
@@ -144,6 +145,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
   // Reading a room's document costs in proportion to its members (every send did it),
   // so the hot paths take it from here; see findRecent for what that allows.
   const recent = new Map<string, { doc: ConversationDoc; readAt: number }>();
+  // bumped by every change through this store: a read that overlapped one may hold
+  // the document from before it, so it is not kept
+  let changes = 0;
   function remember(doc: ConversationDoc): ConversationDoc {
     if (cacheTtlMs <= 0) return doc;
     recent.delete(doc._id);
@@ -178,14 +182,15 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       return collection.findOne({ _id: id });
     },
 
-    async findRecent(id) {
+    async findRecent(id, { fresh = false } = {}) {
       const cached = recent.get(id);
-      if (cached && (cached.doc.kind === 'direct' || Date.now() - cached.readAt < cacheTtlMs)) {
-        return cached.doc;
-      }
+      const usable =
+        cached && (cached.doc.kind === 'direct' || Date.now() - cached.readAt < cacheTtlMs);
+      if (usable && !fresh) return cached.doc;
+      const changesBefore = changes;
       const doc = await collection.findOne({ _id: id });
-      if (doc) remember(doc);
-      else recent.delete(id);
+      if (!doc) recent.delete(id);
+      else if (changes === changesBefore) remember(doc);
       return doc;
     },
 
@@ -270,12 +275,14 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     },
 
     async update(id, decide) {
+      changes += 1;
       recent.delete(id); // whatever happens next, the cached copy may be old
       const result = await updateVersioned(collection, id, decide, {
         now,
         notFound: () =>
           new NotFoundError('No such conversation', { code: 'conversation_not_found' }),
       });
+      changes += 1; // a read that began during the write may have missed it
       remember(result.doc);
       return result;
     },
