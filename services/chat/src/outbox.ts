@@ -163,7 +163,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // Marks a batch of published events with as few writes as it can: the documents
   // whose only pending event is the one just published (a new message: the common
   // case) are cleared by ONE updateMany for the whole batch; every other document gets
-  // one markDoc for all of its events in the batch, the documents side by side.
+  // one markDoc for all of its events in the batch, the documents side by side. Which
+  // documents the updateMany left is not reported, so when it left some, one read by
+  // _id finds those still holding their event.
   async function markBatch(name: string, batch: readonly PendingMark[]): Promise<void> {
     const perDoc = new Map<string, { docId: unknown; eventIds: string[] }>();
     for (const { docId, eventId } of batch) {
@@ -187,8 +189,21 @@ export function createOutbox(options: OutboxOptions): Outbox {
         },
         { $unset: CLEAR_OUTBOX },
       );
-      // which ones it cleared is not reported; markDoc is a no-op on those
-      if (result.modifiedCount < alone.length) rest = docs;
+      if (result.modifiedCount < alone.length) {
+        const left = await collection(name)
+          .find(
+            { _id: { $in: alone.map((doc) => doc.docId as Document['_id']) } },
+            { projection: { outbox: 1 } },
+          )
+          .toArray();
+        const pending = new Map(
+          left.map((doc) => [String(doc._id), (doc as OutboxFields).outbox ?? {}]),
+        );
+        const uncleared = alone.filter(
+          (doc) => doc.eventIds[0]! in (pending.get(String(doc.docId)) ?? {}),
+        );
+        rest = [...rest, ...uncleared];
+      }
     }
     await Promise.all(rest.map((doc) => markDoc(name, doc.docId, doc.eventIds)));
   }
