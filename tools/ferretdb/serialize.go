@@ -6,10 +6,10 @@ package main
 // end at n=5, and a conditional update ({_id, v: 0} -> {v: 1}) can succeed
 // twice. MongoDB makes every single-document write atomic, and Parley relies on
 // that (DESIGN.md §8), so this proxy sits in front of FerretDB and lets one
-// write at a time through, across all client connections. Reads (find, count,
-// aggregate, ...) pass without waiting: each is one SQLite read transaction,
+// write at a time through, across all client connections. Reads (find, getMore,
+// count, distinct, ...) pass without waiting: each is one SQLite read transaction,
 // which sees a consistent snapshot, so a slow scan never holds up the writes.
-// Anything not known to be a read takes the lock. It is a dev and test server;
+// Anything not known to be a read takes the lock, aggregate included ($out). It is a dev and test server;
 // correctness matters more than throughput here.
 
 import (
