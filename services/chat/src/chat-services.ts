@@ -74,6 +74,8 @@ export interface ChatServicesOptions {
   outboxBatchSize?: number;
   /** ConversationStore.findRecent's ttl; default 1000 ms, 0 off. */
   conversationCacheTtlMs?: number;
+  /** Commit delay of a busy conversation's lastSeq writes; default 50 ms. */
+  lastSeqWritePauseMs?: number;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
   /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
@@ -95,6 +97,9 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     now,
     ...(options.conversationCacheTtlMs !== undefined
       ? { cacheTtlMs: options.conversationCacheTtlMs }
+      : {}),
+    ...(options.lastSeqWritePauseMs !== undefined
+      ? { lastSeqWritePauseMs: options.lastSeqWritePauseMs }
       : {}),
   });
   const readMarkers = createReadMarkerStore({ db: options.db, now });

@@ -31,6 +31,8 @@ export const chatEnvSchema = z
 
     // how stale a room's membership may be on the send and typing paths (conversation-store.ts)
     CONVERSATION_CACHE_TTL_MS: envVars.durationMs(1_000),
+    // commit delay of a busy conversation's lastSeq writes (coalesced-writes.ts)
+    LAST_SEQ_WRITE_PAUSE_MS: envVars.durationMs(50),
 
     SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
     SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),

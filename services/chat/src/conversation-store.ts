@@ -135,6 +135,8 @@ export interface ConversationStoreOptions {
   cacheTtlMs?: number;
   /** Documents findRecent keeps (least recently used go first). */
   cacheMaxEntries?: number;
+  /** A busy conversation's next lastSeq write waits this long after the last (commit delay). */
+  lastSeqWritePauseMs?: number;
 }
 
 export function createConversationStore(options: ConversationStoreOptions): ConversationStore {
@@ -157,7 +159,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
   }
   // A room's document carries its member list, so rewriting it for every message is
   // costly; sends to one conversation that finish while its write is in flight share
-  // the next one ($max of their seqs and times).
+  // the next one ($max of their seqs and times), which a busy conversation delays by
+  // lastSeqWritePauseMs to gather more (its senders' answers wait that much longer;
+  // the messages themselves are stored and announced before).
   const activity = createCoalescedWrites<{ seq: number; at: Date }>(
     async (id, { seq, at }) => {
       await collection.updateOne(
@@ -166,6 +170,7 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       );
     },
     (a, b) => ({ seq: Math.max(a.seq, b.seq), at: a.at > b.at ? a.at : b.at }),
+    { pauseMs: options.lastSeqWritePauseMs ?? 50 },
   );
 
   return {

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     conversationCacheTtlMs: config.CONVERSATION_CACHE_TTL_MS,
+    lastSeqWritePauseMs: config.LAST_SEQ_WRITE_PAUSE_MS,
     sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
     sendLimits: {
       maxPending: config.SEND_MAX_PENDING,

@@ -319,6 +319,30 @@ describe('coalesced writes', () => {
     expect(writes).toHaveLength(3);
   });
 
+  it('When pauseMs is set, then a key still busy after a write waits that long before the next, and an idle key is written at once', async () => {
+    const startedAt: number[] = [];
+    const coalesced = createCoalescedWrites<number>(
+      async () => {
+        startedAt.push(Date.now());
+        await new Promise((r) => setTimeout(r, 5));
+      },
+      (a, b) => Math.max(a, b),
+      { pauseMs: 60 },
+    );
+    const t0 = Date.now();
+    const first = coalesced.write('k', 1);
+    await new Promise((r) => setTimeout(r, 1));
+    const burst = [2, 3, 4].map((v) => coalesced.write('k', v));
+    await Promise.all([first, ...burst]);
+    const idleStart = Date.now();
+    await coalesced.write('k', 5);
+
+    expect(startedAt).toHaveLength(3);
+    expect(startedAt[0]! - t0).toBeLessThan(30);
+    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(60);
+    expect(startedAt[2]! - idleStart).toBeLessThan(30);
+  });
+
   it('When a shared write fails, then every caller it covered rejects and the key recovers', async () => {
     let fail = true;
     const stored: number[] = [];
