@@ -49,7 +49,8 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
   function write(
     session: SocketSession,
     frame: ServerFrame,
-    text: string,
+    /** The frame as JSON: a string, or its UTF-8 bytes when many sockets get it. */
+    data: string | Buffer,
     sendOptions: SendOptions,
   ): boolean {
     const { ws } = session;
@@ -67,7 +68,7 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
       metrics.frameDropped(frame.type);
       return false;
     }
-    ws.send(text);
+    ws.send(data, { binary: false }); // a text frame, also from bytes
     metrics.frameOut(frame.type);
     if (sendOptions.occurredAt !== undefined) {
       metrics.deliveryLatency((options.now() - sendOptions.occurredAt) / 1000);
@@ -98,17 +99,19 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
     send: (session, frame, sendOptions = {}) =>
       write(session, frame, JSON.stringify(frame), sendOptions),
     sendToUsers(userIds, frame, sendOptions = {}) {
-      let text: string | undefined; // only once a recipient is connected here
+      // encoded once for all recipients (ws would convert a string for every socket),
+      // and only once a recipient is connected here
+      let data: Buffer | undefined;
       let sent = 0;
       for (const userId of userIds) {
         const sockets = options.registry.socketsOf(userId);
         if (sockets.size === 0) continue;
-        text ??= JSON.stringify(frame);
+        data ??= Buffer.from(JSON.stringify(frame));
         const except =
           sendOptions.except?.userId === userId ? sendOptions.except.connectionId : undefined;
         for (const session of sockets) {
           if (session.connectionId === except) continue;
-          if (write(session, frame, text, sendOptions)) sent += 1;
+          if (write(session, frame, data, sendOptions)) sent += 1;
         }
       }
       return sent;
