@@ -322,27 +322,19 @@ export async function writeReport(results, base) {
         '',
       );
     }
-    const sat = c.repeats[0].ladders.rest.steps.at(-1);
-    say(
-      `### Processes during the last (saturated) REST step of repeat 1 (${n(sat.offeredRate)} /s offered)`,
-      '',
-      processTable(sat.processes),
-      '',
-    );
-    const satWs = c.repeats[0].ladders.ws.steps.at(-1);
-    say(
-      `### Processes during the last (saturated) WS step of repeat 1 (${n(satWs.offeredRate)} /s offered)`,
-      '',
-      processTable(satWs.processes),
-      '',
-    );
-    const satRaw = c.repeats[0].ladders.raw.steps.at(-1);
-    say(
-      `### Processes during the last (saturated) raw step of repeat 1 (${n(satRaw.offeredRate)} /s offered)`,
-      '',
-      processTable(satRaw.processes),
-      '',
-    );
+    for (const [ladder, label] of [
+      ['rest', 'REST'],
+      ['ws', 'WS'],
+      ['raw', 'raw'],
+    ]) {
+      const sat = c.repeats[0].ladders[ladder].steps.at(-1);
+      say(
+        `### Processes during the last (saturated) ${label} step of repeat 1 (${n(sat.offeredRate)} /s offered)`,
+        '',
+        processTable(sat.processes),
+        '',
+      );
+    }
   }
 
   // ---- scenario 2

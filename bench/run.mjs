@@ -150,19 +150,24 @@ log(`${results.database} at ${mongoBase}${ferret.pid ? ` (pid ${ferret.pid})` : 
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const signingKeyPem = signingKey.export({ type: 'pkcs8', format: 'pem' });
 
+/** The services' env for this run; auth's and chat's URLs once they are started. */
+function benchEnv({ authUrl = 'http://unused', chatUrl = 'http://unused' } = {}) {
+  return parleyEnv({
+    mongoUrl: `${mongoBase}/parley_bench`,
+    amqpUrl,
+    exchange,
+    authUrl,
+    chatUrl,
+    logLevel: config.logLevel,
+  });
+}
+
 let auth;
 let chat;
 let websocket;
 let parleyUrls;
 async function startParley({ nodeArgs = [] } = {}) {
-  const authEnv = parleyEnv({
-    mongoUrl: `${mongoBase}/parley_bench`,
-    amqpUrl,
-    exchange,
-    authUrl: 'http://unused',
-    chatUrl: 'http://unused',
-    logLevel: config.logLevel,
-  });
+  const authEnv = benchEnv();
   if (!auth) {
     auth = await startService('auth', {
       env: {
@@ -174,14 +179,7 @@ async function startParley({ nodeArgs = [] } = {}) {
     });
     cleanups.push(() => auth.stop());
   }
-  const env = parleyEnv({
-    mongoUrl: `${mongoBase}/parley_bench`,
-    amqpUrl,
-    exchange,
-    authUrl: auth.url,
-    chatUrl: 'http://unused',
-    logLevel: config.logLevel,
-  });
+  const env = benchEnv({ authUrl: auth.url });
   chat = await startService('chat', { env, logDir, nodeArgs });
   websocket = await startService('websocket', {
     env: { ...env, CHAT_URL: chat.url },
@@ -627,16 +625,7 @@ async function measureConnections(kind, users) {
   const server =
     kind === 'parley'
       ? await startService('websocket', {
-          env: {
-            ...parleyEnv({
-              mongoUrl: `${mongoBase}/parley_bench`,
-              amqpUrl,
-              exchange,
-              authUrl: auth.url,
-              chatUrl: chat.url,
-              logLevel: config.logLevel,
-            }),
-          },
+          env: benchEnv({ authUrl: auth.url, chatUrl: chat.url }),
           logDir,
         })
       : await startRaw('raw-ws.mjs', { env: {}, logDir });
@@ -720,14 +709,7 @@ async function scenarioAuth() {
   log(`scenario 4: login and /auth/me at bcrypt cost ${config.bcryptCost}`);
   const costly = await startService('auth', {
     env: {
-      ...parleyEnv({
-        mongoUrl: `${mongoBase}/parley_bench`,
-        amqpUrl,
-        exchange,
-        authUrl: 'http://unused',
-        chatUrl: 'http://unused',
-        logLevel: config.logLevel,
-      }),
+      ...benchEnv(),
       BCRYPT_COST: String(config.bcryptCost),
     },
     logDir,
@@ -830,26 +812,12 @@ async function scenarioProfile(rate) {
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   // each service gets its own directory so the file names say whose profile it is
   chat = await startService('chat', {
-    env: parleyEnv({
-      mongoUrl: `${mongoBase}/parley_bench`,
-      amqpUrl,
-      exchange,
-      authUrl: auth.url,
-      chatUrl: 'http://unused',
-      logLevel: config.logLevel,
-    }),
+    env: benchEnv({ authUrl: auth.url }),
     logDir,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dirs.chat}`],
   });
   websocket = await startService('websocket', {
-    env: parleyEnv({
-      mongoUrl: `${mongoBase}/parley_bench`,
-      amqpUrl,
-      exchange,
-      authUrl: auth.url,
-      chatUrl: chat.url,
-      logLevel: config.logLevel,
-    }),
+    env: benchEnv({ authUrl: auth.url, chatUrl: chat.url }),
     logDir,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dirs.websocket}`],
   });
