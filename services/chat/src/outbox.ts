@@ -16,6 +16,7 @@ import type { ParleyEvent } from '@parley/contracts';
 import type { EventPublisher, Logger } from '@parley/server-kit';
 import type { Collection, Document, IndexDescription } from 'mongodb';
 import type { ChatMetrics } from './chat-metrics';
+import { createCoalescedWrites } from './coalesced-writes';
 
 export interface OutboxEntry {
   type: string;
@@ -70,11 +71,9 @@ export function withOutbox(
   };
 }
 
-interface PendingMark {
+interface PublishedMark {
   docId: unknown;
   eventId: string;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 /** Published events marked per write at most (one updateMany, its $or one clause each). */
@@ -166,7 +165,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // one markDoc for all of its events in the batch, the documents side by side. Which
   // documents the updateMany left is not reported, so when it left some, one read by
   // _id finds those still holding their event.
-  async function markBatch(name: string, batch: readonly PendingMark[]): Promise<void> {
+  async function markBatch(name: string, batch: readonly PublishedMark[]): Promise<void> {
     const perDoc = new Map<string, { docId: unknown; eventIds: string[] }>();
     for (const { docId, eventId } of batch) {
       const key = String(docId);
@@ -208,38 +207,23 @@ export function createOutbox(options: OutboxOptions): Outbox {
     await Promise.all(rest.map((doc) => markDoc(name, doc.docId, doc.eventIds)));
   }
 
-  // Group commit: marks wait while a batch of their collection is being written, and
-  // the next batch takes all of them, so the writes per event fall as the rate rises
-  // and a lone event is marked at once.
-  const markQueues = new Map<string, { waiting: PendingMark[]; writing: boolean }>();
+  // Group commit per collection (coalesced-writes.ts): the marks confirmed while a batch
+  // of their collection is being written go together in the next one, so the writes
+  // per event fall as the rate rises, and a lone event is marked at once.
+  const marks = createCoalescedWrites<PublishedMark[]>(
+    async (name, batch) => {
+      for (let from = 0; from < batch.length; from += MARK_BATCH_MAX) {
+        await markBatch(name, batch.slice(from, from + MARK_BATCH_MAX));
+      }
+    },
+    (gathered, more) => {
+      gathered.push(...more); // each caller's array is its own
+      return gathered;
+    },
+  );
 
   function markPublished(name: string, docId: unknown, eventId: string): Promise<void> {
-    let queue = markQueues.get(name);
-    if (!queue) markQueues.set(name, (queue = { waiting: [], writing: false }));
-    const done = new Promise<void>((resolve, reject) => {
-      queue.waiting.push({ docId, eventId, resolve, reject });
-    });
-    if (!queue.writing) void writeMarks(name, queue);
-    return done;
-  }
-
-  async function writeMarks(
-    name: string,
-    queue: { waiting: PendingMark[]; writing: boolean },
-  ): Promise<void> {
-    queue.writing = true;
-    // let the marks confirmed in this tick join the first batch
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (queue.waiting.length > 0) {
-      const batch = queue.waiting.splice(0, MARK_BATCH_MAX);
-      try {
-        await markBatch(name, batch);
-        for (const mark of batch) mark.resolve();
-      } catch (err) {
-        for (const mark of batch) mark.reject(err);
-      }
-    }
-    queue.writing = false;
+    return marks.write(name, [{ docId, eventId }]);
   }
 
   function publishOne(name: string, docId: unknown, event: ParleyEvent): Promise<boolean> {
