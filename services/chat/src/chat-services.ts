@@ -9,33 +9,33 @@ import {
   CONVERSATIONS_COLLECTION,
   createConversationStore,
   type ConversationStore,
-} from './conversation-store';
+} from './conversations/conversation-store';
 import {
   MESSAGES_COLLECTION,
   createMessageStore,
   type MessageStore,
   type MessageStoreHooks,
   type SeqHint,
-} from './message-store';
-import { createOutbox, type Outbox } from './outbox';
+} from './messages/message-store';
+import { createOutbox, type Outbox } from './outbox/outbox';
 import {
   READ_MARKERS_COLLECTION,
   createReadMarkerStore,
   type ReadMarkerStore,
-} from './read-marker-store';
+} from './conversations/read-marker-store';
 import {
   DEFAULT_SEND_RATE_LIMIT,
   createSendRateLimit,
   type SendRateLimit,
   type SendRateLimitOptions,
-} from './send-rate-limit';
-import { createSerialQueue, type SerialQueue } from './send-queue';
+} from './messages/send-rate-limit';
+import { createSerialQueue, type SerialQueue } from './messages/send-queue';
 import {
   DEFAULT_SEND_LIMITS,
   createSendAdmission,
   type SendAdmission,
   type SendLimits,
-} from './send-admission';
+} from './messages/send-admission';
 import type { UserDirectory } from './user-directory';
 import type { Collection, Document } from 'mongodb';
 

@@ -4,8 +4,8 @@
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
-import { DEFAULT_SEND_LIMITS } from './send-admission';
-import { DEFAULT_SEND_RATE_LIMIT } from './send-rate-limit';
+import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
+import { DEFAULT_SEND_RATE_LIMIT } from './messages/send-rate-limit';
 
 export const chatEnvSchema = z
   .object({

@@ -17,11 +17,11 @@ import {
   httpServerTimeouts,
   startHttpServer,
 } from '@parley/server-kit';
-import { createApp } from './app';
+import { createApp } from './http/app';
 import { createChatMetrics } from './chat-metrics';
 import { createChatServices, type SendHooks } from './chat-services';
 import { loadChatConfig, type ChatEnv } from './config';
-import { createOutboxRelay } from './outbox-relay';
+import { createOutboxRelay } from './outbox/outbox-relay';
 import { createUserDirectory } from './user-directory';
 
 async function main(): Promise<void> {

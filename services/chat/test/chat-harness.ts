@@ -34,13 +34,13 @@ import {
   type TestIssuer,
 } from '@parley/server-kit/testing';
 import { amqpUrl, testMongoUrl } from '../../../tools/test-infra';
-import { createApp } from '../src/app';
+import { createApp } from '../src/http/app';
 import { createChatMetrics } from '../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../src/chat-services';
-import type { SendLimits } from '../src/send-admission';
-import type { SendRateLimitOptions } from '../src/send-rate-limit';
-import type { MessageStoreHooks } from '../src/message-store';
-import { createOutboxRelay, type OutboxRelay } from '../src/outbox-relay';
+import type { SendLimits } from '../src/messages/send-admission';
+import type { SendRateLimitOptions } from '../src/messages/send-rate-limit';
+import type { MessageStoreHooks } from '../src/messages/message-store';
+import { createOutboxRelay, type OutboxRelay } from '../src/outbox/outbox-relay';
 import { createUserDirectory } from '../src/user-directory';
 
 export interface TestUser {

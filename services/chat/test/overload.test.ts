@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { waitFor } from '../../../tools/test-infra';
-import type { InsertAttempt } from '../src/message-store';
+import type { InsertAttempt } from '../src/messages/message-store';
 import {
   bearer,
   startChatHarness,

@@ -6,7 +6,7 @@ import {
   newMessageEventSchema,
 } from '@parley/contracts';
 import request from 'supertest';
-import { directConversationId } from '../src/conversation-store';
+import { directConversationId } from '../src/conversations/conversation-store';
 import { bearer, startChatHarness, type ChatHarness, type TestUser } from './chat-harness';
 
 let h: ChatHarness;

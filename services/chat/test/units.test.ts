@@ -3,11 +3,11 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createCoalescedWrites } from '../src/coalesced-writes';
+import { createCoalescedWrites } from '../src/storage/coalesced-writes';
 import { loadChatConfig } from '../src/config';
-import { decodeCursor, encodeCursor } from '../src/conversation-list';
-import { directConversationId } from '../src/conversation-store';
-import { QueueRejection, createSerialQueue } from '../src/send-queue';
+import { decodeCursor, encodeCursor } from '../src/conversations/conversation-list';
+import { directConversationId } from '../src/conversations/conversation-store';
+import { QueueRejection, createSerialQueue } from '../src/messages/send-queue';
 import { createUserDirectory } from '../src/user-directory';
 
 describe('config', () => {

@@ -16,10 +16,14 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
-import { createDeclaredIndexes } from './mongo-indexes';
-import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from './outbox';
-import { backoff, isDuplicateKeyError } from './retry-backoff';
-import { updateVersioned, type VersionedChange, type VersionedResult } from './versioned-update';
+import { createDeclaredIndexes } from '../storage/mongo-indexes';
+import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
+import { backoff, isDuplicateKeyError } from '../storage/retry-backoff';
+import {
+  updateVersioned,
+  type VersionedChange,
+  type VersionedResult,
+} from '../storage/versioned-update';
 
 export interface ReactionGroup {
   emoji: string;

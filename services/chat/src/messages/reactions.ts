@@ -2,8 +2,8 @@
 // not there answers the message unchanged and emits nothing (idempotent).
 import type { Message } from '@parley/contracts';
 import { NotFoundError, type Principal } from '@parley/server-kit';
-import { messageUpdatedEvent } from './chat-events';
-import type { ChatServices } from './chat-services';
+import { messageUpdatedEvent } from '../outbox/chat-events';
+import type { ChatServices } from '../chat-services';
 import { requireMessageForMember } from './message-access';
 import { MESSAGES_COLLECTION, toMessage, type ReactionGroup } from './message-store';
 

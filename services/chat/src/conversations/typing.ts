@@ -2,10 +2,10 @@
 // sent best effort and the answer is 204 even when RabbitMQ is down: a typing
 // indicator delivered late is worse than none, and the next keystroke sends another.
 import type { Principal } from '@parley/server-kit';
-import { typingEvent } from './chat-events';
-import type { ChatServices } from './chat-services';
+import { typingEvent } from '../outbox/chat-events';
+import type { ChatServices } from '../chat-services';
 import { requireMemberRecently } from './conversation-access';
-import { userRefOf } from './send-message';
+import { userRefOf } from '../messages/send-message';
 
 export async function announceTyping(
   services: ChatServices,

@@ -14,16 +14,16 @@ import {
 } from '@parley/server-kit';
 import { Router, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import type { ChatServices } from './chat-services';
-import { listConversations } from './conversation-list';
-import { readHistory, readReplies } from './history';
-import { deleteMessage, editMessage } from './message-edits';
-import { addReaction, removeReaction } from './reactions';
-import { markRead } from './read-markers';
-import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } from './rooms';
-import type { SendLifetime } from './send-admission';
-import { sendMessage } from './send-message';
-import { announceTyping } from './typing';
+import type { ChatServices } from '../chat-services';
+import { listConversations } from '../conversations/conversation-list';
+import { readHistory, readReplies } from '../messages/history';
+import { deleteMessage, editMessage } from '../messages/message-edits';
+import { addReaction, removeReaction } from '../messages/reactions';
+import { markRead } from '../conversations/read-markers';
+import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } from '../rooms/rooms';
+import type { SendLifetime } from '../messages/send-admission';
+import { sendMessage } from '../messages/send-message';
+import { announceTyping } from '../conversations/typing';
 
 type Routes = typeof ROUTES;
 type ChatRouteName = {

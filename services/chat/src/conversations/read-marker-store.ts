@@ -3,9 +3,9 @@
 // moves forward: the write matches only while the stored seq is lower.
 import type { ParleyEvent } from '@parley/contracts';
 import type { Collection, Db, Document, IndexDescription } from 'mongodb';
-import { createDeclaredIndexes } from './mongo-indexes';
-import { OUTBOX_INDEX, withOutbox, type OutboxFields } from './outbox';
-import { isDuplicateKeyError } from './retry-backoff';
+import { createDeclaredIndexes } from '../storage/mongo-indexes';
+import { OUTBOX_INDEX, withOutbox, type OutboxFields } from '../outbox/outbox';
+import { isDuplicateKeyError } from '../storage/retry-backoff';
 
 export interface ReadMarkerDoc extends OutboxFields {
   /** `<conversationId>|<userId>`: the key is the _id, so lookups need no other index. */

@@ -12,11 +12,15 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
-import { createCoalescedWrites } from './coalesced-writes';
-import { createDeclaredIndexes } from './mongo-indexes';
-import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from './outbox';
-import { isDuplicateKeyError } from './retry-backoff';
-import { updateVersioned, type VersionedChange, type VersionedResult } from './versioned-update';
+import { createCoalescedWrites } from '../storage/coalesced-writes';
+import { createDeclaredIndexes } from '../storage/mongo-indexes';
+import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
+import { isDuplicateKeyError } from '../storage/retry-backoff';
+import {
+  updateVersioned,
+  type VersionedChange,
+  type VersionedResult,
+} from '../storage/versioned-update';
 
 export interface ConversationDoc extends OutboxFields {
   _id: string;

@@ -5,7 +5,7 @@
 import type { ParleyEvent } from '@parley/contracts';
 import { DependencyUnavailableError } from '@parley/server-kit';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
-import { withOutbox } from './outbox';
+import { withOutbox } from '../outbox/outbox';
 import { backoff } from './retry-backoff';
 
 export interface VersionedDoc {

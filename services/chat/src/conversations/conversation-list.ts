@@ -9,9 +9,9 @@ import type {
   ConversationsResponse,
 } from '@parley/contracts';
 import { ValidationError, type Principal } from '@parley/server-kit';
-import type { ChatServices } from './chat-services';
+import type { ChatServices } from '../chat-services';
 import { toConversation, type ListCursor } from './conversation-store';
-import { toMessage } from './message-store';
+import { toMessage } from '../messages/message-store';
 
 export function encodeCursor(cursor: ListCursor): string {
   return Buffer.from(JSON.stringify([cursor.lastMessageAt.getTime(), cursor.id])).toString(

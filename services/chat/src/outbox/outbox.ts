@@ -15,8 +15,8 @@
 import type { ParleyEvent } from '@parley/contracts';
 import type { EventPublisher, Logger } from '@parley/server-kit';
 import type { Collection, Document, IndexDescription } from 'mongodb';
-import type { ChatMetrics } from './chat-metrics';
-import { createCoalescedWrites } from './coalesced-writes';
+import type { ChatMetrics } from '../chat-metrics';
+import { createCoalescedWrites } from '../storage/coalesced-writes';
 
 export interface OutboxEntry {
   type: string;

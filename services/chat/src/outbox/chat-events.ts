@@ -7,7 +7,11 @@ import {
   type Message,
   type UserRef,
 } from '@parley/contracts';
-import { toConversation, toConversationRef, type ConversationDoc } from './conversation-store';
+import {
+  toConversation,
+  toConversationRef,
+  type ConversationDoc,
+} from '../conversations/conversation-store';
 
 export function newMessageEvent(
   message: Message,

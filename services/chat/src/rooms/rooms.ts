@@ -7,15 +7,15 @@
 import type { Conversation, UserRef, createRoomRequestSchema } from '@parley/contracts';
 import type { z } from 'zod';
 import type { Principal } from '@parley/server-kit';
-import { conversationUpdatedEvent } from './chat-events';
-import type { ChatServices } from './chat-services';
-import { isMember, requireMember, requireVisibleRoom } from './conversation-access';
+import { conversationUpdatedEvent } from '../outbox/chat-events';
+import type { ChatServices } from '../chat-services';
+import { isMember, requireMember, requireVisibleRoom } from '../conversations/conversation-access';
 import {
   CONVERSATIONS_COLLECTION,
   toConversation,
   type ConversationDoc,
-} from './conversation-store';
-import { userRefOf } from './send-message';
+} from '../conversations/conversation-store';
+import { userRefOf } from '../messages/send-message';
 
 /** GET /chat/rooms answers at most this many rooms, newest activity first. */
 export const ROOMS_LIST_MAX = 500;

@@ -2,9 +2,9 @@
 // the caller is not in, is 404 message_not_found; any other conversation the caller
 // is not in is 403 not_a_member.
 import { NotFoundError, type Principal } from '@parley/server-kit';
-import type { ChatServices } from './chat-services';
-import { requireMember } from './conversation-access';
-import type { ConversationDoc } from './conversation-store';
+import type { ChatServices } from '../chat-services';
+import { requireMember } from '../conversations/conversation-access';
+import type { ConversationDoc } from '../conversations/conversation-store';
 import type { MessageDoc } from './message-store';
 
 export async function requireMessageForMember(

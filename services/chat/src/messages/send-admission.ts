@@ -19,7 +19,7 @@
 // 503 (not 429): the caller did nothing wrong, this instance is overloaded; the
 // per-user rate limit is the 429 (send-rate-limit.ts).
 import { DependencyUnavailableError, TIMED_OUT } from '@parley/server-kit';
-import type { ChatMetrics } from './chat-metrics';
+import type { ChatMetrics } from '../chat-metrics';
 import { QueueRejection, createSerialQueue } from './send-queue';
 
 export interface SendLimits {

@@ -2,7 +2,7 @@
 // outbox events still pending after the grace period and refreshes the pending gauge.
 // One pass at a time; a failing pass (MongoDB down) is logged and the next one retries.
 import type { Logger } from '@parley/server-kit';
-import type { ChatMetrics } from './chat-metrics';
+import type { ChatMetrics } from '../chat-metrics';
 import type { Outbox } from './outbox';
 
 export interface OutboxRelay {

@@ -4,7 +4,7 @@ import type { ReadinessCheck, Logger, Metrics, TokenVerifier } from '@parley/ser
 import { createHttpApp, finishHttpApp } from '@parley/server-kit';
 import type { Express } from 'express';
 import { createChatRouter } from './chat-routes';
-import type { ChatServices } from './chat-services';
+import type { ChatServices } from '../chat-services';
 import { createChatOpenApi } from './openapi';
 
 export interface ChatAppDeps {

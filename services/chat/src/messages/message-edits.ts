@@ -4,8 +4,8 @@
 // deleting it again is a no-op 204 that emits nothing.
 import type { Message } from '@parley/contracts';
 import { ForbiddenError, NotFoundError, type Principal } from '@parley/server-kit';
-import { messageUpdatedEvent } from './chat-events';
-import type { ChatServices } from './chat-services';
+import { messageUpdatedEvent } from '../outbox/chat-events';
+import type { ChatServices } from '../chat-services';
 import { requireMessageForMember } from './message-access';
 import { MESSAGES_COLLECTION, toMessage, type MessageDoc } from './message-store';
 

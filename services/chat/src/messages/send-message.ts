@@ -9,10 +9,10 @@ import {
   type Principal,
 } from '@parley/server-kit';
 import type { z } from 'zod';
-import type { ChatServices } from './chat-services';
-import { newMessageEvent } from './chat-events';
-import { requireMemberRecently } from './conversation-access';
-import type { ConversationDoc } from './conversation-store';
+import type { ChatServices } from '../chat-services';
+import { newMessageEvent } from '../outbox/chat-events';
+import { requireMemberRecently } from '../conversations/conversation-access';
+import type { ConversationDoc } from '../conversations/conversation-store';
 import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
 import type { SendLifetime } from './send-admission';
 

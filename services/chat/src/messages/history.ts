@@ -7,13 +7,13 @@ import type {
   RepliesResponse,
 } from '@parley/contracts';
 import type { Principal } from '@parley/server-kit';
-import type { ChatServices } from './chat-services';
-import { requireMember } from './conversation-access';
+import type { ChatServices } from '../chat-services';
+import { requireMember } from '../conversations/conversation-access';
 import {
   directConversationId,
   toConversationRef,
   type ConversationDoc,
-} from './conversation-store';
+} from '../conversations/conversation-store';
 import { toMessage } from './message-store';
 import { requireMessageForMember } from './message-access';
 import { resolveDirectPeer } from './send-message';

@@ -3,8 +3,8 @@
 // it (a client racing a new message is not an error), so the marker never points at
 // a message that does not exist yet.
 import type { Principal } from '@parley/server-kit';
-import { readEvent } from './chat-events';
-import type { ChatServices } from './chat-services';
+import { readEvent } from '../outbox/chat-events';
+import type { ChatServices } from '../chat-services';
 import { requireMember } from './conversation-access';
 import { READ_MARKERS_COLLECTION, readMarkerId } from './read-marker-store';
 
