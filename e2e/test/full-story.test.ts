@@ -9,11 +9,12 @@ import {
   createUsers,
   Inbox,
   openRawSocket,
-  useStack,
-  waitFor,
   type RawSocket,
   type TestUser,
-} from '../harness';
+  tokenOf,
+  useStack,
+  waitFor,
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'story' });
 
@@ -31,12 +32,6 @@ async function realtime(user: TestUser): Promise<Inbox> {
   const rt = await connect(user);
   opened.push(rt);
   return new Inbox(rt);
-}
-
-function token(user: TestUser): string {
-  const session = user.client.session;
-  if (session === null) throw new Error(`${user.username} is not logged in`);
-  return session.accessToken;
 }
 
 afterAll(async () => {
@@ -62,7 +57,7 @@ test('When alice connects two devices, then bob watching her presence sees her o
     (p) => p.userId === alice.user.id && p.status === 'offline',
     'alice offline before she connects',
   );
-  phone = await openRawSocket(e2e.stack.websocketUrls[0] as string, token(alice));
+  phone = await openRawSocket(e2e.stack.websocketUrls[0] as string, tokenOf(alice));
   laptop = await realtime(alice);
   await bobRt.waitIn(
     bobRt.presence,

@@ -7,10 +7,10 @@ import {
   createClient,
   createUsers,
   Inbox,
+  type TestUser,
   useStack,
   waitFor,
-  type TestUser,
-} from '../harness';
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'two-ws', websocketInstances: 2 });
 

@@ -7,7 +7,7 @@
 //
 // `start` prints `ready <api-url>` once the API answers and stops on SIGINT/SIGTERM or
 // when its stdin closes, so a test runner can start it as a child (see
-// toxiproxy-client.ts). As a module: ensureBuilt() and startToxiproxy().
+// packages/testing/src/toxiproxy.ts). As a module: ensureBuilt() and startToxiproxy().
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 

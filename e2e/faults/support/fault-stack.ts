@@ -1,21 +1,27 @@
-// A stack (e2e/harness) whose links to MongoDB and RabbitMQ run through Toxiproxy, so
-// a test cuts, stalls and restores them for real, plus what the fault tests measure:
-// plain HTTP calls with their status and latency, the messages stored per
-// conversation, and the RSS of each service process.
+// A stack (startStack from @parley/testing) whose links to MongoDB and RabbitMQ run
+// through Toxiproxy, so a test cuts, stalls and restores them for real, plus what the
+// fault tests measure: plain HTTP calls with their status and latency, the messages
+// stored per conversation, and the RSS of each service process.
 import { readFileSync } from 'node:fs';
 import type { Message } from '@parley/contracts';
 import { MongoClient } from 'mongodb';
-import { startStack, type Stack, type StackOptions } from '../../harness/stack';
-import { connect, createUsers, type TestUser } from '../../harness/users';
-import { Inbox } from '../../harness/inbox';
-import { amqpUrl, waitFor } from '../../../tools/test-infra';
 import {
+  amqpUrl,
+  connect,
+  createUsers,
+  Inbox,
+  type ProxyLink,
+  type Stack,
+  type StackOptions,
+  startStack,
   startToxiproxy,
+  tokenOf,
+  type TestUser,
+  type ToxiproxyServer,
   upstreamOf,
   viaProxy,
-  type ProxyLink,
-  type ToxiproxyServer,
-} from '../../../tools/toxiproxy';
+  waitFor,
+} from '@parley/testing';
 import type { RealtimeConnection, RealtimeOptions, WebSocketConstructor } from '@parley/client';
 
 export interface FaultStack {
@@ -132,12 +138,6 @@ export async function call(
   } catch (err) {
     return { status: 0, ms: Date.now() - started, body: {}, error: String(err) };
   }
-}
-
-export function tokenOf(user: TestUser): string {
-  const token = user.client.session?.accessToken;
-  if (!token) throw new Error(`${user.username} is not logged in`);
-  return token;
 }
 
 /** POST /chat/send as `user`; the message on 200/201. */

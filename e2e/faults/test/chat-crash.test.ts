@@ -18,7 +18,7 @@ import {
   type FaultStack,
   type Participant,
 } from '../support/fault-stack';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/testing';
 import type { Message } from '@parley/contracts';
 
 jest.setTimeout(120_000);

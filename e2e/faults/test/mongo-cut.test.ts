@@ -14,7 +14,7 @@ import {
   type FaultStack,
   type TestUser,
 } from '../support/fault-stack';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/testing';
 
 jest.setTimeout(120_000);
 

@@ -15,8 +15,7 @@ import {
   type FaultStack,
   type Participant,
 } from '../support/fault-stack';
-import { waitFor } from '../../../tools/test-infra';
-import { failoverWebSocket } from '../../harness/failover-websocket';
+import { failoverWebSocket, waitFor } from '@parley/testing';
 
 const CUT_MS = Number(process.env.FAULT_CUT_MS ?? 10_000);
 jest.setTimeout(120_000);

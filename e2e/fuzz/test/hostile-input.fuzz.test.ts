@@ -18,10 +18,15 @@ import {
   serverFrameSchema,
   type RouteSpec,
 } from '@parley/contracts';
-import { startStack, type Stack } from '../../harness/stack';
-import { createUsers, type TestUser } from '../../harness/users';
-import { openRawSocket } from '../../harness/raw-socket';
-import { waitFor } from '../../../tools/test-infra';
+import {
+  createUsers,
+  openRawSocket,
+  type Stack,
+  startStack,
+  type TestUser,
+  tokenOf,
+  waitFor,
+} from '@parley/testing';
 import {
   edgeNumber,
   fieldsOf,
@@ -79,10 +84,6 @@ afterAll(async () => {
   await db?.close();
   await stack?.stop();
 });
-
-function tokenOf(user: TestUser): string {
-  return user.client.session!.accessToken;
-}
 
 function baseOf(route: RouteSpec): string {
   if (route.service === 'auth') return stack.authUrl;

@@ -4,8 +4,7 @@
 // sends a plain HTTP GET /ws?token= (which the request logger records). No password,
 // access token, refresh token or Authorization value may appear in any log line.
 import WebSocket from 'ws';
-import { startStack, type Stack } from '../../harness/stack';
-import { openRawSocket } from '../../harness/raw-socket';
+import { openRawSocket, type Stack, startStack } from '@parley/testing';
 
 jest.setTimeout(60_000);
 

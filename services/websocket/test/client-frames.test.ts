@@ -1,39 +1,20 @@
 // Client → server frames (DESIGN §6) against a chat stand-in that announces its
 // changes on the real exchange, as chat does.
 import { RESUME_MESSAGE_BOUND, type Message } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
-import { startChatStub, type ChatStub } from './support/chat-stub';
+import { uniqueName, waitFor } from '@parley/testing';
 import { ref } from './support/fixtures';
 import {
   connect,
-  deleteExchange,
   newUser,
-  startInstance,
-  type Instance,
+  useWebsocketHarness,
   type TestClient,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-let instance: Instance;
-let chat: ChatStub;
-const exchange = uniqueName('ws-frames');
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  chat = await startChatStub(issuer, exchange);
-  instance = await startInstance({ issuer, exchange, chatUrl: chat.url });
-});
-
-afterAll(async () => {
-  await instance.stop();
-  await chat.close();
-  await issuer.close();
-  await deleteExchange(exchange);
-});
+const ws = useWebsocketHarness({ name: 'ws-frames', chatStub: true });
 
 function user() {
-  const u = newUser(issuer);
-  chat.addUser(ref(u));
+  const u = newUser(ws.issuer);
+  ws.chat.addUser(ref(u));
   return u;
 }
 
@@ -44,7 +25,7 @@ async function stillOpen(client: TestClient): Promise<void> {
 
 describe('ping', () => {
   test('When a client sends ping, then it gets pong', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
     client.sendJson({ type: 'ping' });
     expect(await client.next('pong')).toEqual({ type: 'pong' });
     await client.close();
@@ -55,9 +36,9 @@ describe('send', () => {
   test('When alice sends from her phone, then the phone gets only the ack, her laptop and bob get the message', async () => {
     const alice = user();
     const bob = user();
-    const phone = await connect(instance.wsBase, alice.token);
-    const laptop = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const phone = await connect(ws.instance.wsBase, alice.token);
+    const laptop = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
     const sentRef = uniqueName('ref');
 
     phone.sendJson({ type: 'send', ref: sentRef, to: bob.username, text: 'hi bob' });
@@ -84,8 +65,8 @@ describe('send', () => {
   test('When the same ref is sent twice, then both acks carry the one stored message', async () => {
     const alice = user();
     const bob = user();
-    const phone = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const phone = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
     const sentRef = uniqueName('ref');
     phone.sendJson({ type: 'send', ref: sentRef, to: bob.username, text: 'once' });
     const first = await phone.next('ack');
@@ -100,8 +81,8 @@ describe('send', () => {
 
   test('When chat refuses a send (403 not_a_member, 404 user_not_found), then the error frame carries chat code and the ref', async () => {
     const alice = user();
-    const outsiders = chat.createRoom('secret', [ref(user())]);
-    const client = await connect(instance.wsBase, alice.token);
+    const outsiders = ws.chat.createRoom('secret', [ref(user())]);
+    const client = await connect(ws.instance.wsBase, alice.token);
 
     client.sendJson({ type: 'send', ref: 'r-1', conversationId: outsiders.id, text: 'let me in' });
     expect(await client.next('error')).toMatchObject({ code: 'not_a_member', ref: 'r-1' });
@@ -116,9 +97,9 @@ describe('typing and read', () => {
   test('When alice types and reads, then bob gets typing and both get read', async () => {
     const alice = user();
     const bob = user();
-    const room = chat.createRoom('pair', [ref(alice), ref(bob)]);
-    const aliceClient = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const room = ws.chat.createRoom('pair', [ref(alice), ref(bob)]);
+    const aliceClient = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
 
     aliceClient.sendJson({ type: 'typing', conversationId: room.id, isTyping: true });
     expect(await bobClient.next('typing')).toEqual({
@@ -136,8 +117,8 @@ describe('typing and read', () => {
   });
 
   test('When a typing frame names a conversation the user is not in, then an error frame says not_a_member', async () => {
-    const client = await connect(instance.wsBase, user().token);
-    const room = chat.createRoom('closed', [ref(user())]);
+    const client = await connect(ws.instance.wsBase, user().token);
+    const room = ws.chat.createRoom('closed', [ref(user())]);
     client.sendJson({ type: 'typing', conversationId: room.id, isTyping: true });
     expect(await client.next('error')).toMatchObject({ code: 'not_a_member' });
     await client.close();
@@ -146,7 +127,7 @@ describe('typing and read', () => {
 
 describe('bad frames', () => {
   test('When frames are not JSON, not a known shape or binary, then each gets an error and the socket stays open', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
     client.ws.send('{nope');
     expect(await client.next('error')).toMatchObject({ code: 'malformed_frame' });
     client.sendJson({ type: 'teleport' });
@@ -166,7 +147,7 @@ describe('bad frames', () => {
 
 describe('invalid sends', () => {
   test('When a send fails validation but its ref is valid, then the validation_failed error carries that ref', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
 
     client.sendJson({ type: 'send', ref: 'r4', to: 'bob1', text: '   ' });
     const blank = await client.next('error');
@@ -181,7 +162,7 @@ describe('invalid sends', () => {
   });
 
   test('When the ref itself is missing or invalid, or the frame is not a send, then the error has no ref', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
 
     for (const frame of [
       { type: 'send', to: 'bob1', text: '   ' },
@@ -204,14 +185,14 @@ describe('resume', () => {
   test('When a client resumes after missing messages, then it gets exactly those, in seq order, then resumed complete', async () => {
     const alice = user();
     const bob = user();
-    const room = chat.createRoom('resume', [ref(alice), ref(bob)]);
-    const direct = chat.createRoom('other', [ref(alice), ref(bob)]);
-    const seen = [1, 2, 3].map((i) => chat.storeSilently(room.id, ref(bob), `seen ${i}`));
-    const missed = [4, 5, 6, 7].map((i) => chat.storeSilently(room.id, ref(bob), `missed ${i}`));
-    const missedOther = [chat.storeSilently(direct.id, ref(alice), 'other 1')];
+    const room = ws.chat.createRoom('resume', [ref(alice), ref(bob)]);
+    const direct = ws.chat.createRoom('other', [ref(alice), ref(bob)]);
+    const seen = [1, 2, 3].map((i) => ws.chat.storeSilently(room.id, ref(bob), `seen ${i}`));
+    const missed = [4, 5, 6, 7].map((i) => ws.chat.storeSilently(room.id, ref(bob), `missed ${i}`));
+    const missedOther = [ws.chat.storeSilently(direct.id, ref(alice), 'other 1')];
     expect(seen).toHaveLength(3);
 
-    const client = await connect(instance.wsBase, alice.token);
+    const client = await connect(ws.instance.wsBase, alice.token);
     client.sendJson({ type: 'resume', conversations: { [room.id]: 3, [direct.id]: 0 } });
     expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: true });
     const replayed = client.frames.filter((f) => f.type === 'message');
@@ -222,11 +203,11 @@ describe('resume', () => {
 
   test('When more than the bound was missed, then exactly the bound is sent in order and resumed is not complete', async () => {
     const alice = user();
-    const room = chat.createRoom('busy', [ref(alice)]);
+    const room = ws.chat.createRoom('busy', [ref(alice)]);
     const stored: Message[] = [];
     for (let i = 0; i < RESUME_MESSAGE_BOUND + 20; i++)
-      stored.push(chat.storeSilently(room.id, ref(alice), `m${i}`));
-    const client = await connect(instance.wsBase, alice.token);
+      stored.push(ws.chat.storeSilently(room.id, ref(alice), `m${i}`));
+    const client = await connect(ws.instance.wsBase, alice.token);
     client.sendJson({ type: 'resume', conversations: { [room.id]: 0 } });
     expect(await client.next('resumed', undefined, 20_000)).toEqual({
       type: 'resumed',
@@ -240,9 +221,9 @@ describe('resume', () => {
   test('When chat history pages carry no conversation label, then the kind comes from the room lookup', async () => {
     const alice = user();
     const bob = user();
-    const room = chat.createRoom('labelled', [ref(alice), ref(bob)]);
-    chat.storeSilently(room.id, ref(bob), 'in a room');
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const room = ws.chat.createRoom('labelled', [ref(alice), ref(bob)]);
+    ws.chat.storeSilently(room.id, ref(bob), 'in a room');
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
     bobClient.sendJson({
       type: 'send',
       ref: uniqueName('ref'),
@@ -250,9 +231,9 @@ describe('resume', () => {
       text: 'direct one',
     });
     const ack = await bobClient.next('ack');
-    chat.labelHistory = false;
+    ws.chat.labelHistory = false;
     try {
-      const client = await connect(instance.wsBase, alice.token);
+      const client = await connect(ws.instance.wsBase, alice.token);
       client.sendJson({
         type: 'resume',
         conversations: { [room.id]: 0, [ack.message.conversationId]: 0 },
@@ -264,15 +245,15 @@ describe('resume', () => {
       expect(conversations).toEqual([room, { id: ack.message.conversationId, kind: 'direct' }]);
       await client.close();
     } finally {
-      chat.labelHistory = true;
+      ws.chat.labelHistory = true;
     }
     await bobClient.close();
   });
 
   test('When a resumed conversation cannot be read, then an error frame names it and resumed is not complete', async () => {
     const alice = user();
-    const closed = chat.createRoom('nope', [ref(user())]);
-    const client = await connect(instance.wsBase, alice.token);
+    const closed = ws.chat.createRoom('nope', [ref(user())]);
+    const client = await connect(ws.instance.wsBase, alice.token);
     client.sendJson({ type: 'resume', conversations: { [closed.id]: 0 } });
     expect(await client.next('error')).toMatchObject({ code: 'not_a_member' });
     expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: false });
@@ -282,7 +263,7 @@ describe('resume', () => {
 
 describe('presence on one instance', () => {
   test('When a watched user connects and leaves, then the watcher gets offline at once, then online, then offline', async () => {
-    const watcher = await connect(instance.wsBase, user().token);
+    const watcher = await connect(ws.instance.wsBase, user().token);
     const watched = user();
     watcher.sendJson({ type: 'presence_subscribe', userIds: [watched.userId] });
     expect(await watcher.next('presence')).toEqual({
@@ -290,8 +271,8 @@ describe('presence on one instance', () => {
       userId: watched.userId,
       status: 'offline',
     });
-    const phone = await connect(instance.wsBase, watched.token);
-    const laptop = await connect(instance.wsBase, watched.token);
+    const phone = await connect(ws.instance.wsBase, watched.token);
+    const laptop = await connect(ws.instance.wsBase, watched.token);
     expect(await watcher.next('presence')).toEqual({
       type: 'presence',
       userId: watched.userId,
@@ -305,13 +286,13 @@ describe('presence on one instance', () => {
       status: 'offline',
     });
     // exactly one transition each way: the second device changed nothing
-    await waitFor(() => instance.app.registry.countForUser(watched.userId) === 0);
+    await waitFor(() => ws.instance.app.registry.countForUser(watched.userId) === 0);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
     await watcher.close();
   });
 
   test('When one presence_subscribe names a user several times, then one presence frame comes for that user', async () => {
-    const watcher = await connect(instance.wsBase, user().token);
+    const watcher = await connect(ws.instance.wsBase, user().token);
     const watched = user();
     const other = user();
 
@@ -325,7 +306,7 @@ describe('presence on one instance', () => {
       { type: 'presence', userId: other.userId, status: 'offline' },
     ]);
     // and one online frame when the user connects, not one per repetition
-    const phone = await connect(instance.wsBase, watched.token);
+    const phone = await connect(ws.instance.wsBase, watched.token);
     await watcher.next('presence', (f) => f.status === 'online');
     await stillOpen(watcher);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);

@@ -1,30 +1,24 @@
-// The client frames that go through chat, against the REAL chat app in-process
-// (services/chat, on FerretDB via MONGO_URL and the real RabbitMQ, through chat's own
-// test harness with its auth stand-in): the same promises as client-frames.test.ts,
-// end to end through chat's store, outbox and events.
+// The client frames that go through chat (services/websocket/test/client-frames.test.ts
+// proves them against a chat stand-in), here against the real auth, chat and websocket
+// processes: end to end through chat's store, outbox and events. Bare sockets, so the
+// exact frames each device gets are visible.
 import request from 'supertest';
-import { startChatHarness, type ChatHarness } from '../../chat/test/chat-harness';
-import { connect, startInstance, type Instance } from './support/harness';
+import { createUsers, openRawSocket, tokenOf, useStack, type TestUser } from '@parley/testing';
 
-let chat: ChatHarness;
-let ws: Instance;
+const e2e = useStack({ name: 'frames' });
 
-beforeAll(async () => {
-  chat = await startChatHarness({ relayIntervalMs: 50 });
-  ws = await startInstance({ issuer: chat.issuer, exchange: chat.exchange, chatUrl: chat.app.url });
-}, 30_000);
+async function twoUsers(): Promise<[TestUser, TestUser]> {
+  return (await createUsers(e2e.stack, ['alice', 'bob'])) as [TestUser, TestUser];
+}
 
-afterAll(async () => {
-  await ws?.stop();
-  await chat?.close();
-});
+const connect = (user: TestUser) =>
+  openRawSocket(e2e.stack.websocketUrls[0] as string, tokenOf(user));
 
 test('When alice sends over WS to bob via real chat, then her phone gets the ack only, her laptop and bob get the message', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const phone = await connect(ws.wsBase, alice.token);
-  const laptop = await connect(ws.wsBase, alice.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const [alice, bob] = await twoUsers();
+  const phone = await connect(alice);
+  const laptop = await connect(alice);
+  const bobClient = await connect(bob);
 
   phone.sendJson({ type: 'send', ref: 'real-1', to: bob.username, text: 'hello for real' });
   const ack = await phone.next('ack');
@@ -43,36 +37,37 @@ test('When alice sends over WS to bob via real chat, then her phone gets the ack
 });
 
 test('When chat answers 403 not_a_member, then the error frame carries that code and the ref', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const carol = chat.newUser('carol');
-  const sent = await request(chat.app.url)
+  const [alice, bob, carol] = (await createUsers(e2e.stack, ['alice', 'bob', 'carol'])) as [
+    TestUser,
+    TestUser,
+    TestUser,
+  ];
+  const sent = await request(e2e.stack.chatUrl)
     .post('/chat/send')
-    .set('authorization', `Bearer ${alice.token}`)
+    .set('authorization', `Bearer ${tokenOf(alice)}`)
     .send({ to: bob.username, text: 'private' })
     .expect(201);
   const conversationId = (sent.body as { message: { conversationId: string } }).message
     .conversationId;
-  const client = await connect(ws.wsBase, carol.token);
+  const client = await connect(carol);
   client.sendJson({ type: 'send', ref: 'sneaky', conversationId, text: 'let me in' });
   expect(await client.next('error')).toMatchObject({ code: 'not_a_member', ref: 'sneaky' });
   await client.close();
 });
 
 test('When bob was offline while alice wrote over REST, then resume replays exactly the missed messages', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
+  const [alice, bob] = await twoUsers();
   const texts = ['one', 'two', 'three', 'four', 'five'];
   let conversationId = '';
   for (const text of texts) {
-    const res = await request(chat.app.url)
+    const res = await request(e2e.stack.chatUrl)
       .post('/chat/send')
-      .set('authorization', `Bearer ${alice.token}`)
+      .set('authorization', `Bearer ${tokenOf(alice)}`)
       .send({ to: bob.username, text })
       .expect(201);
     conversationId = (res.body as { message: { conversationId: string } }).message.conversationId;
   }
-  const client = await connect(ws.wsBase, bob.token);
+  const client = await connect(bob);
   client.sendJson({ type: 'resume', conversations: { [conversationId]: 2 } });
   expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: true });
   const replayed = client.frames.flatMap((f) => (f.type === 'message' ? [f] : []));
@@ -86,28 +81,27 @@ test('When bob was offline while alice wrote over REST, then resume replays exac
 });
 
 test('When alice types and reads over WS, then bob gets typing and read from real chat', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const res = await request(chat.app.url)
+  const [alice, bob] = await twoUsers();
+  const res = await request(e2e.stack.chatUrl)
     .post('/chat/send')
-    .set('authorization', `Bearer ${bob.token}`)
+    .set('authorization', `Bearer ${tokenOf(bob)}`)
     .send({ to: alice.username, text: 'ping' })
     .expect(201);
   const conversationId = (res.body as { message: { conversationId: string } }).message
     .conversationId;
-  const aliceClient = await connect(ws.wsBase, alice.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const aliceClient = await connect(alice);
+  const bobClient = await connect(bob);
   aliceClient.sendJson({ type: 'typing', conversationId, isTyping: true });
   expect(await bobClient.next('typing')).toMatchObject({
     conversationId,
     isTyping: true,
-    user: { id: alice.id },
+    user: { id: alice.user.id },
   });
   aliceClient.sendJson({ type: 'read', conversationId, seq: 1 });
   expect(await bobClient.next('read')).toEqual({
     type: 'read',
     conversationId,
-    userId: alice.id,
+    userId: alice.user.id,
     seq: 1,
   });
   await Promise.all([aliceClient.close(), bobClient.close()]);

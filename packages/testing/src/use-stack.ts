@@ -1,4 +1,4 @@
-// Jest wiring for a stack: started before the file's tests, stopped after them (also
+// Jest wiring for a stack (useStack): started before the file's tests, stopped after them (also
 // when they fail), and the tail of every process's log printed under a failed test.
 import { startStack, type Stack, type StackOptions } from './stack';
 import { closeAllConnections } from './users';
