@@ -1,24 +1,20 @@
 // `pnpm start`: the whole backend on one machine without Docker. Builds what is
 // stale, starts the FerretDB dev server (unless MONGO_URL names a MongoDB), checks
 // that RabbitMQ answers, then runs every built service as a child process with its
-// output tagged. Ctrl-C stops everything; if one service dies, the rest are stopped
-// and the exit code says so. Node builtins only.
+// output tagged, through the launcher of @parley/testing (imported once the build is
+// current). Ctrl-C stops everything; if one service dies, the rest are stopped and the
+// exit code says so.
 //
 // The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
 // key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
 // FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-
-import { startFerret } from './ferretdb/ferretdb.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
-const killAfterMs = 10_000;
 
 const services = [
   { name: 'auth', port: env.AUTH_PORT ?? '5001', color: 36 },
@@ -96,10 +92,9 @@ function formatLogLine(line, prefix) {
   return `${paint(2, clock)} ${level} ${prefix} ${message}${pairs.length ? ` ${pairs.join(' ')}` : ''}${stack}`;
 }
 
-function pipeLines(stream, prefix, out) {
-  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-    out.write(`${rawJson ? `${prefix} ${line}` : formatLogLine(line, prefix)}\n`);
-  });
+function printLine(line, prefix, stream) {
+  const out = stream === 'stderr' ? process.stderr : process.stdout;
+  out.write(`${rawJson ? `${prefix} ${line}` : formatLogLine(line, prefix)}\n`);
 }
 
 function newestMtime(dir) {
@@ -133,31 +128,7 @@ function buildIfStale() {
   if (result.status !== 0) throw new Error('build failed (see above); fix it or run `pnpm build`');
 }
 
-// Speaks the first bytes of AMQP 0-9-1: a broker answers the protocol header with
-// a Connection.Start method frame (frame type 1).
-function amqpAnswers(url) {
-  const { hostname, port, protocol } = new URL(url);
-  const tls = protocol === 'amqps:';
-  return new Promise((resolve) => {
-    const socket = net.connect({
-      host: hostname || '127.0.0.1',
-      port: Number(port || (tls ? 5671 : 5672)),
-    });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(3_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => {
-      if (tls) return done(true);
-      socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
-    });
-    socket.once('data', (data) => done(data[0] === 1));
-  });
-}
-
-async function startMongo() {
+async function startMongo({ startFerretDb }) {
   if (env.MONGO_URL) {
     say(`using MONGO_URL ${env.MONGO_URL}`);
     return { url: env.MONGO_URL, stop: async () => {} };
@@ -165,7 +136,7 @@ async function startMongo() {
   const listen = `127.0.0.1:${env.MONGO_PORT ?? '27017'}`;
   const dataDir = path.join(root, '.data', 'ferretdb');
   const prefix = tag('mongo', 34);
-  const server = await startFerret({
+  const server = await startFerretDb({
     dataDir,
     listen,
     // its warn level logs every error reply it sends (e.g. to the driver's endSessions)
@@ -181,36 +152,34 @@ async function startMongo() {
   return { url: `${server.url}/parley`, stop: server.stop, exited: server.exited };
 }
 
-function startService({ name, port, color }, shared) {
-  const dir = path.join(root, 'services', name);
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: dir,
-    env: { ...env, ...shared, PORT: port },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+// Not killed for being slow to get ready: a service that never gets there is seen
+// when it exits, as today; Ctrl-C stops one that is still starting.
+function startService({ ServiceProcess }, { name, port, color }, shared) {
   const prefix = tag(name, color);
-  pipeLines(child.stdout, prefix, process.stdout);
-  pipeLines(child.stderr, prefix, process.stderr);
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  const service = new ServiceProcess({
+    service: name,
+    port: Number(port),
+    env: Object.fromEntries(
+      Object.entries({ ...env, ...shared }).filter(([, value]) => value !== undefined),
+    ),
+    onLine: (line, stream) => printLine(line, prefix, stream),
+    readyTimeoutMs: Infinity,
+    // a taken port is the user's to free: fail at once instead of waiting for it
+    portRetryMs: 0,
+  });
+  service.start().then(
+    () => say(`${name} ready at ${service.url} (pid ${service.pid})`),
+    () => undefined, // its exit (below) says what happened
   );
-  say(`${name} started (pid ${child.pid}) on port ${port}`);
-  return { name, child, exited };
-}
-
-async function stopService({ child, exited }) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  await exited;
-  clearTimeout(killer);
+  return service;
 }
 
 async function main() {
   buildIfStale();
+  const testing = await import('@parley/testing');
 
-  const amqpUrl = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-  if (!(await amqpAnswers(amqpUrl))) {
+  const amqpUrl = env.AMQP_URL ?? testing.localAmqpUrl;
+  if (!(await testing.amqpAnswers(amqpUrl, 3_000))) {
     const where = new URL(amqpUrl).host;
     throw new Error(
       `RabbitMQ does not answer at ${where}. Start it (e.g. \`rabbitmq-server -detached\`) or set AMQP_URL.`,
@@ -218,7 +187,7 @@ async function main() {
   }
   say(`RabbitMQ answers at ${new URL(amqpUrl).host}`);
 
-  const mongo = await startMongo();
+  const mongo = await startMongo(testing);
   const authPort = services[0].port;
   const shared = {
     MONGO_URL: mongo.url,
@@ -234,7 +203,7 @@ async function main() {
   );
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
-  const running = runnable.map((service) => startService(service, shared));
+  const running = runnable.map((service) => startService(testing, service, shared));
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -259,7 +228,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all(running.map(stopService));
+    await Promise.all(running.map((service) => service.stop()));
     await mongo.stop();
     say('stopped');
   };
@@ -272,7 +241,7 @@ async function main() {
 
   // Whatever ends first decides: a signal (clean exit), or a child that died.
   const died = [
-    ...running.map(({ name, exited }) => exited.then((how) => ({ name, ...how }))),
+    ...running.map(({ service, exited }) => exited.then((how) => ({ name: service, ...how }))),
     ...(mongo.exited ? [mongo.exited.then((how) => ({ name: 'mongo', ...how }))] : []),
   ];
   const first = await Promise.race(died);

@@ -37,7 +37,7 @@ export interface ServiceProcessOptions {
   nodeArgs?: readonly string[];
   /** See NodeProcessOptions.raiseFileLimit. */
   raiseFileLimit?: boolean;
-  /** Bound on the wait for /readyz after each start (default 20 000 ms). */
+  /** Bound on the wait for /readyz after each start (default 20 000 ms; may be Infinity). */
   readyTimeoutMs?: number;
   /**
    * How long a start keeps retrying while its port is taken (EADDRINUSE), default
@@ -190,17 +190,19 @@ export class ServiceProcess {
     const readyTimeoutMs = this.#options.readyTimeoutMs ?? 20_000;
     const ready = (async () => {
       // Its own line, not a probe of the port: whatever answers there may be a stranger.
-      const url = levelsBelowInfo.has(level)
-        ? await Promise.race([
-            listening,
-            new Promise<never>((_, reject) =>
-              setTimeout(
-                () => reject(new Error(`${this.label} did not log "listening" in time`)),
-                readyTimeoutMs,
-              ).unref(),
-            ),
-          ])
-        : `http://127.0.0.1:${this.#port}`;
+      const url = !levelsBelowInfo.has(level)
+        ? `http://127.0.0.1:${this.#port}`
+        : Number.isFinite(readyTimeoutMs)
+          ? await Promise.race([
+              listening,
+              new Promise<never>((_, reject) =>
+                setTimeout(
+                  () => reject(new Error(`${this.label} did not log "listening" in time`)),
+                  readyTimeoutMs,
+                ).unref(),
+              ),
+            ])
+          : await listening;
       this.#port = Number(new URL(url).port);
       this.#env = { ...this.#env, PORT: String(this.#port) };
       // stops polling once the process is gone (exitedEarly has the error then)
