@@ -1,0 +1,89 @@
+// The launcher's promises about ports, against the real auth service (its build) on the
+// test MongoDB: a first start binds port 0 and learns the port from the process, and a
+// restart comes back on that port, waiting while something else holds it.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { MongoClient } from 'mongodb';
+import { listeningUrl, ServiceProcess, testMongoUrl, uniqueDbName } from '@parley/testing';
+
+const dbName = uniqueDbName('launcher');
+const started: ServiceProcess[] = [];
+
+function auth(options: { portRetryMs?: number } = {}): ServiceProcess {
+  const service = new ServiceProcess({
+    service: 'auth',
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '4',
+      MONGO_URL: testMongoUrl(dbName),
+    },
+    ...options,
+  });
+  started.push(service);
+  return service;
+}
+
+async function hold(port: number): Promise<Server> {
+  const blocker = createServer();
+  blocker.listen(port, '127.0.0.1');
+  await once(blocker, 'listening');
+  return blocker;
+}
+
+afterAll(async () => {
+  await Promise.all(started.map((service) => service.dispose()));
+  const mongo = await MongoClient.connect(testMongoUrl(dbName));
+  await mongo.db().dropDatabase();
+  await mongo.close();
+});
+
+test('When a line is the service\'s "listening" log line, then its url is read from it, and from no other line', () => {
+  const line = JSON.stringify({ level: 30, msg: 'auth listening', url: 'http://127.0.0.1:40123' });
+
+  expect(listeningUrl(line)).toBe('http://127.0.0.1:40123');
+  expect(listeningUrl(JSON.stringify({ msg: 'MongoDB connected', url: 'x' }))).toBeUndefined();
+  expect(listeningUrl('auth failed to start: listen EADDRINUSE')).toBeUndefined();
+});
+
+test('When a service starts without a port, then it binds one itself and the launcher reads it from the process', async () => {
+  const service = auth();
+
+  await service.start();
+
+  expect(service.port).toBeGreaterThan(0);
+  expect(service.env['PORT']).toBe(String(service.port));
+  const ready = await fetch(`${service.url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(service.lines().some((line) => listeningUrl(line) === service.url)).toBe(true);
+});
+
+test('When a restarted service finds its port taken, then it tries again until the port is free and comes back on it', async () => {
+  const service = auth();
+  await service.start();
+  const { port, url } = service;
+  await service.stop();
+  const blocker = await hold(port);
+
+  const restarted = service.restart();
+  await service.waitForLine(/is taken; trying again/, { timeoutMs: 15_000 });
+  await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  await restarted;
+
+  expect(service.url).toBe(url);
+  expect((await fetch(`${url}/readyz`)).status).toBe(200);
+});
+
+test("When the port stays taken past portRetryMs, then the restart fails with the service's EADDRINUSE", async () => {
+  const service = auth({ portRetryMs: 500 });
+  await service.start();
+  await service.stop();
+  const blocker = await hold(service.port);
+  try {
+    await expect(service.restart()).rejects.toThrow(/EADDRINUSE/);
+    expect(service.running).toBe(false);
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
+});
