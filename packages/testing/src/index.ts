@@ -46,12 +46,7 @@ export {
   type NodeProcess,
   type NodeProcessOptions,
 } from './node-process';
-export {
-  ServiceProcess,
-  listeningUrl,
-  type ServiceName,
-  type ServiceProcessOptions,
-} from './service-process';
+export { ServiceProcess, type ServiceName, type ServiceProcessOptions } from './service-process';
 export { startStack, type EnvOverride, type Stack, type StackOptions } from './stack';
 export { reportLogsOnFailure, useStack, type StackHandle } from './use-stack';
 export {

@@ -6,11 +6,13 @@
 // Ports are not picked beforehand: a free port handed to a child can be taken by
 // another process before the child binds it (parallel jest workers did exactly that,
 // and a test then talked to a stranger). The first start binds PORT=0 (unless a port
-// is given) and the port is read from the service's own `… listening` log line, which
-// carries its url. Later starts ask for that same port again — clients hold its URL —
+// is given) and the process itself says where it listens: main.ts calls the kit's
+// announceListening(url), a message over the IPC channel the launcher opens (whatever
+// LOG_LEVEL hides). Later starts ask for that same port again — clients hold its URL —
 // and retry for a bounded time while something else holds it.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import type { ListeningAnnouncement } from '@parley/server-kit';
 import { repoRoot } from './repo-root';
 import { spawnNode, type Env, type ExitInfo, type NodeProcess } from './node-process';
 import { waitFor } from './wait-for';
@@ -23,7 +25,7 @@ export interface ServiceProcessOptions {
   /** Unique among the processes of a run, e.g. `websocket-1`; default the service. */
   label?: string;
   /**
-   * 0 (default): the system picks a free port at bind time and the process reports
+   * 0 (default): the system picks a free port at bind time and the process announces
    * it. Any other port is asked for as it is (e.g. `pnpm start`'s 5001).
    */
   port?: number;
@@ -52,21 +54,10 @@ export interface ServiceProcessOptions {
 
 /** Lines of output kept in memory per process (the log file keeps everything). */
 const keptLines = 20_000;
-const levelsBelowInfo = new Set(['info', 'debug', 'trace']);
 
-/** The url of a service's `<name> listening` pino line, if this is one. */
-export function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return typeof entry.msg === 'string' &&
-      entry.msg.endsWith(' listening') &&
-      typeof entry.url === 'string'
-      ? entry.url
-      : undefined;
-  } catch {
-    return undefined;
-  }
+function isAnnouncement(message: unknown): message is ListeningAnnouncement {
+  const candidate = message as Partial<ListeningAnnouncement> | null;
+  return candidate?.type === 'parley:listening' && typeof candidate.url === 'string';
 }
 
 export class ServiceProcess {
@@ -149,19 +140,12 @@ export class ServiceProcess {
 
   async #startOnce(): Promise<void> {
     const env: Env = { ...this.#env, PORT: String(this.#port) };
-    const level = (env['LOG_LEVEL'] ?? 'info').toLowerCase();
-    if (this.#port === 0 && !levelsBelowInfo.has(level)) {
-      throw new Error(
-        `${this.label}: port 0 needs LOG_LEVEL info, debug or trace (its port is read from the "listening" line); give a port instead`,
-      );
-    }
-    let heard: (url: string) => void = () => undefined;
-    const listening = new Promise<string>((resolve) => (heard = resolve));
     const child = spawnNode({
       label: this.label,
       args: [...(this.#options.nodeArgs ?? []), 'dist/main.js'],
       cwd: path.join(repoRoot, 'services', this.service),
       env,
+      ipc: true,
       ...(this.#options.raiseFileLimit ? { raiseFileLimit: true } : {}),
       ...(this.#options.stopTimeoutMs === undefined
         ? {}
@@ -169,9 +153,15 @@ export class ServiceProcess {
       onLine: (line, stream) => {
         this.#record(line);
         this.#options.onLine?.(line, stream);
-        const url = listeningUrl(line);
-        if (url !== undefined) heard(url);
       },
+    });
+    const listening = new Promise<string>((resolve) => {
+      const onMessage = (message: unknown) => {
+        if (!isAnnouncement(message)) return;
+        child.child.off('message', onMessage);
+        resolve(message.url);
+      };
+      child.child.on('message', onMessage);
     });
     this.#process = child;
     this.#expectingExit = true;
@@ -189,20 +179,18 @@ export class ServiceProcess {
     });
     const readyTimeoutMs = this.#options.readyTimeoutMs ?? 20_000;
     const ready = (async () => {
-      // Its own line, not a probe of the port: whatever answers there may be a stranger.
-      const url = !levelsBelowInfo.has(level)
-        ? `http://127.0.0.1:${this.#port}`
-        : Number.isFinite(readyTimeoutMs)
-          ? await Promise.race([
-              listening,
-              new Promise<never>((_, reject) =>
-                setTimeout(
-                  () => reject(new Error(`${this.label} did not log "listening" in time`)),
-                  readyTimeoutMs,
-                ).unref(),
-              ),
-            ])
-          : await listening;
+      // Its own word, not a probe of the port: whatever answers there may be a stranger.
+      const url = Number.isFinite(readyTimeoutMs)
+        ? await Promise.race([
+            listening,
+            new Promise<never>((_, reject) =>
+              setTimeout(
+                () => reject(new Error(`${this.label} did not say where it listens in time`)),
+                readyTimeoutMs,
+              ).unref(),
+            ),
+          ])
+        : await listening;
       this.#port = Number(new URL(url).port);
       this.#env = { ...this.#env, PORT: String(this.#port) };
       // stops polling once the process is gone (exitedEarly has the error then)
