@@ -2,7 +2,6 @@
 // story from registration to going offline, each step checked on every device it
 // should reach (and on the one it should not). Alice's phone is a raw socket, so the
 // exact frames it gets are visible; every other device is the real client.
-import type { RealtimeConnection } from '@parley/client';
 import type { Message } from '@parley/contracts';
 import {
   connect,
@@ -26,16 +25,11 @@ let laptop: Inbox; // alice's second device
 let bobRt: Inbox;
 let carolRt: Inbox;
 let dm = '';
-const opened: RealtimeConnection[] = [];
-
 async function realtime(user: TestUser): Promise<Inbox> {
-  const rt = await connect(user);
-  opened.push(rt);
-  return new Inbox(rt);
+  return new Inbox(await connect(user));
 }
 
 afterAll(async () => {
-  for (const rt of opened) rt.close();
   await phone?.close();
 });
 

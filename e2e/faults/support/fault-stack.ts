@@ -19,6 +19,7 @@ import {
   type TestUser,
   type ToxiproxyServer,
   upstreamOf,
+  useStarted,
   viaProxy,
   waitFor,
 } from '@parley/testing';
@@ -95,6 +96,37 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       await stack.stop();
       await toxiproxy.stop();
     },
+  };
+}
+
+/**
+ * A fault stack per test file (jest hooks, as useStack): started before the file's
+ * tests, its logs printed under a failed test, and after them every realtime
+ * connection closed and everything stopped. Read its fields inside tests.
+ */
+export function useFaultStack(options: FaultStackOptions = {}): FaultStack {
+  const started = useStarted(
+    () => startFaultStack(options),
+    (faults) => faults.stack,
+    180_000,
+  );
+  return {
+    get stack() {
+      return started().stack;
+    },
+    get toxiproxy() {
+      return started().toxiproxy;
+    },
+    get mongo() {
+      return started().mongo;
+    },
+    get amqp() {
+      return started().amqp;
+    },
+    get db() {
+      return started().db;
+    },
+    stop: () => started().stop(),
   };
 }
 

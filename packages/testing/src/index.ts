@@ -48,7 +48,7 @@ export {
 } from './node-process';
 export { ServiceProcess, type ServiceName, type ServiceProcessOptions } from './service-process';
 export { startStack, type EnvOverride, type Stack, type StackOptions } from './stack';
-export { reportLogsOnFailure, useStack, type StackHandle } from './use-stack';
+export { reportLogsOnFailure, useStack, useStarted, type StackHandle } from './use-stack';
 export {
   brokerConnectionsOf,
   closeBrokerConnections,
