@@ -125,12 +125,11 @@ export class ServiceProcess {
     this.#note(`starting (${this.#starts > 1 ? `restart ${this.#starts - 1}` : 'first start'})`);
     const retryUntil = Date.now() + (this.#options.portRetryMs ?? 10_000);
     for (;;) {
-      const from = this.#lines.length;
+      let taken = false;
       try {
-        await this.#startOnce();
+        await this.#startOnce((line) => (taken ||= line.includes('EADDRINUSE')));
         return;
       } catch (err) {
-        const taken = this.#lines.slice(from).some((line) => line.includes('EADDRINUSE'));
         if (!taken || this.#port === 0 || Date.now() >= retryUntil) throw err;
         this.#note(`port ${this.#port} is taken; trying again`);
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -138,7 +137,7 @@ export class ServiceProcess {
     }
   }
 
-  async #startOnce(): Promise<void> {
+  async #startOnce(watch: (line: string) => void): Promise<void> {
     const env: Env = { ...this.#env, PORT: String(this.#port) };
     const child = spawnNode({
       label: this.label,
@@ -152,6 +151,7 @@ export class ServiceProcess {
         : { stopTimeoutMs: this.#options.stopTimeoutMs }),
       onLine: (line, stream) => {
         this.#record(line);
+        watch(line);
         this.#options.onLine?.(line, stream);
       },
     });
