@@ -19,7 +19,11 @@ const tailLines = 30;
  *   test('When …, then …', async () => { const [alice] = await createUsers(e2e.stack, ['alice']); … });
  */
 export function useStack(options: StackOptions = {}, startTimeoutMs = 60_000): StackHandle {
-  const started = useStarted(() => startStack(options), (stack) => stack, startTimeoutMs);
+  const started = useStarted(
+    () => startStack(options),
+    (stack) => stack,
+    startTimeoutMs,
+  );
   return {
     get stack() {
       return started();
