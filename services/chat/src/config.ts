@@ -1,5 +1,5 @@
-// The chat service's environment, validated once at boot by main.ts (README.md has
-// the table). JWKS_URL defaults to auth's well-known path under AUTH_URL, so a
+// The chat service's environment, validated once at boot by main.ts; the descriptions
+// here are what docs/configuration.md shows (`pnpm config:docs`). JWKS_URL defaults to auth's well-known path under AUTH_URL, so a
 // deployment normally sets AUTH_URL only.
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
@@ -13,44 +13,102 @@ export const chatEnvSchema = z
     PORT: envVars.port(5002),
     MONGO_URL: envVars.mongoUrl(),
     AMQP_URL: envVars.amqpUrl(),
-    AUTH_URL: envVars.httpUrl().default('http://127.0.0.1:5001'),
+    AUTH_URL: envVars
+      .httpUrl()
+      .default('http://127.0.0.1:5001')
+      .describe('auth, for username lookups (`GET /users/:username`); `JWKS_URL` follows from it.'),
     ...jwtVerifierEnv(),
     // overrides the verifier's default: derived from AUTH_URL below when unset
-    JWKS_URL: envVars.httpUrl().optional(),
-    EVENTS_EXCHANGE: z.string().min(1).max(255).default(EVENTS_EXCHANGE),
+    JWKS_URL: envVars.httpUrl().optional().meta({
+      description: "Where to fetch auth's public keys.",
+      defaultText: '`${AUTH_URL}/.well-known/jwks.json`',
+    }),
+    EVENTS_EXCHANGE: z
+      .string()
+      .min(1)
+      .max(255)
+      .default(EVENTS_EXCHANGE)
+      .describe('The fanout exchange events are published to.'),
 
-    AUTH_TIMEOUT_MS: envVars.durationMs(2_000),
-    USER_CACHE_TTL_MS: envVars.durationMs(30_000),
-    USER_CACHE_NOT_FOUND_TTL_MS: envVars.durationMs(5_000),
-    USER_CACHE_MAX_ENTRIES: envVars.int(10_000, { min: 0 }),
+    AUTH_TIMEOUT_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'Budget of one username lookup; slower or failing gives 503 `dependency_unavailable`.',
+      ),
+    USER_CACHE_TTL_MS: envVars
+      .durationMs(30_000)
+      .describe('How long a looked-up user stays cached.'),
+    USER_CACHE_NOT_FOUND_TTL_MS: envVars
+      .durationMs(5_000)
+      .describe('How long an unknown username stays cached.'),
+    USER_CACHE_MAX_ENTRIES: envVars
+      .int(10_000, { min: 0 })
+      .describe('Entries of that cache, found and not found.'),
 
-    PUBLISH_TIMEOUT_MS: envVars.durationMs(5_000),
-    OUTBOX_RELAY_INTERVAL_MS: envVars.durationMs(1_000),
-    OUTBOX_GRACE_MS: envVars.durationMs(2_000),
-    OUTBOX_BATCH_SIZE: envVars.int(200, { min: 1, max: 10_000 }),
+    PUBLISH_TIMEOUT_MS: envVars
+      .durationMs(5_000)
+      .describe('Wait for a publisher confirm before leaving the event to the outbox relay.'),
+    OUTBOX_RELAY_INTERVAL_MS: envVars
+      .durationMs(1_000)
+      .describe('Pause between outbox relay passes.'),
+    OUTBOX_GRACE_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'How long a pending event is left to the fast path before the relay republishes it.',
+      ),
+    OUTBOX_BATCH_SIZE: envVars
+      .int(200, { min: 1, max: 10_000 })
+      .describe('Documents per collection per relay pass.'),
 
-    // how stale a room's membership may be on the send and typing paths (conversation-store.ts)
-    CONVERSATION_CACHE_TTL_MS: envVars.durationMs(1_000),
-    // commit delay of a busy conversation's lastSeq writes (coalesced-writes.ts)
-    LAST_SEQ_WRITE_PAUSE_MS: envVars.durationMs(50),
+    CONVERSATION_CACHE_TTL_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        "How long a room's membership read on the send and typing paths may be reused (conversation-store.ts): a member who left through another instance may send for that long; `0` turns the cache off.",
+      ),
+    LAST_SEQ_WRITE_PAUSE_MS: envVars
+      .durationMs(50)
+      .describe(
+        "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (coalesced-writes.ts; their answers wait up to that much longer); `0` writes back to back.",
+      ),
 
-    SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
-    SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
+    SEND_RATE_LIMIT: envVars
+      .int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 })
+      .describe(
+        'Messages one user may send per window on this instance (then 429 `rate_limited` with `Retry-After`); `0` turns it off.',
+      ),
+    SEND_RATE_WINDOW_MS: envVars
+      .durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs)
+      .describe('The window of `SEND_RATE_LIMIT`.'),
 
     // load shedding (send-admission.ts)
-    SEND_MAX_PENDING: envVars.int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 }),
-    SEND_MAX_ACTIVE: envVars.int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 }),
-    SEND_CONVERSATION_QUEUE_MAX: envVars.int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, {
-      min: 1,
-    }),
-    SEND_MIN_TIME_LEFT_MS: envVars.durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs),
+    SEND_MAX_PENDING: envVars
+      .int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 })
+      .describe(
+        'Sends one chat instance works on at once; one more is answered 503 at once (with `Retry-After`).',
+      ),
+    SEND_MAX_ACTIVE: envVars
+      .int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 })
+      .describe(
+        'Of those, sends doing their database lookups at once; the others wait their turn (dropped at their deadline).',
+      ),
+    SEND_CONVERSATION_QUEUE_MAX: envVars
+      .int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, { min: 1 })
+      .describe(
+        'Sends waiting for (or doing) their write in one conversation; one more is answered 503 at once.',
+      ),
+    SEND_MIN_TIME_LEFT_MS: envVars
+      .durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs)
+      .describe(
+        'A send whose database work would, by the recent pace, not be done this long before its deadline gets 503.',
+      ),
 
-    /**
-     * Test hook, honoured only when NODE_ENV=test (e2e/faults/test/chat-crash.test.ts):
-     * the process SIGKILLs itself right after storing a message whose text contains
-     * this marker, before the event is dispatched.
-     */
-    CHAT_TEST_CRASH_AFTER_STORE: z.string().min(1).optional(),
+    CHAT_TEST_CRASH_AFTER_STORE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Test hook, honoured only when `NODE_ENV=test` (e2e/faults/test/chat-crash.test.ts): the process SIGKILLs itself right after storing a message whose text contains this marker, before the event is dispatched.',
+      ),
   })
   .transform((env) => ({
     ...env,
