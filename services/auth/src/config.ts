@@ -52,13 +52,15 @@ export const authEnvSchema = z
     PORT: envVars.port(5001),
     MONGO_URL: envVars.mongoUrl(),
     TRUST_PROXY: trustProxySetting().describe(
-      'express `trust proxy`, which decides the client IP of the per-IP limits: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it).',
+      'express `trust proxy`, which decides the client IP of the per-IP limits: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own IP and evade the per-IP limits).',
     ),
 
     JWT_ALGORITHM: z
       .enum(ACCESS_TOKEN_ALGORITHMS)
       .default('RS256')
-      .describe('Signing algorithm of access tokens; the key must be of its type.'),
+      .describe(
+        'Signing algorithm of access tokens; the key must be of its type. RS256 by default because verifying it is cheaper, which matters on the websocket handshake.',
+      ),
     JWT_ISSUER: envVars.jwtIssuer(),
     JWT_AUDIENCE: envVars.jwtAudience(),
     JWT_PRIVATE_KEY: envVars

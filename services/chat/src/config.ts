@@ -63,18 +63,18 @@ export const chatEnvSchema = z
     CONVERSATION_CACHE_TTL_MS: envVars
       .durationMs(1_000)
       .describe(
-        "How long a room's membership read on the send and typing paths may be reused (conversation-store.ts): a member who left through another instance may send for that long; `0` turns the cache off.",
+        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long; `0` turns the cache off.',
       ),
     LAST_SEQ_WRITE_PAUSE_MS: envVars
       .durationMs(50)
       .describe(
-        "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (coalesced-writes.ts; their answers wait up to that much longer); `0` writes back to back.",
+        "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (their answers wait up to that much longer); `0` writes back to back.",
       ),
 
     SEND_RATE_LIMIT: envVars
       .int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 })
       .describe(
-        'Messages one user may send per window on this instance (then 429 `rate_limited` with `Retry-After`); `0` turns it off.',
+        'Messages one user may send per window on this instance (then 429 `rate_limited` with `Retry-After`; a retried `clientMsgId` is not counted); `0` turns it off.',
       ),
     SEND_RATE_WINDOW_MS: envVars
       .durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs)
@@ -84,12 +84,12 @@ export const chatEnvSchema = z
     SEND_MAX_PENDING: envVars
       .int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 })
       .describe(
-        'Sends one chat instance works on at once; one more is answered 503 at once (with `Retry-After`).',
+        'Sends one chat instance works on at once; one more is answered 503 `dependency_unavailable` with `Retry-After` at once (chat README, "Overload").',
       ),
     SEND_MAX_ACTIVE: envVars
       .int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 })
       .describe(
-        'Of those, sends doing their database lookups at once; the others wait their turn (dropped at their deadline).',
+        'Of those, sends doing their MongoDB lookups at once; the others wait their turn (dropped at their deadline, or at once when they could not start in time).',
       ),
     SEND_CONVERSATION_QUEUE_MAX: envVars
       .int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, { min: 1 })
@@ -99,7 +99,7 @@ export const chatEnvSchema = z
     SEND_MIN_TIME_LEFT_MS: envVars
       .durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs)
       .describe(
-        'A send whose database work would, by the recent pace, not be done this long before its deadline gets 503.',
+        'A send whose lookups or write would, by the recent pace, not be done this long before its request deadline (`REQUEST_DEADLINE_MS`) is answered 503 at once or dropped: it stores nothing.',
       ),
 
     CHAT_TEST_CRASH_AFTER_STORE: z
