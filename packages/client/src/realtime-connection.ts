@@ -35,8 +35,14 @@ import {
 } from '@parley/contracts';
 import { backoffDelay } from './backoff';
 import { ParleyApiError, ParleyRealtimeError, isSessionRejected } from './errors';
+import type { MessageSource, RealtimeEvents } from './realtime-events';
+import {
+  resolveOptions,
+  type RealtimeDeps,
+  type RealtimeOptions,
+  type ResolvedOptions,
+} from './realtime-options';
 import { SeqTracker } from './seq-tracker';
-import type { TokenSource } from './session';
 import {
   openTransport,
   type CloseInfo,
@@ -45,111 +51,10 @@ import {
 } from './socket-transport';
 import { TypedEmitter } from './typed-emitter';
 
-/** Where a delivered message came from. */
-export type MessageSource = 'live' | 'resume' | 'history' | 'ack';
-
-export interface MessageDelivery {
-  message: Message;
-  /** The conversation's short form, when a frame has told us it. */
-  conversation: ConversationRef | undefined;
-  source: MessageSource;
-}
-
-export interface DisconnectInfo {
-  code: number;
-  reason: string;
-  willReconnect: boolean;
-  /** Delay before the next attempt, ms. */
-  delayMs?: number;
-  /** Why it will not reconnect (session refused), when that is the case. */
-  error?: unknown;
-}
-
-export type RealtimeEvents = {
-  /** The server said `ready` (after every (re)connect). */
-  connected: [ServerFrameOf<'ready'>];
-  disconnected: [DisconnectInfo];
-  /** Caught up after a (re)connect: replay and any history paging done. */
-  resumed: [{ complete: boolean }];
-  /** Each message exactly once, in seq order per conversation. */
-  message: [MessageDelivery];
-  message_updated: [ServerFrameOf<'message_updated'>];
-  typing: [ServerFrameOf<'typing'>];
-  read: [ServerFrameOf<'read'>];
-  conversation_updated: [ServerFrameOf<'conversation_updated'>];
-  presence: [ServerFrameOf<'presence'>];
-  /** An `error` frame that answers no pending send. */
-  error: [ServerFrameOf<'error'>];
-  /** A frame that is not JSON or not in the contract; reported, never thrown. */
-  invalid_frame: [{ data: string; error: Error }];
-  /**
-   * A history fetch for gap filling or catch-up failed (it is retried), or a gap could
-   * not be filled and was skipped. No `conversationId` when loading the conversation
-   * list failed.
-   */
-  sync_error: [{ conversationId?: string; error: unknown }];
-};
-
 export type SendInput = Omit<z.input<typeof sendFrameSchema>, 'type' | 'ref'> & {
   /** Idempotency key; generated when left out. Reuse it to retry a send safely. */
   ref?: string;
 };
-
-export interface HistoryPageRequest {
-  conversationId: string;
-  after: number;
-  limit: number;
-}
-
-export interface ConversationsPageRequest {
-  limit: number;
-  /** nextCursor of the previous page. */
-  before?: string;
-}
-
-export interface RealtimeOptions {
-  /** Backoff between reconnects: ceiling of the first delay and largest delay, ms (500 / 30 000). */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** How long `send()` waits for its ack, ms (30 000). */
-  ackTimeoutMs?: number;
-  /** How long to wait for `ready` after the socket opens, and for `resumed` after `resume`, ms (15 000). */
-  readyTimeoutMs?: number;
-  /** Send a `ping` this often and reconnect if no `pong` comes within heartbeatTimeoutMs (25 000 / 10 000; 0 disables). */
-  heartbeatIntervalMs?: number;
-  heartbeatTimeoutMs?: number;
-  /** Last seen seq per conversation the app already has (e.g. persisted before a restart). */
-  seed?: Readonly<Record<string, number>>;
-  /** How far below lastSeen delivered message ids are remembered for dedupe (1000). */
-  dedupeWindow?: number;
-  /** Page size for gap filling and catch-up (100, the server's maximum). */
-  historyPageSize?: number;
-  /** Rounds of history fetches that fill nothing before a gap is given up on (5). */
-  maxGapRounds?: number;
-  /**
-   * How many conversations (newest activity first) the list loaded at each (re)connect
-   * covers at most (1000, in pages of 100).
-   */
-  conversationListMax?: number;
-  /** WebSocket implementation; browsers' own, or `ws` in Node, by default. */
-  webSocket?: WebSocketConstructor;
-  /** Random source for jitter, [0, 1). */
-  random?: () => number;
-  /** Clock, ms since the epoch. */
-  now?: () => number;
-}
-
-export interface RealtimeDeps {
-  /** ws(s)://host:port/ws — the token is added as `?token=`. */
-  url: string;
-  tokens: TokenSource;
-  history: (request: HistoryPageRequest) => Promise<HistoryResponse>;
-  /**
-   * GET /chat/conversations: how the connection learns of conversations created or
-   * joined while it was away. Without it, only messages and `conversation_updated`
-   * frames reveal new conversations.
-   */
-  conversations?: (request: ConversationsPageRequest) => Promise<ConversationsResponse>;
-}
 
 /** Wait between attempts at a refresh that keeps failing for a passing reason. */
 const TOKEN_RETRY_MS = 5000;
@@ -186,10 +91,7 @@ interface Connection {
 
 export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
   readonly #deps: RealtimeDeps;
-  readonly #opts: Required<Omit<RealtimeOptions, 'seed' | 'webSocket' | 'backoff'>> & {
-    baseMs: number;
-    maxMs: number;
-  };
+  readonly #opts: ResolvedOptions;
   readonly #webSocket: WebSocketConstructor | undefined;
   readonly #tracker: SeqTracker;
   readonly #conversationRefs = new Map<string, ConversationRef>();
@@ -217,20 +119,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     super();
     this.#deps = deps;
     this.#webSocket = options.webSocket;
-    this.#opts = {
-      baseMs: options.backoff?.baseMs ?? 500,
-      maxMs: options.backoff?.maxMs ?? 30_000,
-      ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
-      readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 25_000,
-      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
-      dedupeWindow: options.dedupeWindow ?? 1000,
-      historyPageSize: options.historyPageSize ?? 100,
-      maxGapRounds: options.maxGapRounds ?? 5,
-      conversationListMax: options.conversationListMax ?? 1000,
-      random: options.random ?? Math.random,
-      now: options.now ?? Date.now,
-    };
+    this.#opts = resolveOptions(options);
     this.#tracker = new SeqTracker({
       window: this.#opts.dedupeWindow,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
