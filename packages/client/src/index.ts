@@ -15,7 +15,7 @@ export type {
   MessageSource,
   RealtimeEvents,
 } from './realtime-events';
-export type { SendInput } from './realtime-connection';
+export type { SendInput } from './pending-requests';
 export {
   ParleyApiError,
   ParleyRealtimeError,

@@ -30,11 +30,10 @@ import {
   type HistoryResponse,
   type Message,
   type ServerFrameOf,
-  type sendFrameSchema,
-  type z,
 } from '@parley/contracts';
 import { backoffDelay } from './backoff';
 import { ParleyApiError, ParleyRealtimeError, isSessionRejected } from './errors';
+import { PendingRequests, type SendInput } from './pending-requests';
 import type { MessageSource, RealtimeEvents } from './realtime-events';
 import {
   resolveOptions,
@@ -51,30 +50,11 @@ import {
 } from './socket-transport';
 import { TypedEmitter } from './typed-emitter';
 
-export type SendInput = Omit<z.input<typeof sendFrameSchema>, 'type' | 'ref'> & {
-  /** Idempotency key; generated when left out. Reuse it to retry a send safely. */
-  ref?: string;
-};
-
 /** Wait between attempts at a refresh that keeps failing for a passing reason. */
 const TOKEN_RETRY_MS = 5000;
 
 /** The largest page GET /chat/conversations answers. */
 const CONVERSATIONS_PAGE_MAX = 100;
-
-interface PendingSend {
-  frame: ClientFrameInput;
-  resolve: (message: Message) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-interface PendingPing {
-  sentAt: number;
-  resolve: (rttMs: number) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 /** One socket's lifetime; stale sockets' events are recognised and ignored. */
 interface Connection {
@@ -95,9 +75,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
   readonly #webSocket: WebSocketConstructor | undefined;
   readonly #tracker: SeqTracker;
   readonly #conversationRefs = new Map<string, ConversationRef>();
-  readonly #sends = new Map<string, PendingSend>();
-  readonly #pings: PendingPing[] = [];
-  readonly #presence = new Set<string>();
+  readonly #pending: PendingRequests;
   readonly #syncs = new Map<string, Promise<void>>();
   readonly #catchUp = new Set<string>();
   readonly #sleeps = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
@@ -120,6 +98,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     this.#deps = deps;
     this.#webSocket = options.webSocket;
     this.#opts = resolveOptions(options);
+    this.#pending = new PendingRequests(this.#opts);
     this.#tracker = new SeqTracker({
       window: this.#opts.dedupeWindow,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -182,22 +161,9 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     if (this.#closed) {
       return Promise.reject(new ParleyRealtimeError('closed', 'the connection is closed'));
     }
-    const { ref = globalThis.crypto.randomUUID(), ...rest } = input;
-    const frame = { type: 'send', ref, ...rest } as ClientFrameInput;
-    return new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#sends.delete(ref);
-        reject(
-          new ParleyRealtimeError(
-            'timeout',
-            `no ack for ${ref} within ${this.#opts.ackTimeoutMs} ms`,
-            ref,
-          ),
-        );
-      }, this.#opts.ackTimeoutMs);
-      this.#sends.set(ref, { frame, resolve, reject, timer });
-      if (this.#conn?.ready) this.#sendFrame(frame);
-    });
+    const { frame, acked } = this.#pending.send(input);
+    if (this.#conn?.ready) this.#sendFrame(frame);
+    return acked;
   }
 
   /** Typing indicator; best effort (false when not connected). */
@@ -214,7 +180,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
 
   /** Watch users' presence; kept across reconnects. */
   presenceSubscribe(userIds: readonly string[]): void {
-    for (const id of userIds) this.#presence.add(id);
+    this.#pending.watchPresence(userIds);
     if (this.#conn?.ready) this.#sendFrame({ type: 'presence_subscribe', userIds: [...userIds] });
   }
 
@@ -224,20 +190,9 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     if (conn === null || !conn.ready) {
       return Promise.reject(new ParleyRealtimeError('closed', 'not connected'));
     }
-    return new Promise<number>((resolve, reject) => {
-      const entry: PendingPing = {
-        sentAt: this.#opts.now(),
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const index = this.#pings.indexOf(entry);
-          if (index >= 0) this.#pings.splice(index, 1);
-          reject(new ParleyRealtimeError('timeout', `no pong within ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.#pings.push(entry);
-      this.#sendFrame({ type: 'ping' });
-    });
+    const pong = this.#pending.ping(timeoutMs);
+    this.#sendFrame({ type: 'ping' });
+    return pong;
   }
 
   /** Closes for good: no reconnect; pending sends are rejected. Safe to call twice. */
@@ -257,7 +212,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       this.#endConnection(conn);
       conn.transport?.close(1000, 'client closed');
     }
-    this.#failPending(new ParleyRealtimeError('closed', 'the connection was closed'));
+    this.#pending.rejectSends(new ParleyRealtimeError('closed', 'the connection was closed'));
     this.#settleStart?.reject(new ParleyRealtimeError('closed', 'closed before connecting'));
     this.#settleStart = null;
     this.emit('disconnected', { code: 1000, reason: 'client closed', willReconnect: false });
@@ -350,7 +305,9 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
       this.#endConnection(conn);
       conn.transport?.close(1000, 'session refused');
     }
-    this.#failPending(new ParleyRealtimeError('closed', 'the session was refused; log in again'));
+    this.#pending.rejectSends(
+      new ParleyRealtimeError('closed', 'the session was refused; log in again'),
+    );
     this.#settleStart?.reject(error);
     this.#settleStart = null;
     this.emit('disconnected', {
@@ -374,18 +331,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     for (const timer of conn.timers) clearTimeout(timer);
     conn.timers.clear();
     this.#resuming = false;
-    for (const ping of this.#pings.splice(0)) {
-      clearTimeout(ping.timer);
-      ping.reject(new ParleyRealtimeError('closed', 'disconnected before the pong'));
-    }
-  }
-
-  #failPending(error: ParleyRealtimeError): void {
-    for (const [ref, send] of this.#sends) {
-      clearTimeout(send.timer);
-      send.reject(new ParleyRealtimeError(error.code, error.message, ref));
-    }
-    this.#sends.clear();
+    this.#pending.rejectPings();
   }
 
   /** A timer that dies with its connection. */
@@ -435,36 +381,18 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
         return;
       case 'ack': {
         this.#accept(frame.message, 'ack');
-        const pending = this.#sends.get(frame.ref);
-        if (pending !== undefined) {
-          this.#sends.delete(frame.ref);
-          clearTimeout(pending.timer);
-          pending.resolve(frame.message);
-        }
+        this.#pending.acked(frame.ref, frame.message);
         return;
       }
-      case 'error': {
-        const pending = frame.ref === undefined ? undefined : this.#sends.get(frame.ref);
-        if (pending !== undefined && frame.ref !== undefined) {
-          this.#sends.delete(frame.ref);
-          clearTimeout(pending.timer);
-          pending.reject(new ParleyRealtimeError(frame.code, frame.message, frame.ref));
-        } else {
-          this.emit('error', frame);
-        }
+      case 'error':
+        if (!this.#pending.refused(frame)) this.emit('error', frame);
         return;
-      }
       case 'resumed':
         void this.#onResumed(conn, frame.complete);
         return;
-      case 'pong': {
-        const ping = this.#pings.shift();
-        if (ping !== undefined) {
-          clearTimeout(ping.timer);
-          ping.resolve(this.#opts.now() - ping.sentAt);
-        }
+      case 'pong':
+        this.#pending.pong();
         return;
-      }
       case 'conversation_updated': {
         const { conversation } = frame;
         this.#remember(conversation);
@@ -511,10 +439,7 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
     conn.resumeTimer = this.#later(conn, this.#opts.readyTimeoutMs, () => {
       void this.#onResumed(conn, false);
     });
-    for (const send of this.#sends.values()) this.#sendFrame(send.frame);
-    if (this.#presence.size > 0) {
-      this.#sendFrame({ type: 'presence_subscribe', userIds: [...this.#presence] });
-    }
+    for (const again of this.#pending.replay()) this.#sendFrame(again);
     this.#scheduleHeartbeat(conn);
     this.#scheduleTokenRefresh(conn);
   }
