@@ -2,6 +2,7 @@
 // Kept apart from the connection so the parts that raise them (socket lifecycle,
 // frame handlers, delivery, sync) share one definition.
 import type { ConversationRef, Message, ServerFrameOf } from '@parley/contracts';
+import type { Emit } from './typed-emitter';
 
 /** Where a delivered message came from. */
 export type MessageSource = 'live' | 'resume' | 'history' | 'ack';
@@ -47,3 +48,5 @@ export type RealtimeEvents = {
    */
   sync_error: [{ conversationId?: string; error: unknown }];
 };
+
+export type RealtimeEmit = Emit<RealtimeEvents>;
