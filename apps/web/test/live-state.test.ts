@@ -14,6 +14,7 @@ import {
   attachmentsOf,
   isInlineImage,
 } from '../src/model/extensions';
+import { textRuns } from '../src/model/rich-text';
 import { ana, ben, cal, message } from './fixtures';
 
 describe('typing indicator', () => {
@@ -91,5 +92,25 @@ describe('extension points for mentions, roles and attachments', () => {
     expect(moderationActions('admin', 'member')).toEqual(['remove', 'ban']);
     expect(moderationActions('admin', 'admin')).toEqual([]);
     expect(moderationActions('member', 'member')).toEqual([]);
+  });
+});
+
+describe('message text', () => {
+  test('When text has links, then they become links and trailing punctuation stays text', () => {
+    expect(textRuns('see https://example.com/a?b=1. ok')).toEqual([
+      { kind: 'text', text: 'see ' },
+      { kind: 'link', text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' },
+      { kind: 'text', text: '. ok' },
+    ]);
+    expect(textRuns('javascript:alert(1)')).toEqual([{ kind: 'text', text: 'javascript:alert(1)' }]);
+  });
+
+  test('When an @name was not listed as a mention by the server, then it stays plain text', () => {
+    expect(textRuns('hi @ana')).toEqual([{ kind: 'text', text: 'hi @ana' }]);
+    expect(textRuns('hi @Ana!', new Set(['ana']), 'ana')).toEqual([
+      { kind: 'text', text: 'hi ' },
+      { kind: 'mention', text: '@Ana', username: 'ana', isMe: true },
+      { kind: 'text', text: '!' },
+    ]);
   });
 });
