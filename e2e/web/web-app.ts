@@ -6,8 +6,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { ParleyClient } from '@parley/client';
 import {
   closeAllConnections,
+  createClient,
   freePorts,
   reportLogsOnFailure,
   startStack,
@@ -170,9 +172,18 @@ export function useWebStack(name = 'web'): WebStackHandle {
   beforeAll(async () => {
     const [port] = await freePorts(1);
     if (port === undefined) throw new Error('no free port');
-    stack = await startStack({ name, env: { CORS_ORIGINS: `http://127.0.0.1:${port}` } });
+    stack = await startStack({
+      name,
+      readyTimeoutMs: 60_000,
+      env: {
+        CORS_ORIGINS: `http://127.0.0.1:${port}`,
+        // Chromium shares the cores with the services here: a slow moment should be
+        // slow, not a 503 from the 1.5 s request deadline these tests are not about.
+        REQUEST_DEADLINE_MS: '10000',
+      },
+    });
     [app, browser] = await Promise.all([serveWebApp(stack, port), launchChromium()]);
-  }, 90_000);
+  }, 150_000);
   reportLogsOnFailure(() => stack);
   afterAll(async () => {
     await browser?.close();
@@ -195,4 +206,17 @@ export function useWebStack(name = 'web'): WebStackHandle {
       return started(browser, 'the browser');
     },
   };
+}
+
+/** Registers and logs in a user with a display name (usernames are the stack's own: its database is). */
+export async function registerUser(
+  stack: Stack,
+  username: string,
+  displayName: string,
+  password = `pw-${username}-secret`,
+): Promise<ParleyClient> {
+  const client = createClient(stack);
+  await client.register({ username, password, displayName });
+  await client.login({ username, password });
+  return client;
 }

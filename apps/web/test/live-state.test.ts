@@ -102,7 +102,9 @@ describe('message text', () => {
       { kind: 'link', text: 'https://example.com/a?b=1', href: 'https://example.com/a?b=1' },
       { kind: 'text', text: '. ok' },
     ]);
-    expect(textRuns('javascript:alert(1)')).toEqual([{ kind: 'text', text: 'javascript:alert(1)' }]);
+    expect(textRuns('javascript:alert(1)')).toEqual([
+      { kind: 'text', text: 'javascript:alert(1)' },
+    ]);
   });
 
   test('When an @name was not listed as a mention by the server, then it stays plain text', () => {

@@ -46,6 +46,15 @@ describe('grouping the main list', () => {
     expect(kinds).toEqual(['day', [1], [2], 'unread', [3, 4]]);
   });
 
+  test('When I wrote after the read marker, then only messages after mine count as new', () => {
+    const rows = groupMessages(
+      [message(1, { sender: ben }), message(2, { sender: ana }), message(3, { sender: ben })],
+      { ...utc, lastReadSeq: 0, meId: ana.id },
+    );
+    const kinds = rows.map((r) => (r.kind === 'group' ? r.messages.map((m) => m.seq) : r.kind));
+    expect(kinds).toEqual(['day', [1], [2], 'unread', [3]]);
+  });
+
   test('When everything is read, then no unread line is shown', () => {
     const rows = groupMessages([message(1, { sender: ben })], {
       ...utc,

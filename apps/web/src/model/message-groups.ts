@@ -13,7 +13,7 @@ export type TimelineRow =
   | { kind: 'group'; key: string; sender: UserRef; messages: Message[] };
 
 export interface GroupOptions extends TimeFormatOptions {
-  /** The reader's read marker: the first message from others above it gets an unread line. */
+  /** The reader's read marker: the first message from others above it (and above the reader's own last message) gets an unread line. */
   lastReadSeq?: number;
   /** The reader (their own messages never count as unread). */
   meId?: string;
@@ -28,17 +28,16 @@ export function groupMessages(
   const gap = options.gapMs ?? GROUP_GAP_MS;
   let group: Extract<TimelineRow, { kind: 'group' }> | undefined;
   let previous: Message | undefined;
+  // Replying is reading: a message of mine moves the line below everything before it.
+  const mine = messages.filter((m) => m.sender.id === options.meId).map((m) => m.seq);
+  const readUpTo = Math.max(options.lastReadSeq ?? 0, ...mine);
   let unreadPlaced = options.lastReadSeq === undefined;
   for (const message of messages) {
     if (previous === undefined || !sameDay(previous.createdAt, message.createdAt, options)) {
       rows.push({ kind: 'day', key: `day-${message.id}`, at: message.createdAt });
       group = undefined;
     }
-    if (
-      !unreadPlaced &&
-      message.seq > (options.lastReadSeq ?? 0) &&
-      message.sender.id !== options.meId
-    ) {
+    if (!unreadPlaced && message.seq > readUpTo && message.sender.id !== options.meId) {
       rows.push({ kind: 'unread', key: 'unread' });
       unreadPlaced = true;
       group = undefined;
