@@ -50,7 +50,7 @@ export default defineConfig({
     target: 'es2022',
     // One small app in one chunk: a single round trip. (The client's lazy `import('ws')`,
     // for Node only, would otherwise split off a runtime and a stub chunk.)
-    rolldownOptions: { output: { inlineDynamicImports: true } },
+    rolldownOptions: { output: { codeSplitting: false } },
     chunkSizeWarningLimit: 250,
   },
   server: { port: 5173 },

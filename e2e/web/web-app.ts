@@ -1,8 +1,8 @@
 // What the browser tests need, in one place: Debian's Chromium driven by
 // playwright-core, the built web app (apps/web) served by its own serve.mjs and
 // pointed at a stack, and the few pieces of the e2e harness they use.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -26,41 +26,17 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
 export const SKIP_REASON = `[e2e web] skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)\n`;
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile())
-      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds apps/web when dist/ is missing or older than its sources (or the client's). */
-export function ensureWebBuild(): void {
-  const built = path.join(webRoot, 'dist/index.html');
-  const sources = Math.max(
-    newestMtime(path.join(webRoot, 'src')),
-    newestMtime(path.join(repoRoot, 'packages/client/src')),
-    newestMtime(path.join(repoRoot, 'packages/contracts/src')),
-  );
-  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
-  const vite = path.join(webRoot, 'node_modules/.bin/vite');
-  const result = spawnSync(vite, ['build', '--logLevel', 'warn'], {
-    cwd: webRoot,
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) throw new Error('building apps/web failed (see above)');
-}
-
 export interface WebApp {
   /** http://127.0.0.1:<port>/ */
   readonly url: string;
   stop(): Promise<void>;
 }
 
-/** Serves apps/web/dist with `node serve.mjs` on `port`, its config.json naming the stack's services. */
+/**
+ * Serves the app with `node serve.mjs` (which builds it first if dist/ is stale) on
+ * `port`, its config.json naming the stack's services.
+ */
 export async function serveWebApp(stack: Stack, port: number): Promise<WebApp> {
-  ensureWebBuild();
   // The harness's watchdog: the server exits with this process, however it ends.
   const watchdog = path.join(repoRoot, 'e2e/harness/exit-with-parent.cjs');
   const child: ChildProcess = spawn(process.execPath, ['--require', watchdog, 'serve.mjs'], {
@@ -77,6 +53,7 @@ export async function serveWebApp(stack: Stack, port: number): Promise<WebApp> {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
+    // serve.mjs prints `Parley web app at http://…/` once it listens.
     const lines = readline.createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const match = /(http:\/\/\S+)/.exec(line);
