@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import {
   createUsers,
   hasChromium,
+  logInUi,
   openApp,
   registerInUi,
   SKIP_REASON,
@@ -200,4 +201,35 @@ describeWithBrowser('web client in Chromium', () => {
     carolRt.close();
     await Promise.all([a.context.close(), b.context.close()]);
   }, 180_000);
+
+  test('When a conversation has more than two pages of history, then scrolling up loads the older pages in order, each message once', async () => {
+    const { stack, app, browser } = e2e;
+    const [dora, eve] = await createUsers(stack, ['dora', 'eve']);
+    const total = 110; // the app loads 50 at a time
+    const first = await eve!.client.send({ to: dora!.username, text: 'old 1' });
+    for (let i = 2; i <= total; i += 1) {
+      // both sides write, each within the send limit (60 per 10 s)
+      const sender = i % 2 === 0 ? dora! : eve!;
+      await sender.client.send({ conversationId: first.conversationId, text: `old ${i}` });
+    }
+    const { page, context } = await openApp(browser, app);
+    await logInUi(page, dora!.username, dora!.password);
+    await openConversation(page, eve!.username);
+    await messageWith(page, `old ${total}`).waitFor();
+    expect((await messageTexts(page)).length).toBeLessThan(total);
+
+    const start = page.getByText('This is the start of the conversation.');
+    await page.locator('.message-scroller').hover();
+    await waitFor(
+      async () => {
+        await page.mouse.wheel(0, -4_000);
+        return start.isVisible();
+      },
+      { timeoutMs: 20_000, description: 'the start of the conversation' },
+    );
+    expect(await messageTexts(page)).toEqual(
+      Array.from({ length: total }, (_, i) => `old ${i + 1}`),
+    );
+    await context.close();
+  }, 120_000);
 });

@@ -5,7 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { hasChromium, openApp, registerUser, SKIP_REASON, useWebStack, waitFor } from './web-app';
+import {
+  hasChromium,
+  logInUi,
+  openApp,
+  registerUser,
+  SKIP_REASON,
+  useWebStack,
+  waitFor,
+} from './web-app';
 
 const out = path.resolve(__dirname, '../../apps/web/screenshots');
 const desktop = { width: 1200, height: 720 };
@@ -13,13 +21,6 @@ const phone = { width: 360, height: 720 };
 
 if (!hasChromium) process.stderr.write(SKIP_REASON);
 const describeWithBrowser = hasChromium ? describe : describe.skip;
-
-async function logIn(page: Page, username: string, password: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
-}
 
 function row(page: Page, title: string) {
   return page
@@ -108,7 +109,7 @@ describeWithBrowser('screenshots', () => {
     await shoot(page, 'login');
 
     // conversation list and the direct conversation
-    await logIn(page, 'ada', password);
+    await logInUi(page, 'ada', password);
     await row(page, 'Grace Hopper').click();
     await page.getByText('See you at 10:30 in the lab').waitFor();
     const graceTypes = await grace.connect();
@@ -137,7 +138,7 @@ describeWithBrowser('screenshots', () => {
 
     // dark mode and a phone's width
     const dark = await openApp(browser, app, phone, 'dark');
-    await logIn(dark.page, 'grace', 'pw-grace-secret');
+    await logInUi(dark.page, 'grace', 'pw-grace-secret');
     await row(dark.page, 'compilers').click();
     await dark.page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
     await shoot(dark.page, 'mobile-dark');

@@ -116,6 +116,14 @@ export async function openApp(
   return { context, page };
 }
 
+/** Logs in through the UI. */
+export async function logInUi(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+}
+
 /** Creates an account through the UI (register, then logged in). */
 export async function registerInUi(
   page: Page,
