@@ -266,7 +266,7 @@ export function createChatStore(deps: ChatStoreDeps) {
 
   // ---- realtime ----
 
-  function onMessage(message: Message): void {
+  function onMessage(message: Message, live: boolean): void {
     const id = message.conversationId;
     batch(() => {
       updateTimeline(id, (t) =>
@@ -280,7 +280,8 @@ export function createChatStore(deps: ChatStoreDeps) {
       typing.value = clearTypist(typing.value, id, message.sender.id);
     });
     ensureUsers([message.sender.id]);
-    if (message.sender.id !== me!.id && message.parentId === undefined) {
+    // Only what arrives as it happens is announced, not a catch-up after a reconnect.
+    if (live && message.sender.id !== me!.id && message.parentId === undefined) {
       const who = nameOf(message.sender, users.value);
       if (activeId.value === id) announce(`${who}: ${message.text}`);
       else announce(`New message from ${who}`);
@@ -338,7 +339,7 @@ export function createChatStore(deps: ChatStoreDeps) {
         deps.onSessionEnded('Your session has ended. Please log in again.');
       }
     });
-    connection$.on('message', ({ message }) => onMessage(message));
+    connection$.on('message', ({ message, source }) => onMessage(message, source === 'live'));
     connection$.on('message_updated', ({ message }) => onMessageUpdated(message));
     connection$.on('typing', (frame) => {
       if (frame.user.id === me!.id) return;
