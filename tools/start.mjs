@@ -14,6 +14,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { startWebApp } from '../apps/web/serve.mjs';
 import { startFerret } from './ferretdb/ferretdb.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -235,6 +236,8 @@ async function main() {
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
   const running = runnable.map((service) => startService(service, shared));
+  // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
+  const web = await startWebApp({ env, log: (line) => say(line) });
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -259,7 +262,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all(running.map(stopService));
+    await Promise.all([web.close(), ...running.map(stopService)]);
     await mongo.stop();
     say('stopped');
   };

@@ -6,7 +6,7 @@
 #   2. the resolved file keeps the promises docker-compose cannot check: a health check
 #      on every long-running service, `depends_on` with conditions, named volumes only,
 #      Dockerfiles that exist, and .env.example in step with the file's `${VAR:-default}`s;
-#   3. every services/*/Dockerfile lints clean (zero findings, warnings included) with
+#   3. every services/*/Dockerfile and apps/*/Dockerfile lints clean (zero findings, warnings included) with
 #      dockerfile-utils and dockerfilelint, the Dockerfile linters npm has (hadolint is
 #      in neither npm nor Debian);
 #   4. the keygen script writes, keeps and refuses keys as docker-compose.yml relies on.
@@ -53,7 +53,7 @@ services = config["services"]
 problems = []
 
 ONE_SHOTS = {"keygen"}  # run to completion; others wait for them to exit 0
-EXPECTED = {"mongo", "rabbitmq", "auth", "chat", "websocket"}
+EXPECTED = {"mongo", "rabbitmq", "auth", "chat", "websocket", "web"}
 missing = EXPECTED - services.keys()
 if missing:
     problems.append(f"services missing: {sorted(missing)}")
@@ -124,8 +124,8 @@ fi
 bin="$tmp/lint/node_modules/.bin"
 
 shopt -s nullglob
-dockerfiles=(services/*/Dockerfile)
-[ "${#dockerfiles[@]}" -eq 3 ] || fail "expected 3 service Dockerfiles, found ${#dockerfiles[@]}"
+dockerfiles=(services/*/Dockerfile apps/*/Dockerfile)
+[ "${#dockerfiles[@]}" -eq 4 ] || fail "expected 4 Dockerfiles (3 services, the web app), found ${#dockerfiles[@]}"
 for dockerfile in "${dockerfiles[@]}"; do
   # dockerfile-utils exits 0 on warnings; --json lists every finding, and none may remain.
   findings="$("$bin/dockerfile-utils" lint --json "$dockerfile")" || true
