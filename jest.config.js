@@ -18,7 +18,7 @@ module.exports = {
     '^@parley/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^@parley/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing/index.ts',
   },
-  testMatch: ['<rootDir>/{packages,services,tools,e2e}/**/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{apps,packages,services,tools,e2e}/**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/tools/test-infra/global-setup.js',
   globalTeardown: '<rootDir>/tools/test-infra/global-teardown.js',

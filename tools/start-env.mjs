@@ -4,6 +4,10 @@
 // variable reaches the services untouched.
 import { z } from 'zod';
 
+import { webEnvSchema } from '../apps/web/serve-env.cjs';
+
+const web = webEnvSchema.shape;
+
 const port = (fallback) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 export const startEnvSchema = z
@@ -58,6 +62,13 @@ export const startEnvSchema = z
       .enum(['debug', 'info', 'warn', 'error'])
       .default('error')
       .describe('Log level of the FerretDB dev server it starts.'),
+    WEB_PORT: port(8080).describe(
+      'Port of the web client ([apps/web](../apps/web/README.md), served by `apps/web/serve.mjs`, built first when stale).',
+    ),
+    HOST: web.HOST.describe('Address the web client listens on.'),
+    PARLEY_AUTH_URL: web.PARLEY_AUTH_URL,
+    PARLEY_CHAT_URL: web.PARLEY_CHAT_URL,
+    PARLEY_WEBSOCKET_URL: web.PARLEY_WEBSOCKET_URL,
   })
   .transform((env) => ({
     ...env,

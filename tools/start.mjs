@@ -15,6 +15,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { startWebApp } from '../apps/web/serve.mjs';
 import { startFerret } from './ferretdb/ferretdb.mjs';
 import { readStartEnv } from './start-env.mjs';
 
@@ -242,6 +243,8 @@ async function main() {
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
   const running = runnable.map((service) => startService(service, shared));
+  // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
+  const web = await startWebApp({ settings, log: (line) => say(line) });
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -266,7 +269,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all(running.map(stopService));
+    await Promise.all([web.close(), ...running.map(stopService)]);
     await mongo.stop();
     say('stopped');
   };

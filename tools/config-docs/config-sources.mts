@@ -3,6 +3,7 @@
 import { authEnvSchema } from '../../services/auth/src/config.js';
 import { chatEnvSchema } from '../../services/chat/src/config.js';
 import { websocketEnvSchema } from '../../services/websocket/src/config.js';
+import { webEnvSchema } from '../../apps/web/serve-env.cjs';
 import { benchOptionsSchema } from '../../bench/options.mjs';
 import { faultKnobsSchema } from '../../e2e/faults/support/fault-knobs.js';
 import { fuzzKnobsSchema } from '../../e2e/fuzz/support/fuzz-knobs.js';
@@ -40,6 +41,11 @@ export function configSections(): ConfigSection[] {
       title: '`pnpm start` (`tools/start.mjs`)',
       intro: `${source('tools/start-env.mjs')} \`pnpm start\` passes its whole environment on to the services, so every variable above can be given to it; these are the ones it reads or sets itself.`,
       settings: settingsOf(startEnvSchema),
+    },
+    {
+      title: 'Web client (`apps/web/serve.mjs`)',
+      intro: `${source('apps/web/serve-env.cjs')} \`node serve.mjs\` in \`apps/web\` and the \`web\` image; \`pnpm start\` sets these from its own variables above.`,
+      settings: settingsOf(webEnvSchema),
     },
     {
       title: 'Docker Compose',

@@ -6,8 +6,10 @@
 // reuse that service's schema, so their type and default are stated once.
 import { z } from 'zod';
 import { authEnvSchema } from '../../services/auth/src/config';
+import { webEnvSchema } from '../../apps/web/serve-env.cjs';
 
 const auth = authEnvSchema.shape;
+const web = webEnvSchema.shape;
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const credential = (fallback: string) =>
   z
@@ -18,6 +20,18 @@ const credential = (fallback: string) =>
 /** A service variable compose passes through: the service's schema with a note on who gets it. */
 function passedTo<T extends z.ZodType>(field: T, services: string): T {
   return field.describe(`${field.description ?? ''} Given to ${services}.`.trim());
+}
+
+/**
+ * A web client URL compose passes on: empty when not given (serve.mjs reads empty as
+ * unset), and needed once the service's host port is no longer the default.
+ */
+function passedToWeb(field: z.ZodOptional<z.ZodType<string>>, portVariable: string) {
+  return field
+    .default('')
+    .describe(
+      `${field.description ?? ''} Given to web; set it when \`${portVariable}\` changes, as the browser calls the port published on the host.`,
+    );
 }
 
 export const composeEnvSchema = z.object({
@@ -35,9 +49,16 @@ export const composeEnvSchema = z.object({
   AUTH_PORT: port(5001).describe('Host port of auth.'),
   CHAT_PORT: port(5002).describe('Host port of chat.'),
   WEBSOCKET_PORT: port(5003).describe('Host port of websocket.'),
+  WEB_PORT: port(8080).describe(
+    'Host port of the web client: http://localhost:8080 by default (`CORS_ORIGINS` below admits it).',
+  ),
   RABBITMQ_MANAGEMENT_PORT: port(15672).describe(
     "Host port of RabbitMQ's management UI (log in as `RABBITMQ_USER`).",
   ),
+
+  PARLEY_AUTH_URL: passedToWeb(web.PARLEY_AUTH_URL, 'AUTH_PORT').meta({ group: 'Web client' }),
+  PARLEY_CHAT_URL: passedToWeb(web.PARLEY_CHAT_URL, 'CHAT_PORT'),
+  PARLEY_WEBSOCKET_URL: passedToWeb(web.PARLEY_WEBSOCKET_URL, 'WEBSOCKET_PORT'),
 
   MONGO_USER: credential('parley').meta({
     group: 'Infrastructure credentials',

@@ -6,7 +6,7 @@
 // lastSeen) so an id seen twice is dropped whatever seq it claims.
 //
 // Which seq an untracked conversation starts from is the connection's decision (see
-// realtime-connection.ts): it calls seed() first. The tracker only remembers which
+// delivery-ledger.ts): it calls seed() first. The tracker only remembers which
 // conversations it has ever tracked (`isKnown`, kept after forget()), so the
 // connection can tell a conversation new to this session from one it let go of.
 import type { Message } from '@parley/contracts';
