@@ -1,4 +1,4 @@
-// What Parley's persistence code may rely on from the database (DESIGN.md §8),
+// What Parley's persistence code may rely on from the database (docs/design.md §8),
 // checked against whatever the global setup provides: the FerretDB dev server
 // here, MongoDB where Docker or MONGO_URL supplies one. Every test passes on both.
 //
