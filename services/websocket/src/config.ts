@@ -1,5 +1,5 @@
 // The websocket service's environment, validated once at boot (main.ts is the only
-// caller of loadConfig). Every limit of DESIGN.md §6 lives here with its default, so
+// caller of loadConfig). Every limit of docs/design.md §6.5 lives here with its default, so
 // tests and operators tune the same knobs.
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { commonEnv, envVars, jwtVerifierEnv } from '@parley/server-kit';
