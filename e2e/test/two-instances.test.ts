@@ -1,4 +1,4 @@
-// DESIGN.md §7.4 over real processes: two websocket instances behind one exchange,
+// docs/design.md §7.4 over real processes: two websocket instances behind one exchange,
 // users spread over them (carol on both), each instance delivering to the sockets it
 // holds, and presence right whichever instance the watcher and the watched are on.
 import type { RealtimeConnection } from '@parley/client';

@@ -1,4 +1,4 @@
-// DESIGN.md §7.1 and §7.4 under a crash: a websocket process is SIGKILLed in the middle
+// docs/design.md §7.1 and §7.4 under a crash: a websocket process is SIGKILLed in the middle
 // of a conversation while both sides keep sending. Bob's client fails over to the
 // other instance and resumes; alice (on the surviving instance) keeps going. Every
 // message is delivered exactly once, in seq order, on both sides; bob's sends that were

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Docker setup on a machine without a Docker engine (CI and the build
-# machines have none; README.md, "Docker", says what this does and does not prove):
+# machines have none; docs/docker.md, "What was run where", says what this does and
+# does not prove):
 #   1. docker-compose.yml parses and validates with Debian's docker-compose (1.29),
 #      with the built-in defaults and with .env.example as the env file;
 #   2. the resolved file keeps the promises docker-compose cannot check: a health check

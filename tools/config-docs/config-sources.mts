@@ -50,7 +50,7 @@ export function configSections(): ConfigSection[] {
     {
       title: 'Docker Compose',
       intro:
-        "`docker compose up --build` reads these from the shell or from a `.env` file beside `docker-compose.yml` (`cp .env.example .env`); described in [`tools/docker/compose-env.ts`](../tools/docker/compose-env.ts), from which `.env.example` is generated too. The services run there with `NODE_ENV=production` and the signing key from the `keygen` one-shot; see the README's [Docker](../README.md#docker) section.",
+        '`docker compose up --build` reads these from the shell or from a `.env` file beside `docker-compose.yml` (`cp .env.example .env`); described in [`tools/docker/compose-env.ts`](../tools/docker/compose-env.ts), from which `.env.example` is generated too. The services run there with `NODE_ENV=production` and the signing key from the `keygen` one-shot; see [docker.md](docker.md).',
       settings: settingsOf(composeEnvSchema),
     },
     {
@@ -66,7 +66,7 @@ export function configSections(): ConfigSection[] {
     },
     {
       title: 'Tests: infrastructure',
-      intro: `${source('tools/test-infra/infra-env.js')} The jest global setup and teardown (see the README's "How tests find their infrastructure").`,
+      intro: `${source('tools/test-infra/infra-env.js')} The jest global setup and teardown (see [testing.md](testing.md#how-tests-find-their-infrastructure)).`,
       settings: settingsOf(infraEnvSchema),
     },
     {

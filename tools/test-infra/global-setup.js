@@ -1,6 +1,6 @@
 // Jest global setup: makes sure a MongoDB-compatible server and RabbitMQ answer, and
 // exports MONGO_URL (no database; each test file picks its own) and AMQP_URL, which
-// the jest workers inherit. Order (DESIGN.md §8):
+// the jest workers inherit. Order (docs/design.md §8):
 //   1. MONGO_URL / AMQP_URL already set: used as they are.
 //   2. RabbitMQ already answering on 127.0.0.1:5672: used.
 //   3. A Docker engine answering: testcontainers starts mongo (and rabbitmq if needed).

@@ -1,5 +1,5 @@
 // The session kept across reloads. It lives in sessionStorage, per tab: refresh
-// tokens rotate on use and a reused one revokes the whole family (DESIGN.md §3), so
+// tokens rotate on use and a reused one revokes the whole family (docs/design.md §3), so
 // two tabs sharing one stored refresh token would, sooner or later, refresh at the
 // same moment and log each other out. A tab keeps its own session; a new tab logs in.
 import type { SessionState } from '@parley/client';

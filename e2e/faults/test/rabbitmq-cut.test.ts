@@ -1,4 +1,4 @@
-// DESIGN.md §7.1/§7.2 under a real broker outage: every service's link to RabbitMQ
+// docs/design.md §7.1/§7.2 under a real broker outage: every service's link to RabbitMQ
 // is cut at the TCP level for 10 s while users keep sending. Sends are stored and
 // answered 201; once the link is back every message reaches every connected
 // recipient exactly once (as the app sees it), and no process restarted.

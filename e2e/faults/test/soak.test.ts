@@ -1,4 +1,4 @@
-// DESIGN.md §7.1 over time: 200 users in rooms of 10, spread over two websocket
+// docs/design.md §7.1 over time: 200 users in rooms of 10, spread over two websocket
 // instances, chatting at a steady rate while sockets are dropped at random (the client
 // reconnects, resumes and re-sends by itself). Nothing is lost or doubled at any
 // client, and the resident memory of every service stays flat (RSS from /proc,

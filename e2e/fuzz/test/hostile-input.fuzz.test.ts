@@ -1,4 +1,4 @@
-// DESIGN.md §7.5 against the real processes: fast-check throws random and adversarial
+// docs/design.md §7.5 against the real processes: fast-check throws random and adversarial
 // bodies, query strings, path parameters and headers at EVERY route of the contracts'
 // catalogue, and random frames of EVERY client frame type at a real socket. Never a
 // 500, never a crash (same pids, no unexpected exit), never a stored change from a

@@ -1,5 +1,5 @@
 // Per-conversation delivery state behind the exactly-once, in-seq-order promise.
-// Seq numbers grow by exactly 1 within a conversation (DESIGN.md §4), so "the last
+// Seq numbers grow by exactly 1 within a conversation (docs/design.md §4.5), so "the last
 // seq handed to the app" is all it takes: anything at or below it is a duplicate,
 // the next one is delivered, anything beyond it waits in a buffer while the gap is
 // filled from history. Delivered ids are also remembered (a bounded window below

@@ -1,4 +1,4 @@
-// Bodies and queries of the chat service (DESIGN.md §4).
+// Bodies and queries of the chat service (docs/design.md §4).
 import {
   clientMsgIdSchema,
   emojiSchema,

@@ -1,5 +1,5 @@
 // The problem+json error body (RFC 9457) every Parley endpoint answers with, and
-// the stable machine-readable `code`s clients switch on (DESIGN.md §2).
+// the stable machine-readable `code`s clients switch on (docs/design.md §2.2).
 import { z } from './zod';
 
 /** Every error code with the HTTP status it is sent with. */

@@ -1,4 +1,4 @@
-// Events on the RabbitMQ fanout exchange `chat.events` (DESIGN.md §5). Producers
+// Events on the RabbitMQ fanout exchange `chat.events` (docs/design.md §5). Producers
 // build them with `createEvent`; consumers read them with `readEvent`, which
 // separates events this code speaks from unknown types/versions (to be acked and
 // ignored) and from garbage (to be dead-lettered).
@@ -109,7 +109,7 @@ export type ReadEventResult =
 
 /**
  * Classifies an envelope: a known type at a version we speak is parsed strictly;
- * an unknown type or another version is `unknown` (ack and ignore, DESIGN §5); a
+ * an unknown type or another version is `unknown` (ack and ignore, docs/design.md §5); a
  * known type/version whose data does not match is `invalid` (dead-letter).
  */
 export function readEvent(envelope: EventEnvelope): ReadEventResult {

@@ -1,4 +1,4 @@
-// WebSocket frames (DESIGN.md §6): JSON text frames, a discriminated union on
+// WebSocket frames (docs/design.md §6): JSON text frames, a discriminated union on
 // `type` in each direction. Client frames are strict: unknown fields are refused.
 import { ERROR_CODES } from './errors';
 import {

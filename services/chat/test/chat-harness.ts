@@ -145,7 +145,7 @@ export async function recordEvents(exchange: string): Promise<EventLog> {
       if (!msg) return;
       const body: unknown = JSON.parse(msg.content.toString('utf8'));
       const envelope = eventEnvelopeSchema.parse(body);
-      // the AMQP properties DESIGN.md §5 asks for travel with every event
+      // the AMQP properties docs/design.md §5 asks for travel with every event
       if (msg.properties.messageId !== envelope.id || msg.properties.type !== envelope.type) {
         throw new Error(`event ${envelope.id} has wrong AMQP properties`);
       }

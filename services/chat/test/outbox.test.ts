@@ -1,4 +1,4 @@
-// DESIGN.md §4/§7.2: a change answered 2xx is stored; if RabbitMQ cannot take its
+// docs/design.md §4.11, §7.2: a change answered 2xx is stored; if RabbitMQ cannot take its
 // event then, the outbox relay publishes it once the broker is reachable, exactly
 // once per event, and the document's outbox is emptied.
 import request from 'supertest';

@@ -82,7 +82,7 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
 }
 
 /**
- * DESIGN §6: a send is answered by ack or error with the same ref — an invalid one
+ * docs/design.md §6.5: a send is answered by ack or error with the same ref — an invalid one
  * too, so the client can fail that pending send. Only a ref that is itself valid is
  * echoed (never arbitrary client data).
  */

@@ -1,6 +1,6 @@
 // The websocket service's environment, validated once at boot (main.ts is the only
-// caller of loadConfig). Every limit of the socket side lives here with its default,
-// so tests and operators tune the same knobs; the descriptions here are what
+// caller of loadConfig). Every limit of docs/design.md §6.5 lives here with its default, so
+// tests and operators tune the same knobs; the descriptions here are what
 // docs/configuration.md shows (`pnpm config:docs`).
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { commonEnv, envVars, jwtVerifierEnv } from '@parley/server-kit';

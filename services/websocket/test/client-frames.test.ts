@@ -1,4 +1,4 @@
-// Client → server frames (DESIGN §6) against a chat stand-in that announces its
+// Client → server frames (docs/design.md §6) against a chat stand-in that announces its
 // changes on the real exchange, as chat does.
 import { RESUME_MESSAGE_BOUND, type Message } from '@parley/contracts';
 import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';

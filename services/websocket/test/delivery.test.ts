@@ -1,4 +1,4 @@
-// Event delivery (DESIGN §5/§6): each event type reaches every socket of every
+// Event delivery (docs/design.md §5/§6): each event type reaches every socket of every
 // recipient connected here, and no one else; redeliveries and unknown events are
 // dropped. Events are injected on the real exchange as chat would publish them.
 import { createEvent, type ParleyEvent, type ServerFrame } from '@parley/contracts';

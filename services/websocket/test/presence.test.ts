@@ -1,4 +1,4 @@
-// Presence across instances (DESIGN §6, §7.4): two (or three) websocket instances on
+// Presence across instances (docs/design.md §6, §7.4): two (or three) websocket instances on
 // one exchange, each with its own queue; short heartbeats so a silent peer is
 // noticed quickly.
 import { WS_CLOSE } from '@parley/contracts';

@@ -1,4 +1,4 @@
-// Upgrade authentication (DESIGN §6): a socket opens only with a valid access token.
+// Upgrade authentication (docs/design.md §6): a socket opens only with a valid access token.
 import { readyFrameSchema } from '@parley/contracts';
 import { createTestIssuer, uniqueName, type TestIssuer } from '@parley/server-kit/testing';
 import request from 'supertest';

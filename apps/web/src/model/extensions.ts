@@ -1,4 +1,4 @@
-// Fields later issues add to the contract (DESIGN.md §10 mentions and room roles,
+// Fields later issues add to the contract (docs/design.md §10 mentions and room roles,
 // §11 attachments), read in one place. Today's servers never send them, so every
 // accessor answers "none"; once the contracts carry a field, the matching accessor
 // reads it and the UI that already renders its answer lights up. Nothing here

@@ -1,6 +1,6 @@
 // Message text as runs to render: plain text, links (http/https only, shown as they
 // were typed) and @mentions. A mention is highlighted only when the server listed the
-// user in `message.mentions` (DESIGN.md §10), never guessed from the text.
+// user in `message.mentions` (docs/design.md §10), never guessed from the text.
 export type TextRun =
   | { kind: 'text'; text: string }
   | { kind: 'link'; text: string; href: string }

@@ -1,5 +1,5 @@
 // Who is typing where. The server forwards `typing` frames at most every 2 s per user
-// (DESIGN.md §9) and a typist who stops may never say so (closed tab), so each entry
+// (docs/design.md §9) and a typist who stops may never say so (closed tab), so each entry
 // expires on its own a few seconds after the last frame.
 import type { UserRef } from '@parley/contracts';
 

@@ -1,5 +1,5 @@
 // What the UI offers beyond today's contract depends on what the client can do:
-// attachments (DESIGN.md §11) and room moderation (§10) appear once @parley/client has
+// attachments (docs/design.md §11) and room moderation (§10) appear once @parley/client has
 // the methods for them, and not before. Nothing is faked in between.
 import type { ParleyClient } from '@parley/client';
 

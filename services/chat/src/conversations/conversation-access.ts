@@ -1,4 +1,4 @@
-// Who may see and touch a conversation (DESIGN.md §4): members only; a non-member of
+// Who may see and touch a conversation (docs/design.md §4.4): members only; a non-member of
 // a public room or direct conversation is told 403 not_a_member, while a private
 // room does not exist for outsiders (404), so its id reveals nothing.
 import { ForbiddenError, NotFoundError, type NotFoundCode } from '@parley/server-kit';

@@ -1,4 +1,4 @@
-// POST /chat/typing: not stored (DESIGN.md §5), so not in the outbox either. It is
+// POST /chat/typing: not stored (docs/design.md §5), so not in the outbox either. It is
 // sent best effort and the answer is 204 even when RabbitMQ is down: a typing
 // indicator delivered late is worse than none, and the next keystroke sends another.
 import type { Principal } from '@parley/server-kit';

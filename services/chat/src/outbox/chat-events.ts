@@ -1,4 +1,4 @@
-// The events of DESIGN.md §5 that chat emits, each with its recipients, built in one
+// The events of docs/design.md §5 that chat emits, each with its recipients, built in one
 // place with the contracts' createEvent so data and recipients never drift apart.
 import {
   createEvent,
