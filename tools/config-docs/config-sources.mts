@@ -7,6 +7,7 @@ import { webEnvSchema } from '../../apps/web/serve-env.cjs';
 import { benchOptionsSchema } from '../../bench/options.mjs';
 import { faultKnobsSchema } from '../../e2e/faults/support/fault-knobs.js';
 import { fuzzKnobsSchema } from '../../e2e/fuzz/support/fuzz-knobs.js';
+import { webKnobsSchema } from '../../e2e/web/web-knobs.js';
 import { composeEnvSchema } from '../docker/compose-env.js';
 import { healthcheckEnvSchema, keygenEnvSchema } from '../docker/script-env.mjs';
 import { startEnvSchema } from '../start-env.mjs';
@@ -78,6 +79,11 @@ export function configSections(): ConfigSection[] {
       title: 'Tests: fuzzing',
       intro: source('e2e/fuzz/support/fuzz-knobs.ts'),
       settings: settingsOf(fuzzKnobsSchema),
+    },
+    {
+      title: 'Tests: the browser',
+      intro: source('e2e/web/web-knobs.ts'),
+      settings: settingsOf(webKnobsSchema),
     },
     {
       title: 'Benchmarks (`pnpm bench`)',

@@ -6,6 +6,7 @@ import type * as ChatConfig from '../../../services/chat/src/config';
 import type * as WebsocketConfig from '../../../services/websocket/src/config';
 import type * as FaultKnobs from '../../../e2e/faults/support/fault-knobs';
 import type * as FuzzKnobs from '../../../e2e/fuzz/support/fuzz-knobs';
+import type * as WebKnobs from '../../../e2e/web/web-knobs';
 import type * as ComposeEnv from '../../docker/compose-env';
 import {
   HAND_WRITTEN_END,
@@ -145,6 +146,7 @@ describe('the documented schemas', () => {
           load<typeof WebsocketConfig>('../../../services/websocket/src/config').websocketEnvSchema,
           load<typeof FaultKnobs>('../../../e2e/faults/support/fault-knobs').faultKnobsSchema,
           load<typeof FuzzKnobs>('../../../e2e/fuzz/support/fuzz-knobs').fuzzKnobsSchema,
+          load<typeof WebKnobs>('../../../e2e/web/web-knobs').webKnobsSchema,
           load<typeof ComposeEnv>('../../docker/compose-env').composeEnvSchema,
         );
       });
