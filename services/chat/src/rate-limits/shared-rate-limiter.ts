@@ -237,7 +237,10 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     for (let i = 0; i < live.length; i += READ_BATCH) {
       const part = live.slice(i, i + READ_BATCH);
       const docs = await collection
-        .find({ _id: { $in: part.map(({ state, index }) => docId(state, index)) } })
+        .find(
+          { _id: { $in: part.map(({ state, index }) => docId(state, index)) } },
+          { batchSize: READ_BATCH }, // one reply, no getMore
+        )
         .project<{ _id: string; n: number }>({ n: 1 })
         .toArray();
       const found = new Map(docs.map((d) => [d._id, d.n]));
