@@ -203,6 +203,8 @@ export interface InstanceOptions {
 
 export interface ChatHarness {
   db: Db;
+  /** The client the instances share (unless given their own mongoUrl); emits commandStarted. */
+  mongo: MongoClient;
   exchange: string;
   issuer: TestIssuer;
   auth: FakeAuth;
@@ -217,7 +219,11 @@ export interface ChatHarness {
 
 export async function startChatHarness(options: InstanceOptions = {}): Promise<ChatHarness> {
   const mongoUrl = testMongoUrl(uniqueName('chat'));
-  const mongo = await MongoClient.connect(mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+  // command events let a test count the database round trips a request makes
+  const mongo = await MongoClient.connect(mongoUrl, {
+    serverSelectionTimeoutMS: 5_000,
+    monitorCommands: true,
+  });
   const db = mongo.db();
   const exchange = uniqueName('chat_events');
   const issuer = await createTestIssuer();
@@ -316,6 +322,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
   const app = await startInstance(options);
   return {
     db,
+    mongo,
     exchange,
     issuer,
     auth,
