@@ -159,7 +159,7 @@ it('When instances do not sync in between, then together they admit at most the 
   expect(instances[0]!.limit(rule).take(user).ok).toBe(true);
 });
 
-it('When many requests are admitted between two syncs, then a sync costs two database commands, and an idle limiter none', async () => {
+it('When many requests are admitted between two syncs, then a sync costs two database commands, and a limiter idle for 30 s none', async () => {
   const time = clock();
   const instance = limiter(time.now);
   const limit = instance.limit({ name: uniqueName('cost'), points: 1_000_000, windowMs: 10_000 });
@@ -171,11 +171,17 @@ it('When many requests are admitted between two syncs, then a sync costs two dat
   const duringTakes = commands.length - before;
   await instance.sync();
   const bySync = commands.slice(before).map((c) => c.commandName);
+  const afterBurst = commands.length;
   await instance.sync();
-  const idle = commands.length - before - bySync.length;
+  const stillRecent = commands.slice(afterBurst).map((c) => c.commandName);
+  time.advance(30_000);
+  const beforeIdle = commands.length;
+  await instance.sync();
+  const idle = commands.length - beforeIdle;
 
   expect(duringTakes).toBe(0);
   expect(bySync).toEqual(['update', 'find']); // one bulkWrite of $inc upserts, one read back
+  expect(stillRecent).toEqual(['find']); // recently active keys are read back: the others' counts
   expect(idle).toBe(0);
 });
 

@@ -105,7 +105,7 @@ function chatHandlers(services: ChatServices): ChatHandlers {
       body: { conversation: await leaveRoom(services, caller, params.id) },
     }),
     inviteToRoom: async ({ caller, params, body }) => {
-      take('invite', caller);
+      await services.limits.takeAll([['invite', caller.userId, 1]]);
       return {
         body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
       };

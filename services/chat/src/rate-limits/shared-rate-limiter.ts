@@ -8,11 +8,12 @@
 // later). Every instance:
 // - decides each request from memory: the last known global count of each slice (read
 //   from MongoDB) plus what it admitted itself since — take() does no I/O;
-// - every `syncIntervalMs`, for the keys it was asked about since the last sync, writes
-//   what it admitted as one unordered bulkWrite of `$inc` upserts (one document per key
-//   and slice), then reads back the global count of their live slices with one find
-//   (`_id $in`): two commands per interval however many requests it served, none
-//   while idle;
+// - every `syncIntervalMs` writes what it admitted since the last sync as one
+//   unordered bulkWrite of `$inc` upserts (one document per key and slice), then reads
+//   back the global count of the live slices of every key it was asked about in the
+//   last RECENT_MS with one find (`_id $in`): two commands per interval however many
+//   requests it served, none once idle for RECENT_MS (a user whose requests alternate
+//   between instances is thus read back on each of them while active);
 // - deletes expired slices with one deleteMany every CLEANUP_INTERVAL_MS when it wrote
 //   any (FerretDB has no TTL indexes; on MongoDB the expiresAt index serves it), and
 //   forgets them in memory.
@@ -23,8 +24,8 @@
 // — so over a window at most points + (N − 1) × (one instance's admissions for the key
 // in one sync interval), and never more than N × points; the surplus counts globally
 // once synced, so the user then waits longer. One instance alone is exact. A key new
-// to an instance, or not asked about for a while, is judged on what the instance knew
-// of it until the next sync.
+// to an instance, or not asked about there for RECENT_MS, is judged on what the
+// instance knew of it until the next sync.
 //
 // MongoDB unreachable: requests are still judged on local counts and the last known
 // global ones (a limiter must not turn an outage into 503s); the unwritten counts are
@@ -41,6 +42,8 @@ export const DEFAULT_SYNC_INTERVAL_MS = 250;
 export const SLICES = 4;
 /** Expired slices are deleted this often (by every instance; deleting twice is harmless). */
 const CLEANUP_INTERVAL_MS = 60_000;
+/** Keys asked about within this long are read back at every sync. */
+const RECENT_MS = 30_000;
 /** Ids per find when reading back global counts. */
 const READ_BATCH = 5_000;
 
@@ -58,6 +61,12 @@ export interface RateLimit {
   readonly rule: RateRule;
   /** Counts `cost` against `key` if the window has room for it; never does I/O. */
   take(key: string, cost?: number): TakeResult;
+  /**
+   * Reads the global count of `key` now (one find) unless this instance read it within
+   * RECENT_MS: for rare, long-window rules (room creation, invitations), so a key new
+   * to an instance is not judged on nothing.
+   */
+  refresh(key: string): Promise<void>;
   /** Gives back what take() counted for a request that turned out not to count. */
   refund(key: string, cost?: number): void;
 }
@@ -108,6 +117,10 @@ interface KeyState {
   id: string;
   sliceMs: number;
   slices: Map<number, SliceCount>;
+  /** When this instance was last asked about the key. */
+  touchedAt: number;
+  /** When a read of its global counts last began (0: never). */
+  readAt: number;
 }
 
 function total(slice: SliceCount | undefined): number {
@@ -155,8 +168,9 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
   const maxKeys = options.maxKeys ?? 200_000;
   // rule name + key → state; Map order is recency (touched keys move to the end)
   const keys = new Map<string, KeyState>();
-  // asked about since the last sync: what the next one writes and reads back
-  let touched = new Set<KeyState>();
+  // asked about in the last RECENT_MS (or with counts left to write): what a sync
+  // writes and reads back
+  const recent = new Set<KeyState>();
   let timer: NodeJS.Timeout | undefined;
   let syncing: Promise<void> | undefined;
   let lastCleanup = now();
@@ -168,11 +182,16 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     if (state) {
       keys.delete(id);
     } else {
-      state = { id, sliceMs: sliceMsOf(rule), slices: new Map() };
-      if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
+      state = { id, sliceMs: sliceMsOf(rule), slices: new Map(), touchedAt: 0, readAt: 0 };
+      if (keys.size >= maxKeys) {
+        const oldest = keys.keys().next().value as string;
+        recent.delete(keys.get(oldest)!);
+        keys.delete(oldest);
+      }
     }
     keys.set(id, state);
-    touched.add(state);
+    state.touchedAt = now();
+    recent.add(state);
     return state;
   }
 
@@ -187,7 +206,7 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
 
   const docId = (state: KeyState, slice: number) => `${state.id}|${slice}`;
 
-  async function writeMoved(batch: Set<KeyState>): Promise<void> {
+  async function writeMoved(batch: readonly KeyState[]): Promise<void> {
     const moved: { state: KeyState; slice: SliceCount; n: number }[] = [];
     const ops: AnyBulkWriteOperation<SliceDoc>[] = [];
     for (const state of batch) {
@@ -220,18 +239,28 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       for (const { state, slice, n } of moved) {
         slice.writing -= n;
         slice.pending += n;
-        touched.add(state); // written by the next sync
+        recent.add(state); // written by the next sync
       }
       throw err;
     }
   }
 
-  /** Reads the global count of the live slices of `batch`. */
-  async function readBack(batch: Set<KeyState>): Promise<void> {
+  /**
+   * Reads the global count of the live slices of `batch`. A sync's read follows its
+   * write, so the counts include this instance's written ones; a refresh may overlap a
+   * sync's write, so it only raises what is known (counting ours twice at worst).
+   */
+  async function readBack(batch: readonly KeyState[], mode: 'sync' | 'refresh'): Promise<void> {
     const t = now();
     const live: { state: KeyState; index: number }[] = [];
     for (const state of batch) {
+      state.readAt = t;
       const oldest = Math.floor(t / state.sliceMs) - SLICES;
+      if (mode === 'refresh') {
+        // the current slice and the window before it, whether or not this instance has them
+        const current = Math.floor(t / state.sliceMs);
+        for (let index = oldest; index <= current; index++) sliceOf(state, index);
+      }
       for (const index of state.slices.keys()) if (index >= oldest) live.push({ state, index });
     }
     for (let i = 0; i < live.length; i += READ_BATCH) {
@@ -247,9 +276,14 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       for (const { state, index } of part) {
         const slice = state.slices.get(index);
         if (!slice) continue;
-        // the read began after this instance's writes completed: it holds them
-        slice.global = Math.max(0, found.get(docId(state, index)) ?? 0);
-        slice.written = 0;
+        const global = Math.max(0, found.get(docId(state, index)) ?? 0);
+        if (mode === 'refresh') {
+          slice.global = Math.max(slice.global, global);
+        } else {
+          // the read began after this instance's writes completed: it holds them
+          slice.global = global;
+          slice.written = 0;
+        }
       }
     }
   }
@@ -275,11 +309,16 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
 
   function sync(): Promise<void> {
     syncing ??= (async () => {
-      const batch = touched;
-      touched = new Set();
+      const cutoff = now() - RECENT_MS;
+      const batch: KeyState[] = [];
+      for (const state of recent) {
+        const unwritten = [...state.slices.values()].some((slice) => slice.pending !== 0);
+        if (state.touchedAt < cutoff && !unwritten) recent.delete(state);
+        else batch.push(state);
+      }
       try {
         await writeMoved(batch);
-        await readBack(batch);
+        await readBack(batch, 'sync');
         await cleanup();
       } catch (err) {
         options.onSyncFailure?.();
@@ -294,7 +333,12 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
   return {
     limit(rule) {
       if (rule.points <= 0) {
-        return { rule, take: () => ({ ok: true }), refund: () => undefined };
+        return {
+          rule,
+          take: () => ({ ok: true }),
+          refund: () => undefined,
+          refresh: () => Promise.resolve(),
+        };
       }
       return {
         rule,
@@ -310,6 +354,11 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
         refund(key, cost = 1) {
           const state = stateOf(rule, key);
           sliceOf(state, Math.floor(now() / state.sliceMs)).pending -= cost;
+        },
+        async refresh(key) {
+          const state = stateOf(rule, key);
+          if (state.readAt > 0 && now() - state.readAt < RECENT_MS) return;
+          await readBack([state], 'refresh');
         },
       };
     },

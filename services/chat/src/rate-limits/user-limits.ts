@@ -43,6 +43,9 @@ export const DEFAULT_USER_LIMITS: UserLimitSettings = {
   sync: { points: 60, windowMs: 60_000 },
 };
 
+/** Rare actions with hour-long windows: their counts are read before a decision (takeAll). */
+const READ_FIRST = new Set<LimitedAction>(['roomCreate', 'invite']);
+
 const REFUSALS: Record<LimitedAction, string> = {
   send: 'Too many messages, slow down',
   edit: 'Too many edits, slow down',
@@ -57,8 +60,13 @@ const REFUSALS: Record<LimitedAction, string> = {
 export interface UserLimits {
   /** Counts one `action` (or `cost` of them) by the user; throws RateLimitedError past the limit. */
   take(action: LimitedAction, userId: string, cost?: number): void;
-  /** Counts several at once: all or none (what was counted is given back on a refusal). */
-  takeAll(entries: readonly [LimitedAction, string, number][]): void;
+  /**
+   * Counts several at once, all or none (what was counted is given back on a refusal).
+   * The rare long-window actions (room creation, invitations) first read the user's
+   * global count when this instance has not lately (one find), so a user new to this
+   * instance cannot spend their budget again here.
+   */
+  takeAll(entries: readonly [LimitedAction, string, number][]): Promise<void>;
   /** Gives back what take() counted for a request that turned out not to count. */
   refund(action: LimitedAction, userId: string, cost?: number): void;
   /** Whether a typing event of the user in the conversation may reach the others now. */
@@ -94,7 +102,12 @@ export function createUserLimits(
       const result = limits[action].take(userId, cost);
       if (!result.ok) throw refused(action, result.retryAfterMs);
     },
-    takeAll(entries) {
+    async takeAll(entries) {
+      await Promise.all(
+        entries.flatMap(([action, userId, cost]) =>
+          cost > 0 && READ_FIRST.has(action) ? [limits[action].refresh(userId)] : [],
+        ),
+      );
       const taken: [LimitedAction, string, number][] = [];
       for (const entry of entries) {
         const [action, userId, cost] = entry;

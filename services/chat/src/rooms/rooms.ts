@@ -41,7 +41,7 @@ export async function createRoom(
     (name) => name !== caller.username.toLowerCase(),
   );
   if (others.length + 1 > services.roomMaxMembers) throw roomFull(services.roomMaxMembers);
-  services.limits.takeAll([
+  await services.limits.takeAll([
     ['roomCreate', caller.userId, 1],
     ['invite', caller.userId, others.length],
   ]);
