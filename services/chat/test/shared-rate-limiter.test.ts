@@ -132,10 +132,10 @@ it('When two instances over one database each admit part of a budget, then once 
   expect(onA.take(user).ok).toBe(false);
   expect(onB.take(user).ok).toBe(false);
   const stored = await db
-    .collection(RATE_LIMIT_COLLECTION)
+    .collection<{ _id: string; n: number }>(RATE_LIMIT_COLLECTION)
     .find({ _id: { $regex: `^${rule.name}\\|` } })
     .toArray();
-  expect(stored.reduce((sum, doc) => sum + (doc['n'] as number), 0)).toBe(11);
+  expect(stored.reduce((sum, doc) => sum + doc.n, 0)).toBe(11);
 });
 
 it('When instances do not sync in between, then together they admit at most the budget on each of them (the documented bound)', async () => {
@@ -216,7 +216,7 @@ it('When slices have expired, then the periodic cleanup deletes them with one co
   const rule = { name: uniqueName('cleanup'), points: 10, windowMs: 1_000 };
   instance.limit(rule).take(key());
   await instance.sync();
-  const collection = db.collection(RATE_LIMIT_COLLECTION);
+  const collection = db.collection<{ _id: string; n: number }>(RATE_LIMIT_COLLECTION);
   const mine = { _id: { $regex: `^${rule.name}\\|` } };
   expect(await collection.countDocuments(mine)).toBe(1);
 

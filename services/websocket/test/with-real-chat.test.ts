@@ -119,7 +119,7 @@ test('When alice types and reads over WS, then bob gets typing and read from rea
   await Promise.all([aliceClient.close(), bobClient.close()]);
 });
 
-async function post(token: string, path: string, body: unknown) {
+async function post(token: string, path: string, body: object) {
   return request(chat.app.url).post(path).set('authorization', `Bearer ${token}`).send(body);
 }
 
