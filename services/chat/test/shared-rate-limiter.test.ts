@@ -161,7 +161,7 @@ it('When instances do not sync in between, then together they admit at most the 
 
 it('When many requests are admitted between two syncs, then a sync costs two database commands, and a limiter idle for 30 s none', async () => {
   const time = clock();
-  const instance = limiter(time.now);
+  const instance = limiter(time.now, { unwrittenShare: 0 }); // every admission is written
   const limit = instance.limit({ name: uniqueName('cost'), points: 1_000_000, windowMs: 10_000 });
   const users = Array.from({ length: 200 }, () => key());
   await instance.sync(); // nothing to do yet
@@ -183,6 +183,30 @@ it('When many requests are admitted between two syncs, then a sync costs two dat
   expect(bySync).toEqual(['update', 'find']); // one bulkWrite of $inc upserts, one read back
   expect(stillRecent).toEqual(['find']); // recently active keys are read back: the others' counts
   expect(idle).toBe(0);
+});
+
+it('When a user stays well within a limit, then nothing is written for them; past an eighth of it, their count is', async () => {
+  const time = clock();
+  const instance = limiter(time.now);
+  const limit = instance.limit({ name: uniqueName('quiet'), points: 60, windowMs: 10_000 });
+  const user = key();
+
+  const before = commands.length;
+  for (let i = 0; i < 6; i++) limit.take(user);
+  await instance.sync();
+  const quiet = commands.slice(before).map((c) => c.commandName);
+  const mark = commands.length;
+  limit.take(user); // the 7th: an eighth of 60, rounded down
+  await instance.sync();
+  const busy = commands.slice(mark).map((c) => c.commandName);
+
+  expect(quiet).toEqual(['find']);
+  expect(busy).toEqual(['update', 'find']);
+  const stored = await db
+    .collection<{ _id: string; n: number }>(RATE_LIMIT_COLLECTION)
+    .find({ _id: { $regex: `^quiet` } })
+    .toArray();
+  expect(stored.reduce((sum, doc) => sum + doc.n, 0)).toBeGreaterThanOrEqual(7);
 });
 
 it('When MongoDB is unreachable, then limits are still judged on the counts known and the failed sync is counted', async () => {

@@ -9,7 +9,10 @@
 // - decides each request from memory: the last known global count of each slice (read
 //   from MongoDB) plus what it admitted itself since — take() does no I/O;
 // - every `syncIntervalMs` writes what it admitted since the last sync as one
-//   unordered bulkWrite of `$inc` upserts (one document per key and slice), then reads
+//   unordered bulkWrite of `$inc` upserts (one document per key and slice) — but only
+//   for keys with at least UNWRITTEN_SHARE of their rule's points unwritten, so a user
+//   well within a limit costs no write at all (FerretDB performs each upsert of a bulk
+//   on its own, and most users send far below the limits) — then reads
 //   back the global count of the live slices of every key it was asked about in the
 //   last RECENT_MS with one find (`_id $in`): two commands per interval however many
 //   requests it served, none once idle for RECENT_MS (a user whose requests alternate
@@ -22,7 +25,8 @@
 // not see what the others admitted. A user whose requests reach N instances within one
 // sync interval can get at most what each of them would admit alone in that interval
 // — so over a window at most points + (N − 1) × (one instance's admissions for the key
-// in one sync interval), and never more than N × points; the surplus counts globally
+// in one sync interval) + N × (its unwritten allowance, points × UNWRITTEN_SHARE), and
+// never more than N × points; the surplus counts globally
 // once synced, so the user then waits longer. One instance alone is exact. A key new
 // to an instance, or not asked about there for RECENT_MS, is judged on what the
 // instance knew of it until the next sync.
@@ -42,6 +46,11 @@ export const DEFAULT_SYNC_INTERVAL_MS = 250;
 export const SLICES = 4;
 /** Expired slices are deleted this often (by every instance; deleting twice is harmless). */
 const CLEANUP_INTERVAL_MS = 60_000;
+/**
+ * A key's admissions on one instance are written once they reach this share of its
+ * rule's points (at least 1): below it, the others need not know.
+ */
+export const UNWRITTEN_SHARE = 1 / 8;
 /** Keys asked about within this long are read back at every sync. */
 const RECENT_MS = 30_000;
 /** Ids per find when reading back global counts. */
@@ -92,6 +101,8 @@ export interface SharedRateLimiterOptions {
   now?: () => number;
   /** Keys kept in memory at most; the least recently used are forgotten first. */
   maxKeys?: number;
+  /** Default UNWRITTEN_SHARE; 0 writes every admission (tests). */
+  unwrittenShare?: number;
   /** Counts each sync that failed (MongoDB unreachable). */
   onSyncFailure?: () => void;
 }
@@ -121,6 +132,8 @@ interface KeyState {
   touchedAt: number;
   /** When a read of its global counts last began (0: never). */
   readAt: number;
+  /** Unwritten admissions this instance keeps to itself (UNWRITTEN_SHARE of the points). */
+  allowance: number;
 }
 
 function total(slice: SliceCount | undefined): number {
@@ -182,7 +195,17 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     if (state) {
       keys.delete(id);
     } else {
-      state = { id, sliceMs: sliceMsOf(rule), slices: new Map(), touchedAt: 0, readAt: 0 };
+      state = {
+        id,
+        sliceMs: sliceMsOf(rule),
+        slices: new Map(),
+        touchedAt: 0,
+        readAt: 0,
+        allowance: Math.max(
+          1,
+          Math.floor(rule.points * (options.unwrittenShare ?? UNWRITTEN_SHARE)),
+        ),
+      };
       if (keys.size >= maxKeys) {
         const oldest = keys.keys().next().value as string;
         recent.delete(keys.get(oldest)!);
@@ -210,6 +233,9 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     const moved: { state: KeyState; slice: SliceCount; n: number }[] = [];
     const ops: AnyBulkWriteOperation<SliceDoc>[] = [];
     for (const state of batch) {
+      let unwritten = 0;
+      for (const slice of state.slices.values()) unwritten += slice.pending;
+      if (unwritten < state.allowance) continue;
       for (const [index, slice] of state.slices) {
         if (slice.pending === 0) continue;
         const n = slice.pending;
@@ -312,8 +338,9 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       const cutoff = now() - RECENT_MS;
       const batch: KeyState[] = [];
       for (const state of recent) {
-        const unwritten = [...state.slices.values()].some((slice) => slice.pending !== 0);
-        if (state.touchedAt < cutoff && !unwritten) recent.delete(state);
+        let unwritten = 0;
+        for (const slice of state.slices.values()) unwritten += slice.pending;
+        if (state.touchedAt < cutoff && unwritten < state.allowance) recent.delete(state);
         else batch.push(state);
       }
       try {
