@@ -1,5 +1,5 @@
 // One hostile account against the three real service processes with their default
-// limits (DESIGN.md §9, docs/security.md): the attacker probes direct conversation and
+// limits (docs/design.md §4.14, docs/security.md): the attacker probes direct conversation and
 // message ids, floods reactions, typing, room creations and resumes, and tracks a
 // stranger's presence. Each attack is bounded in count and time and stays on loopback;
 // each test checks what the attacker gets (404, 409, 429, `unknown`) and that the

@@ -56,7 +56,7 @@ test('When three people register and log in, then each can read their own profil
 test('When alice connects two devices, then bob watching her presence sees her online', async () => {
   bobRt = await realtime(bob);
   carolRt = await realtime(carol);
-  // presence is shown only to someone who shares a conversation (DESIGN.md §9)
+  // presence is shown only to someone who shares a conversation (docs/design.md §4.14)
   await alice.client.createRoom({ name: 'friends', isPrivate: true, members: [bob.username] });
   bobRt.rt.presenceSubscribe([alice.user.id]);
   await bobRt.waitIn(

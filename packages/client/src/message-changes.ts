@@ -1,6 +1,6 @@
 // Applying the small change frames to the messages a client holds: `message_updated`
 // carries what an edit or delete changed and `reaction` one reaction added or removed
-// (DESIGN.md §9: no frame grows with a message's history), so a client keeps its copy
+// (docs/design.md §4.8: no frame grows with a message's history), so a client keeps its copy
 // current by applying each to the message it has with that id.
 import type { Message, MessageEdit, ReactionChange } from '@parley/contracts';
 

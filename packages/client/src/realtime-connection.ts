@@ -8,8 +8,7 @@
 // - pending-requests.ts: sends awaiting their ack, pings, presence subscriptions;
 // - delivery-ledger.ts: dedupe and in-order delivery (over the SeqTracker);
 // - conversation-sync.ts: `resume` after every `ready` (frames of 100, one at a time),
-//   gap filling and catch-up
-//   from /chat/history;
+//   gap filling and catch-up from /chat/history;
 // - conversation-discovery.ts: conversations created or joined while away, from
 //   /chat/conversations.
 import type { Message } from '@parley/contracts';

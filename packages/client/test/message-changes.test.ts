@@ -1,5 +1,5 @@
 // applyMessageChange: how a client keeps the messages it holds current from the small
-// `message_updated` and `reaction` frames (DESIGN.md §9), and the SeqTracker applying
+// `message_updated` and `reaction` frames (docs/design.md §4.8), and the SeqTracker applying
 // them to messages still buffered beyond a gap.
 import type { Message } from '@parley/contracts';
 import { SeqTracker, applyMessageChange } from '@parley/client';

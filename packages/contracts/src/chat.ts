@@ -32,7 +32,7 @@ export const messageSchema = z
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof messageSchema>;
 
-/** DESIGN.md §9: distinct emoji on one message, and reactions of one user on one message. */
+/** docs/design.md §4.8: distinct emoji on one message, and reactions of one user on one message. */
 export const REACTIONS_MAX_EMOJI = 50;
 export const REACTIONS_MAX_PER_USER = 20;
 
@@ -246,7 +246,7 @@ export type PresenceStatus = z.infer<typeof presenceStatusSchema>;
 
 /**
  * A user's presence as a watcher is told it (GET /presence, `presence` frames):
- * `unknown` for anyone who shares no conversation with the watcher (DESIGN.md §9).
+ * `unknown` for anyone who shares no conversation with the watcher (docs/design.md §6.7).
  */
 export const presenceViewSchema = z.enum(['online', 'offline', 'unknown']);
 export type PresenceView = z.infer<typeof presenceViewSchema>;

@@ -117,7 +117,7 @@ describe('server frames', () => {
   });
 });
 
-describe('abuse limits in the contract (DESIGN.md §9)', () => {
+describe('abuse limits in the contract (docs/design.md §4.14)', () => {
   it('refuses a resume naming more than 100 conversations, and accepts one with a ref', () => {
     const named = (n: number) =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${i}`, 0]));

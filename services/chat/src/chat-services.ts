@@ -59,7 +59,7 @@ export interface ChatServices {
   limits: UserLimits;
   /** Counts the limits across instances; main.ts starts and stops its sync. */
   rateLimiter: SharedRateLimiter;
-  /** Members a room may have at most (DESIGN.md §9). */
+  /** Members a room may have at most (docs/design.md §4.14). */
   roomMaxMembers: number;
   sendHooks: SendHooks;
   now: () => Date;

@@ -1,4 +1,4 @@
-// DESIGN.md §4: a direct conversation or a private room, and every message in it, is
+// docs/design.md §4.4: a direct conversation or a private room, and every message in it, is
 // invisible to anyone outside — the answer is the one an unknown id gets (status, code,
 // title, detail), after the same database reads — while a public room stays 403
 // not_a_member. Every endpoint that takes a conversation or message id is asked.

@@ -1,4 +1,4 @@
-// DESIGN.md §9 in chat: per-user limits that hold across two instances over one
+// docs/design.md §4.14 in chat: per-user limits that hold across two instances over one
 // database (429 rate_limited with Retry-After), typing dropped past one per 2 s, the
 // send limit ahead of the shared admission gate, the reaction caps and the room member
 // cap, and POST /chat/sync and /chat/contacts answering in one membership query.

@@ -198,7 +198,7 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
     },
 
     // Only users who share a conversation with the watcher are watched; the others are
-    // told `unknown` once and never again (DESIGN.md §9, presence-visibility.ts).
+    // told `unknown` once and never again (docs/design.md §6.7, presence-visibility.ts).
     async presence_subscribe(session, frame) {
       const asked = [...new Set(frame.userIds)];
       let visible: Set<string>;

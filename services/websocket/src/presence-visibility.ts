@@ -1,4 +1,4 @@
-// Whose presence a user may see (DESIGN.md §9): only users who share a conversation
+// Whose presence a user may see (docs/design.md §6.7): only users who share a conversation
 // with them, so a stranger cannot track someone's online hours by their public id. The
 // websocket service holds no conversations, so it asks chat (POST /chat/contacts): one
 // call per presence_subscribe frame or GET /presence for the ids it does not already

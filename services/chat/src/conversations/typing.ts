@@ -1,7 +1,7 @@
 // POST /chat/typing: not stored (docs/design.md §5), so not in the outbox either. It is
 // sent best effort and the answer is 204 even when RabbitMQ is down: a typing
 // indicator delivered late is worse than none, and the next keystroke sends another.
-// For the same reason one past the per-user limits (DESIGN.md §9: at most one per user
+// For the same reason one past the per-user limits (docs/design.md §4.14: at most one per user
 // and conversation every TYPING_INTERVAL_MS reaches the others) is dropped with a 204,
 // never refused: the user's budget over all conversations is checked before the
 // membership lookup, so a flood costs no database read.

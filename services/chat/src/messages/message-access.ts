@@ -2,7 +2,7 @@
 // id, and a message in a direct conversation or private room the caller is not in,
 // all get the same 404 message_not_found after the same two reads, so an outsider
 // learns nothing from the answer or its time; a message in a public room the caller
-// is not in is 403 not_a_member (DESIGN.md §4).
+// is not in is 403 not_a_member (docs/design.md §4.4).
 import type { Principal } from '@parley/server-kit';
 import type { ChatServices } from '../chat-services';
 import { notFound, requireMember } from '../conversations/conversation-access';

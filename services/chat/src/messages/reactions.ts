@@ -1,6 +1,6 @@
 // Reactions: at most one per user per emoji, at most REACTIONS_MAX_EMOJI distinct emoji
 // on a message and REACTIONS_MAX_PER_USER of one user on it (409 too_many_reactions),
-// so a message, and what is sent about it, stays bounded (DESIGN.md §9). Each change
+// so a message, and what is sent about it, stays bounded (docs/design.md §4.8). Each change
 // emits a `reaction` event with that one change, not the message. Adding one twice or
 // removing one that is not there answers the message unchanged and emits nothing.
 import { REACTIONS_MAX_EMOJI, REACTIONS_MAX_PER_USER, type Message } from '@parley/contracts';

@@ -92,7 +92,7 @@ export async function sendMessage(
 // refuses it and insertNext returns the original), so a send costs no lookup first.
 // A repeat refused before it reaches the insert, with an answer that would tell the
 // client its message failed for good (429, the caller has left: 403, a conversation
-// or peer gone: 404), still gets its original (DESIGN.md §4); the lookup is made only
+// or peer gone: 404), still gets its original (docs/design.md §4.7); the lookup is made only
 // then. A 503 is left as it is: it says "try again", and load shedding must stay cheap.
 async function originalOrThrow(
   services: ChatServices,

@@ -25,7 +25,7 @@ export function newMessageEvent(
   ]);
 }
 
-/** An edit or a delete: the fields it changed, never the reactions (DESIGN.md §9). */
+/** An edit or a delete: the fields it changed, never the reactions (docs/design.md §4.8). */
 export function messageUpdatedEvent(
   message: Message,
   conversation: ConversationDoc,

@@ -1,5 +1,5 @@
 // Per-key rate limits that hold across chat instances without a MongoDB command per
-// request (DESIGN.md §9; docs/security.md "How the limits are counted").
+// request (docs/design.md §4.14; docs/security.md "How the limits are counted").
 //
 // Each rule allows `points` per sliding `windowMs`. A window is counted in SLICES
 // fixed slices; the count at time t is the slices inside (t - windowMs, t] plus the

@@ -1,4 +1,4 @@
-// What one account may do per window (DESIGN.md §9), each rule a setting with the
+// What one account may do per window (docs/design.md §4.14), each rule a setting with the
 // default below (config.ts), counted across instances by shared-rate-limiter.ts. The
 // routes and use cases ask here before any other work; past a limit the answer is 429
 // rate_limited with Retry-After (RateLimitedError), except typing, which is dropped

@@ -5,7 +5,7 @@
 // nothing. Every membership change emits conversation_updated to the members
 // before and after it. A room holds at most ROOM_MAX_MEMBERS (409 room_full past it),
 // and each user added by someone else — invited, or named when the room is created —
-// counts against the adder's invitation limit (DESIGN.md §9).
+// counts against the adder's invitation limit (docs/design.md §4.14).
 import type { Conversation, UserRef, createRoomRequestSchema } from '@parley/contracts';
 import type { z } from 'zod';
 import { ConflictError, type Principal } from '@parley/server-kit';
