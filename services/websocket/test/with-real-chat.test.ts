@@ -77,6 +77,9 @@ test('When bob was offline while alice wrote over REST, then resume replays exac
       .expect(201);
     conversationId = (res.body as { message: { conversationId: string } }).message.conversationId;
   }
+  // the live events of those sends are out before bob connects: only the replay brings them
+  await chat.events.waitFor('new_message', (e) => e.data.message.text === 'five');
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const client = await connect(ws.wsBase, bob.token);
   client.sendJson({ type: 'resume', conversations: { [conversationId]: 2 } });
   expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: true });
