@@ -43,6 +43,11 @@ export const websocketEnvSchema = z.object({
   MAX_CONNECTIONS_PER_IP: envVars.int(1000, { min: 1 }),
   /** Most users one connection may watch with presence_subscribe. */
   MAX_PRESENCE_WATCH: envVars.int(1000, { min: 1 }),
+  PRESENCE_VISIBILITY_TTL_MS: envVars
+    .durationMs(30_000)
+    .describe(
+      "How long chat's answer that a user shares a conversation with a watcher (so may see their presence) is trusted; 0 asks chat on every subscribe",
+    ),
 
   /** How often this instance publishes the snapshot of the users it holds. */
   PRESENCE_HEARTBEAT_MS: envVars.durationMs(5_000),
@@ -74,6 +79,7 @@ export type WebsocketLimits = Pick<
   | 'MAX_CONNECTIONS_PER_USER'
   | 'MAX_CONNECTIONS_PER_IP'
   | 'MAX_PRESENCE_WATCH'
+  | 'PRESENCE_VISIBILITY_TTL_MS'
   | 'PRESENCE_HEARTBEAT_MS'
   | 'PRESENCE_TIMEOUT_MS'
   | 'PRESENCE_OFFLINE_GRACE_MS'
