@@ -80,6 +80,12 @@ test('When a watched user connects, moves instance and leaves, then watchers on 
     TestUser,
     TestUser,
   ];
+  // presence is shown only to those who share a conversation with alice
+  await alice.client.createRoom({
+    name: 'watchers',
+    isPrivate: true,
+    members: [bob.username, carol.username],
+  });
   const bobRt = await realtime(bob, 1); // watcher on ws-1
   const carolRt = await realtime(carol, 0); // watcher on ws-0
   for (const watcher of [bobRt, carolRt]) {

@@ -1,13 +1,20 @@
 // Catching up, so the app misses nothing across disconnects. After every `ready` it
-// sends `resume` with the last seen seq of every tracked conversation (the server
-// bounds a resume at 1000 conversations: the most recently active are named, the rest
-// are caught up over REST) and waits for `resumed`; `complete: false` means the
-// replay was cut short and every conversation is caught up over REST. Then, and
+// sends `resume` with the last seen seq of every tracked conversation, in frames of
+// RESUME_MAX_CONVERSATIONS, one at a time (the server runs one per socket): each next
+// frame after the previous one's `resumed`, matched by its ref. Conversations a
+// `resumed` names in `notFound` are not ours (any more) and stop being tracked;
+// `complete: false` means a replay was cut short and every conversation is caught up
+// over REST. Then, and
 // whenever a live message reveals a gap, it pages /chat/history?after=lastSeen, one
 // run per conversation at a time, until nothing is missing. A gap that history cannot
 // fill after a few rounds (a server bug: seqs have no holes) is reported and skipped,
 // so later messages are not held forever.
-import { RESUME_MAX_CONVERSATIONS, type HistoryResponse, type Message } from '@parley/contracts';
+import {
+  RESUME_MAX_CONVERSATIONS,
+  type HistoryResponse,
+  type Message,
+  type ServerFrameOf,
+} from '@parley/contracts';
 import type { DeliveryLedger } from './delivery-ledger';
 import { ParleyApiError } from './errors';
 import type { MessageSource, RealtimeEmit } from './realtime-events';
@@ -36,6 +43,8 @@ export class ConversationSync {
   readonly #catchUp = new Set<string>();
   readonly #runs = new Map<string, Promise<void>>();
   #resuming = false;
+  /** The resume frame in flight (its ref), the ones still to send, and what they said so far. */
+  #replay: { ref: string; rest: Record<string, number>[]; complete: boolean } | undefined;
 
   constructor(deps: ConversationSyncDeps) {
     this.#deps = deps;
@@ -50,14 +59,40 @@ export class ConversationSync {
 
   /** After `ready`: asks the server to replay what was missed, and catches up over REST if no `resumed` comes in time. */
   resume(conn: Connection): void {
-    const { conversations, overflow } = this.#tracker.snapshot(RESUME_MAX_CONVERSATIONS);
-    for (const id of overflow) this.#catchUp.add(id);
+    const entries = Object.entries(this.#tracker.snapshot().conversations);
+    const frames: Record<string, number>[] = [];
+    for (let i = 0; i < entries.length; i += RESUME_MAX_CONVERSATIONS)
+      frames.push(Object.fromEntries(entries.slice(i, i + RESUME_MAX_CONVERSATIONS)));
     this.#resuming = true;
-    this.#deps.socket.send({ type: 'resume', conversations });
+    this.#replay = { ref: '', rest: frames.length > 0 ? frames : [{}], complete: true };
+    this.#sendNextResume();
     // No `resumed` in time (the server refused the frame, say): catch up over REST.
     conn.resumeTimer = conn.later(this.#deps.options.readyTimeoutMs, () => {
+      this.#replay = undefined;
       void this.resumed(conn, false);
     });
+  }
+
+  /** A `resumed`: forgets what is not ours, then sends the next resume frame or finishes. */
+  answered(conn: Connection, frame: ServerFrameOf<'resumed'>): void {
+    const replay = this.#replay;
+    if (replay === undefined || (frame.ref !== undefined && frame.ref !== replay.ref)) return;
+    for (const id of frame.notFound ?? []) this.untrack(id);
+    replay.complete &&= frame.complete;
+    if (replay.rest.length > 0) {
+      this.#sendNextResume();
+      return;
+    }
+    this.#replay = undefined;
+    void this.resumed(conn, replay.complete);
+  }
+
+  #sendNextResume(): void {
+    const replay = this.#replay;
+    const conversations = replay?.rest.shift();
+    if (replay === undefined || conversations === undefined) return;
+    replay.ref = `resume-${globalThis.crypto.randomUUID()}`;
+    this.#deps.socket.send({ type: 'resume', ref: replay.ref, conversations });
   }
 
   /** The replay is over: fill every gap and catch-up, wait for the conversation list, then say `resumed`. */
@@ -79,6 +114,7 @@ export class ConversationSync {
   /** The socket ended: a resume under way ends with it (the next `ready` starts one over). */
   socketEnded(): void {
     this.#resuming = false;
+    this.#replay = undefined;
   }
 
   /** A message from the socket; a gap it reveals is filled now, or at the end of a replay under way. */

@@ -9,6 +9,7 @@
 // past" hold, whichever way the conversation was learned of.
 import type { ConversationRef, Message } from '@parley/contracts';
 import type { MessageSource, RealtimeEmit } from './realtime-events';
+import type { MessageChange } from './message-changes';
 import type { AcceptStatus, SeqTracker } from './seq-tracker';
 
 export class DeliveryLedger {
@@ -30,6 +31,14 @@ export class DeliveryLedger {
     const result = this.#tracker.accept(message);
     this.deliver(result.deliver, source);
     return result.status;
+  }
+
+  /**
+   * An edit or reaction change: applied to the message if it still waits beyond a gap
+   * here (so it is current when delivered); the app applies it to what it holds.
+   */
+  applyChange(conversationId: string, change: MessageChange): void {
+    this.#tracker.applyToBuffered(conversationId, change);
   }
 
   deliver(messages: Message[], source: MessageSource): void {

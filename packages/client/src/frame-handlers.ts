@@ -65,7 +65,7 @@ export function createFrameHandlers(deps: FrameHandlersDeps): FrameHandlers {
     },
 
     resumed(conn, frame) {
-      void sync.resumed(conn, frame.complete);
+      sync.answered(conn, frame);
     },
 
     pong() {
@@ -83,7 +83,13 @@ export function createFrameHandlers(deps: FrameHandlersDeps): FrameHandlers {
     },
 
     message_updated(_conn, frame) {
+      ledger.applyChange(frame.message.conversationId, frame);
       emit('message_updated', frame);
+    },
+
+    reaction(_conn, frame) {
+      ledger.applyChange(frame.conversationId, frame);
+      emit('reaction', frame);
     },
 
     typing(_conn, frame) {

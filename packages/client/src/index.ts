@@ -24,6 +24,7 @@ export {
   type ApiErrorCode,
 } from './errors';
 export { SessionManager, sessionFromTokens, type SessionState, type TokenSource } from './session';
+export { applyMessageChange, changedMessageId, type MessageChange } from './message-changes';
 export {
   SeqTracker,
   type AcceptResult,

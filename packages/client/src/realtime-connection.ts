@@ -7,8 +7,8 @@
 // - frame-handlers.ts: parse each server frame and route it by `type`;
 // - pending-requests.ts: sends awaiting their ack, pings, presence subscriptions;
 // - delivery-ledger.ts: dedupe and in-order delivery (over the SeqTracker);
-// - conversation-sync.ts: `resume` after every `ready`, gap filling and catch-up
-//   from /chat/history;
+// - conversation-sync.ts: `resume` after every `ready` (frames of 100, one at a time),
+//   gap filling and catch-up from /chat/history;
 // - conversation-discovery.ts: conversations created or joined while away, from
 //   /chat/conversations.
 import type { Message } from '@parley/contracts';

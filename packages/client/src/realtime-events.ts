@@ -32,7 +32,10 @@ export type RealtimeEvents = {
   resumed: [{ complete: boolean }];
   /** Each message exactly once, in seq order per conversation. */
   message: [MessageDelivery];
+  /** An edit or delete: only what changed (apply it with applyMessageChange). */
   message_updated: [ServerFrameOf<'message_updated'>];
+  /** One reaction added or removed (apply it with applyMessageChange). */
+  reaction: [ServerFrameOf<'reaction'>];
   typing: [ServerFrameOf<'typing'>];
   read: [ServerFrameOf<'read'>];
   conversation_updated: [ServerFrameOf<'conversation_updated'>];

@@ -10,6 +10,7 @@
 // conversations it has ever tracked (`isKnown`, kept after forget()), so the
 // connection can tell a conversation new to this session from one it let go of.
 import type { Message } from '@parley/contracts';
+import { applyMessageChange, changedMessageId, type MessageChange } from './message-changes';
 
 export type AcceptStatus = 'delivered' | 'duplicate' | 'buffered';
 
@@ -129,6 +130,19 @@ export class SeqTracker {
     return this.#drain(state);
   }
 
+  /**
+   * Applies an edit or reaction change to a message still buffered beyond a gap, so it
+   * is current when delivered (delivered ones are the app's to update).
+   */
+  applyToBuffered(conversationId: string, change: MessageChange): void {
+    const state = this.#conversations.get(conversationId);
+    if (state === undefined) return;
+    const id = changedMessageId(change);
+    for (const [seq, message] of state.pending) {
+      if (message.id === id) state.pending.set(seq, applyMessageChange(message, change));
+    }
+  }
+
   /** Stop tracking a conversation (left it, or it is gone); returns what was buffered, in order. */
   forget(conversationId: string): Message[] {
     const state = this.#conversations.get(conversationId);
@@ -139,7 +153,7 @@ export class SeqTracker {
 
   /**
    * lastSeen per conversation, the `limit` most recently active ones in
-   * `conversations` and the rest in `overflow` (a `resume` frame names at most 1000).
+   * `conversations` and the rest in `overflow`.
    */
   snapshot(limit = Number.POSITIVE_INFINITY): {
     conversations: Record<string, number>;

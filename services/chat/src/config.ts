@@ -1,11 +1,36 @@
 // The chat service's environment, validated once at boot by main.ts; the descriptions
-// here are what docs/configuration.md shows (`pnpm config:docs`). JWKS_URL defaults to auth's well-known path under AUTH_URL, so a
-// deployment normally sets AUTH_URL only.
+// here are what docs/configuration.md shows (`pnpm config:docs`). JWKS_URL defaults to
+// auth's well-known path under AUTH_URL, so a deployment normally sets AUTH_URL only.
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
 import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
-import { DEFAULT_SEND_RATE_LIMIT } from './messages/send-rate-limit';
+import { DEFAULT_SYNC_INTERVAL_MS } from './rate-limits/shared-rate-limiter';
+import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
+import {
+  DEFAULT_USER_LIMITS,
+  type UserLimitSettings,
+  type WindowLimit,
+} from './rate-limits/user-limits';
+
+/** `<NAME>_RATE_LIMIT` and `<NAME>_RATE_WINDOW_MS`: what one user may do per window. */
+function windowLimitEnv<N extends string>(
+  name: N,
+  fallback: WindowLimit,
+  what: string,
+  pastIt = '429 `rate_limited` with `Retry-After`',
+) {
+  return {
+    [`${name}_RATE_LIMIT`]: envVars
+      .int(fallback.points, { min: 0 })
+      .describe(
+        `${what} one user may make per \`${name}_RATE_WINDOW_MS\`, across instances (past it: ${pastIt}); \`0\` turns the limit off.`,
+      ),
+    [`${name}_RATE_WINDOW_MS`]: envVars
+      .int(fallback.windowMs, { min: 100, unit: 'ms' })
+      .describe(`The sliding window of \`${name}_RATE_LIMIT\`.`),
+  } as Record<`${N}_RATE_LIMIT` | `${N}_RATE_WINDOW_MS`, ReturnType<typeof envVars.int>>;
+}
 
 export const chatEnvSchema = z
   .object({
@@ -71,14 +96,49 @@ export const chatEnvSchema = z
         "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (their answers wait up to that much longer); `0` writes back to back.",
       ),
 
-    SEND_RATE_LIMIT: envVars
-      .int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 })
+    // per-user limits, counted across instances (rate-limits/, docs/security.md)
+    ...windowLimitEnv(
+      'SEND',
+      DEFAULT_USER_LIMITS.send,
+      'Messages',
+      '429 `rate_limited` with `Retry-After`, checked before the admission gate; a retried `clientMsgId` is not counted; docs/security.md says how every limit below is counted',
+    ),
+    ...windowLimitEnv('EDIT', DEFAULT_USER_LIMITS.edit, 'Message edits and deletes'),
+    ...windowLimitEnv('REACTION', DEFAULT_USER_LIMITS.reaction, 'Reactions added or removed'),
+    ...windowLimitEnv('ROOM_CREATE', DEFAULT_USER_LIMITS.roomCreate, 'Rooms created'),
+    ...windowLimitEnv(
+      'INVITE',
+      DEFAULT_USER_LIMITS.invite,
+      'Users added to rooms (invited, or named as members of a new room)',
+    ),
+    ...windowLimitEnv('HISTORY', DEFAULT_USER_LIMITS.history, 'History and thread pages read'),
+    ...windowLimitEnv(
+      'LIST',
+      DEFAULT_USER_LIMITS.listing,
+      'Conversation list, room list, room and contacts reads',
+    ),
+    ...windowLimitEnv('SYNC', DEFAULT_USER_LIMITS.sync, 'Resumes (`POST /chat/sync`)'),
+    ...windowLimitEnv(
+      'TYPING',
+      DEFAULT_USER_LIMITS.typing,
+      'Typing announcements',
+      'dropped, still answered 204',
+    ),
+    TYPING_INTERVAL_MS: envVars
+      .durationMs(DEFAULT_USER_LIMITS.typingIntervalMs)
       .describe(
-        'Messages one user may send per window on this instance (then 429 `rate_limited` with `Retry-After`; a retried `clientMsgId` is not counted); `0` turns it off.',
+        'At most one typing event per user and conversation reaches the others per this many ms; the rest are dropped (still 204); `0` turns it off.',
       ),
-    SEND_RATE_WINDOW_MS: envVars
-      .durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs)
-      .describe('The window of `SEND_RATE_LIMIT`.'),
+    RATE_LIMIT_SYNC_INTERVAL_MS: envVars
+      .int(DEFAULT_SYNC_INTERVAL_MS, { min: 10, unit: 'ms' })
+      .describe(
+        'How often each instance writes its rate limit counts to MongoDB and reads the global ones back; a user spread over N instances may exceed a limit by what N−1 instances admit in this time.',
+      ),
+    ROOM_MAX_MEMBERS: envVars
+      .int(DEFAULT_ROOM_MAX_MEMBERS, { min: 2 })
+      .describe(
+        'Members a room may have; joining, inviting or creating past it is 409 `room_full`.',
+      ),
 
     // load shedding (send-admission.ts)
     SEND_MAX_PENDING: envVars
@@ -116,6 +176,23 @@ export const chatEnvSchema = z
   }));
 
 export type ChatEnv = z.output<typeof chatEnvSchema>;
+
+/** The per-user limits of a parsed config (for createChatServices). */
+export function userLimitsOf(config: ChatEnv): UserLimitSettings {
+  const limit = (points: number, windowMs: number): WindowLimit => ({ points, windowMs });
+  return {
+    send: limit(config.SEND_RATE_LIMIT, config.SEND_RATE_WINDOW_MS),
+    edit: limit(config.EDIT_RATE_LIMIT, config.EDIT_RATE_WINDOW_MS),
+    reaction: limit(config.REACTION_RATE_LIMIT, config.REACTION_RATE_WINDOW_MS),
+    roomCreate: limit(config.ROOM_CREATE_RATE_LIMIT, config.ROOM_CREATE_RATE_WINDOW_MS),
+    invite: limit(config.INVITE_RATE_LIMIT, config.INVITE_RATE_WINDOW_MS),
+    history: limit(config.HISTORY_RATE_LIMIT, config.HISTORY_RATE_WINDOW_MS),
+    listing: limit(config.LIST_RATE_LIMIT, config.LIST_RATE_WINDOW_MS),
+    sync: limit(config.SYNC_RATE_LIMIT, config.SYNC_RATE_WINDOW_MS),
+    typing: limit(config.TYPING_RATE_LIMIT, config.TYPING_RATE_WINDOW_MS),
+    typingIntervalMs: config.TYPING_INTERVAL_MS,
+  };
+}
 
 export function loadChatConfig(env: Env = process.env): ChatEnv {
   return loadConfig(chatEnvSchema, env);

@@ -10,7 +10,7 @@ let limited: ChatInstance;
 
 beforeAll(async () => {
   h = await startChatHarness();
-  limited = await h.startInstance({ sendRateLimit: { points: 3, windowMs: 60_000 } });
+  limited = await h.startInstance({ limits: { send: { points: 3, windowMs: 60_000 } } });
 });
 afterAll(async () => {
   await h.close();

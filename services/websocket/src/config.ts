@@ -15,7 +15,7 @@ export const websocketEnvSchema = z.object({
   CHAT_URL: envVars
     .httpUrl()
     .default('http://127.0.0.1:5002')
-    .describe('chat, for send, typing, read and resume.'),
+    .describe('chat, for send, typing, read, resume and presence checks.'),
   EVENTS_EXCHANGE: z
     .string()
     .min(1)
@@ -73,6 +73,11 @@ export const websocketEnvSchema = z.object({
   MAX_PRESENCE_WATCH: envVars
     .int(1000, { min: 1 })
     .describe('Most users one connection may watch with `presence_subscribe`.'),
+  PRESENCE_VISIBILITY_TTL_MS: envVars
+    .durationMs(30_000)
+    .describe(
+      "How long chat's answer that a user shares a conversation with a watcher (so may see their presence) is trusted; `0` asks chat on every subscribe.",
+    ),
 
   PRESENCE_HEARTBEAT_MS: envVars
     .durationMs(5_000)
@@ -113,6 +118,7 @@ export type WebsocketLimits = Pick<
   | 'MAX_CONNECTIONS_PER_USER'
   | 'MAX_CONNECTIONS_PER_IP'
   | 'MAX_PRESENCE_WATCH'
+  | 'PRESENCE_VISIBILITY_TTL_MS'
   | 'PRESENCE_HEARTBEAT_MS'
   | 'PRESENCE_TIMEOUT_MS'
   | 'PRESENCE_OFFLINE_GRACE_MS'

@@ -49,6 +49,9 @@ export function createEventDispatch(options: EventDispatchOptions): EventDispatc
         case 'message_updated':
           fanOut(event, { type: 'message_updated', message: event.data.message });
           return;
+        case 'reaction':
+          fanOut(event, { type: 'reaction', ...event.data });
+          return;
         case 'typing':
           fanOut(event, { type: 'typing', ...event.data });
           return;

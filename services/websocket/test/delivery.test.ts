@@ -80,7 +80,21 @@ describe('event delivery', () => {
       { type: 'message', message, conversation: convRef },
       {
         type: 'message_updated',
-        message: { ...message, text: 'edited', editedAt: new Date().toISOString() },
+        message: {
+          id: message.id,
+          conversationId: message.conversationId,
+          seq: message.seq,
+          text: 'edited',
+          editedAt: new Date().toISOString(),
+        },
+      },
+      {
+        type: 'reaction',
+        messageId: message.id,
+        conversationId: convRef.id,
+        emoji: '👍',
+        userId: bob.userId,
+        added: true,
       },
       { type: 'typing', conversationId: convRef.id, user: ref(bob), isTyping: true },
       { type: 'read', conversationId: convRef.id, userId: bob.userId, seq: 1 },
@@ -89,6 +103,11 @@ describe('event delivery', () => {
     await injector.publish('new_message', { message, conversation: convRef }, recipients);
     const updated = expected[1] as Extract<ServerFrame, { type: 'message_updated' }>;
     await injector.publish('message_updated', { message: updated.message }, recipients);
+    const { type: _reaction, ...change } = expected[2] as Extract<
+      ServerFrame,
+      { type: 'reaction' }
+    >;
+    await injector.publish('reaction', change, recipients);
     await injector.publish(
       'typing',
       { conversationId: convRef.id, user: ref(bob), isTyping: true },
@@ -99,7 +118,7 @@ describe('event delivery', () => {
       { conversationId: convRef.id, userId: bob.userId, seq: 1 },
       recipients,
     );
-    const conv = expected[4] as Extract<ServerFrame, { type: 'conversation_updated' }>;
+    const conv = expected[5] as Extract<ServerFrame, { type: 'conversation_updated' }>;
     await injector.publish('conversation_updated', { conversation: conv.conversation }, recipients);
 
     for (const client of [clients.alicePhone, clients.aliceLaptop, clients.bob]) {

@@ -4,12 +4,16 @@
 import { WS_CLOSE } from '@parley/contracts';
 import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
 import request from 'supertest';
+import { startChatStub, type ChatStub } from './support/chat-stub';
+import { ref } from './support/fixtures';
 import { connect, deleteExchange, newUser, startInstance, type Instance } from './support/harness';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 600;
 const OFFLINE_GRACE_MS = 300;
 let issuer: TestIssuer;
+// answers the instances' presence checks (POST /chat/contacts): who shares a conversation
+let chat: ChatStub;
 const exchanges: string[] = [];
 function newExchange(prefix: string): string {
   const name = uniqueName(prefix);
@@ -19,8 +23,10 @@ function newExchange(prefix: string): string {
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
+  chat = await startChatStub(issuer, newExchange('ws-presence-chat'));
 });
 afterAll(async () => {
+  await chat.close();
   await issuer.close();
   for (const exchange of exchanges) await deleteExchange(exchange);
 });
@@ -29,6 +35,7 @@ function start(exchange: string): Promise<Instance> {
   return startInstance({
     issuer,
     exchange,
+    chatUrl: chat.url,
     env: {
       PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
       PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -52,6 +59,7 @@ test('When a user is on instance A and A crashes without a word, then a watcher 
   try {
     const alice = newUser(issuer);
     const bob = newUser(issuer);
+    chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(b.wsBase, bob.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
     expect(await watcher.next('presence')).toEqual({
@@ -96,6 +104,7 @@ test('When a user is on two instances and one crashes, then the user stays onlin
   try {
     const alice = newUser(issuer);
     const bob = newUser(issuer);
+    chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(c.wsBase, bob.token);
     await connect(a.wsBase, alice.token);
     await connect(b.wsBase, alice.token);
@@ -148,11 +157,13 @@ test('When an instance starts after users connected elsewhere, then it learns th
 
 test('When an instance shuts down gracefully, then its sockets close with 1001 and watchers elsewhere see offline at once', async () => {
   const exchange = newExchange('ws-presence-shutdown');
-  const a = await startInstance({ issuer, exchange });
-  const b = await startInstance({ issuer, exchange });
+  const a = await startInstance({ issuer, exchange, chatUrl: chat.url });
+  const b = await startInstance({ issuer, exchange, chatUrl: chat.url });
   try {
     const alice = newUser(issuer);
-    const watcher = await connect(b.wsBase, newUser(issuer).token);
+    const bob = newUser(issuer);
+    chat.createRoom('friends', [ref(alice), ref(bob)]);
+    const watcher = await connect(b.wsBase, bob.token);
     const client = await connect(a.wsBase, alice.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
     await watcher.next('presence', (f) => f.status === 'online');

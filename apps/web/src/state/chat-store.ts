@@ -3,7 +3,14 @@
 // the realtime connection for live events and sends (it reconnects, resumes and fills
 // gaps by seq on its own; here its lifecycle becomes the banner's state). The pure
 // rules (merging, counting, grouping) live in ../model and are unit-tested there.
-import type { ParleyClient, RealtimeConnection, RealtimeOptions } from '@parley/client';
+import {
+  applyMessageChange,
+  changedMessageId,
+  type MessageChange,
+  type ParleyClient,
+  type RealtimeConnection,
+  type RealtimeOptions,
+} from '@parley/client';
 import type {
   Conversation,
   ConversationSummary,
@@ -295,6 +302,19 @@ export function createChatStore(deps: ChatStoreDeps) {
     });
   }
 
+  /**
+   * A `message_updated` or `reaction` frame carries only what changed: applied to the
+   * message as held here (in the loaded timeline, or as a conversation's last message).
+   */
+  function onMessageChange(conversationId: string, change: MessageChange): void {
+    const id = changedMessageId(change);
+    const held =
+      timelines.value[conversationId]?.messages.find((m) => m.id === id) ??
+      conversationsById.value[conversationId]?.lastMessage;
+    if (held?.id !== id) return;
+    onMessageUpdated(applyMessageChange(held, change));
+  }
+
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   function scheduleTypingExpiry(): void {
     cancel(typingTimer);
@@ -340,7 +360,10 @@ export function createChatStore(deps: ChatStoreDeps) {
       }
     });
     connection$.on('message', ({ message, source }) => onMessage(message, source === 'live'));
-    connection$.on('message_updated', ({ message }) => onMessageUpdated(message));
+    connection$.on('message_updated', (frame) =>
+      onMessageChange(frame.message.conversationId, frame),
+    );
+    connection$.on('reaction', (frame) => onMessageChange(frame.conversationId, frame));
     connection$.on('typing', (frame) => {
       if (frame.user.id === me!.id) return;
       typing.value = applyTyping(typing.value, frame, now());
@@ -367,7 +390,10 @@ export function createChatStore(deps: ChatStoreDeps) {
       }
     });
     connection$.on('presence', (frame) => {
-      presence.value = { ...presence.value, [frame.userId]: frame.status };
+      // `unknown`: the user shares no conversation with us; shown as no presence at all
+      const { [frame.userId]: _old, ...others } = presence.value;
+      presence.value =
+        frame.status === 'unknown' ? others : { ...others, [frame.userId]: frame.status };
     });
     connection$.start().catch(() => {
       // Refused session: `disconnected` (willReconnect false) already ended it; a
