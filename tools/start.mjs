@@ -6,7 +6,8 @@
 //
 // The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
 // key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
-// FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise.
+// FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise. The variables it
+// reads are in start-env.mjs.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -16,18 +17,25 @@ import { fileURLToPath } from 'node:url';
 
 import { startWebApp } from '../apps/web/serve.mjs';
 import { startFerret } from './ferretdb/ferretdb.mjs';
+import { readStartEnv } from './start-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const env = process.env;
 const killAfterMs = 10_000;
 
+let settings;
+try {
+  settings = readStartEnv();
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  process.exit(1);
+}
 const services = [
-  { name: 'auth', port: env.AUTH_PORT ?? '5001', color: 36 },
-  { name: 'chat', port: env.CHAT_PORT ?? '5002', color: 35 },
-  { name: 'websocket', port: env.WEBSOCKET_PORT ?? '5003', color: 33 },
+  { name: 'auth', port: String(settings.AUTH_PORT), color: 36 },
+  { name: 'chat', port: String(settings.CHAT_PORT), color: 35 },
+  { name: 'websocket', port: String(settings.WEBSOCKET_PORT), color: 33 },
 ];
-const useColor = process.stdout.isTTY && !env.NO_COLOR;
-const rawJson = (env.LOG_FORMAT ?? '').toLowerCase() === 'json';
+const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
+const rawJson = settings.LOG_FORMAT === 'json';
 const paint = (color, text) => (useColor ? `\x1b[${color}m${text}\x1b[0m` : text);
 const tag = (name, color) => paint(color, `[${name}]`);
 const say = (line) => console.log(`${tag('start', 32)} ${line}`);
@@ -159,18 +167,18 @@ function amqpAnswers(url) {
 }
 
 async function startMongo() {
-  if (env.MONGO_URL) {
-    say(`using MONGO_URL ${env.MONGO_URL}`);
-    return { url: env.MONGO_URL, stop: async () => {} };
+  if (settings.MONGO_URL !== undefined) {
+    say(`using MONGO_URL ${settings.MONGO_URL}`);
+    return { url: settings.MONGO_URL, stop: async () => {} };
   }
-  const listen = `127.0.0.1:${env.MONGO_PORT ?? '27017'}`;
+  const listen = `127.0.0.1:${settings.MONGO_PORT}`;
   const dataDir = path.join(root, '.data', 'ferretdb');
   const prefix = tag('mongo', 34);
   const server = await startFerret({
     dataDir,
     listen,
     // its warn level logs every error reply it sends (e.g. to the driver's endSessions)
-    logLevel: env.FERRETDB_LOG_LEVEL ?? 'error',
+    logLevel: settings.FERRETDB_LOG_LEVEL,
     onStderr: (chunk) => process.stderr.write(chunk.replace(/^(?=.)/gm, `${prefix} `)),
   }).catch((err) => {
     throw new Error(
@@ -186,7 +194,7 @@ function startService({ name, port, color }, shared) {
   const dir = path.join(root, 'services', name);
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: dir,
-    env: { ...env, ...shared, PORT: port },
+    env: { ...process.env, ...shared, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const prefix = tag(name, color);
@@ -210,7 +218,7 @@ async function stopService({ child, exited }) {
 async function main() {
   buildIfStale();
 
-  const amqpUrl = env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const amqpUrl = settings.AMQP_URL;
   if (!(await amqpAnswers(amqpUrl))) {
     const where = new URL(amqpUrl).host;
     throw new Error(
@@ -220,14 +228,13 @@ async function main() {
   say(`RabbitMQ answers at ${new URL(amqpUrl).host}`);
 
   const mongo = await startMongo();
-  const authPort = services[0].port;
   const shared = {
     MONGO_URL: mongo.url,
     AMQP_URL: amqpUrl,
-    AUTH_URL: env.AUTH_URL ?? `http://127.0.0.1:${authPort}`,
-    JWKS_URL: env.JWKS_URL ?? `http://127.0.0.1:${authPort}/.well-known/jwks.json`,
-    CHAT_URL: env.CHAT_URL ?? `http://127.0.0.1:${services[1].port}`,
-    NODE_ENV: env.NODE_ENV ?? 'development',
+    AUTH_URL: settings.AUTH_URL,
+    JWKS_URL: settings.JWKS_URL,
+    CHAT_URL: settings.CHAT_URL,
+    NODE_ENV: settings.NODE_ENV,
   };
 
   const runnable = services.filter(({ name }) =>
@@ -237,7 +244,7 @@ async function main() {
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
   const running = runnable.map((service) => startService(service, shared));
   // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
-  const web = await startWebApp({ env, log: (line) => say(line) });
+  const web = await startWebApp({ settings, log: (line) => say(line) });
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;

@@ -2,19 +2,16 @@
 // at the root, beside the services). Builds it first when dist/ is missing or older
 // than the sources. Hashed assets are cached for a year; index.html and config.json
 // are revalidated every time, so a new build is picked up at once. Precompressed
-// .br/.gz files from the build are sent to clients that accept them.
-//
-//   WEB_PORT (or PORT)        8080     where to listen
-//   HOST                      127.0.0.1  0.0.0.0 in a container
-//   PARLEY_AUTH_URL           http://<page host>:5001   what the browser calls
-//   PARLEY_CHAT_URL           http://<page host>:5002
-//   PARLEY_WEBSOCKET_URL      http://<page host>:5003   (the socket is its /ws)
+// .br/.gz files from the build are sent to clients that accept them. Its variables
+// (WEB_PORT, HOST, PARLEY_*_URL) are in serve-env.cjs and docs/configuration.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import sirv from 'sirv';
+
+import { readWebEnv } from './serve-env.cjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, 'dist');
@@ -51,11 +48,11 @@ export function buildIfStale(log = () => {}) {
 }
 
 /** What config.json says: only the URLs that were given (the app defaults the rest). */
-export function webConfig(env) {
+export function webConfig(settings) {
   const config = {};
-  if (env.PARLEY_AUTH_URL) config.authUrl = env.PARLEY_AUTH_URL;
-  if (env.PARLEY_CHAT_URL) config.chatUrl = env.PARLEY_CHAT_URL;
-  if (env.PARLEY_WEBSOCKET_URL) config.websocketUrl = env.PARLEY_WEBSOCKET_URL;
+  if (settings.PARLEY_AUTH_URL) config.authUrl = settings.PARLEY_AUTH_URL;
+  if (settings.PARLEY_CHAT_URL) config.chatUrl = settings.PARLEY_CHAT_URL;
+  if (settings.PARLEY_WEBSOCKET_URL) config.websocketUrl = settings.PARLEY_WEBSOCKET_URL;
   return config;
 }
 
@@ -125,17 +122,17 @@ export function createWebServer({ root = dist, config = {} } = {}) {
 }
 
 /**
- * Builds if stale, then serves on WEB_PORT (or PORT; 8080) and HOST (127.0.0.1) with
- * config.json from PARLEY_*_URL; resolves once listening. `pnpm start` calls this.
+ * Builds if stale, then serves on WEB_PORT and HOST with config.json from PARLEY_*_URL
+ * (`settings` as readWebEnv gives them; `pnpm start` passes its own); resolves once
+ * listening.
  */
-export async function startWebApp({ env = process.env, log = console.log } = {}) {
+export async function startWebApp({ settings = readWebEnv(), log = console.log } = {}) {
   buildIfStale(log);
-  const port = Number(env.WEB_PORT ?? env.PORT ?? 8080);
-  const host = env.HOST ?? '127.0.0.1';
-  const server = createWebServer({ config: webConfig(env) });
+  const host = settings.HOST;
+  const server = createWebServer({ config: webConfig(settings) });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    server.listen(settings.WEB_PORT, host, resolve);
   });
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shown}:${server.address().port}/`;

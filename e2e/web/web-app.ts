@@ -15,14 +15,15 @@ import {
   startStack,
   type Stack,
 } from '../harness';
+import { loadWebKnobs } from './web-knobs';
 
 export { createUsers, waitFor, uniqueName, type Stack, type TestUser } from '../harness';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const webRoot = path.join(repoRoot, 'apps/web');
 
-/** Debian's package `chromium`; playwright-core cannot download a browser here. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The browser the tests drive (CHROMIUM_PATH, see web-knobs.ts). */
+export const { CHROMIUM_PATH } = loadWebKnobs();
 export const hasChromium = existsSync(CHROMIUM_PATH);
 export const SKIP_REASON = `[e2e web] skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)\n`;
 

@@ -13,6 +13,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
+const { readInfraEnv } = require('./infra-env.js');
 
 const localAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 const rabbitStartTimeoutMs = 60_000;
@@ -45,8 +46,8 @@ async function amqpAnswers(url) {
   }
 }
 
-function dockerAnswers() {
-  if (process.env.PARLEY_NO_DOCKER === '1') return Promise.resolve(false);
+function dockerAnswers(settings) {
+  if (settings.PARLEY_NO_DOCKER === '1') return Promise.resolve(false);
   return new Promise((resolve) => {
     execFile('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5_000 }, (err) =>
       resolve(!err),
@@ -74,8 +75,8 @@ async function startLocalRabbitmq() {
   );
 }
 
-async function provideAmqp(started, docker) {
-  if (process.env.AMQP_URL) return process.env.AMQP_URL;
+async function provideAmqp(started, settings, docker) {
+  if (settings.AMQP_URL !== undefined) return settings.AMQP_URL;
   if (await portAnswers('127.0.0.1', 5672)) return localAmqpUrl;
   if (await docker()) {
     const { RabbitMQContainer } = require('@testcontainers/rabbitmq');
@@ -94,8 +95,8 @@ async function provideAmqp(started, docker) {
   );
 }
 
-async function provideMongo(started, docker) {
-  if (process.env.MONGO_URL) return process.env.MONGO_URL;
+async function provideMongo(started, settings, docker) {
+  if (settings.MONGO_URL !== undefined) return settings.MONGO_URL;
   if (await docker()) {
     const { MongoDBContainer } = require('@testcontainers/mongodb');
     log('starting mongo with testcontainers');
@@ -119,6 +120,7 @@ async function provideMongo(started, docker) {
 }
 
 module.exports = async function globalSetup() {
+  const settings = readInfraEnv();
   const started = {
     containers: [],
     ferret: undefined,
@@ -127,10 +129,10 @@ module.exports = async function globalSetup() {
   };
   globalThis.__PARLEY_TEST_INFRA__ = started;
   let dockerCheck;
-  const docker = () => (dockerCheck ??= dockerAnswers());
+  const docker = () => (dockerCheck ??= dockerAnswers(settings));
   const [mongo, amqp] = await Promise.allSettled([
-    provideMongo(started, docker),
-    provideAmqp(started, docker),
+    provideMongo(started, settings, docker),
+    provideAmqp(started, settings, docker),
   ]);
   if (mongo.status === 'rejected' || amqp.status === 'rejected') {
     // Jest skips the global teardown when the setup throws, so clean up here.

@@ -2,6 +2,7 @@
 // removes the FerretDB temp data dir. Safe to call twice.
 const { spawnSync } = require('node:child_process');
 const { rm } = require('node:fs/promises');
+const { readInfraEnv } = require('./infra-env.js');
 
 function log(line) {
   process.stderr.write(`[test-infra] ${line}\n`);
@@ -29,7 +30,7 @@ module.exports = async function globalTeardown() {
   }
   for (const container of started.containers)
     await attempt('stop container', () => container.stop());
-  if (started.rabbitmqServer && process.env.PARLEY_KEEP_RABBITMQ !== '1') {
+  if (started.rabbitmqServer && readInfraEnv().PARLEY_KEEP_RABBITMQ !== '1') {
     log('stopping the RabbitMQ started by the test setup (PARLEY_KEEP_RABBITMQ=1 keeps it)');
     await attempt('stop RabbitMQ', () => {
       const result = spawnSync('rabbitmqctl', ['shutdown'], { encoding: 'utf8', timeout: 60_000 });

@@ -15,10 +15,11 @@ import {
   type FaultStack,
   type Participant,
 } from '../support/fault-stack';
+import { loadFaultKnobs } from '../support/fault-knobs';
 import { waitFor } from '../../../tools/test-infra';
 import { failoverWebSocket } from '../../harness/failover-websocket';
 
-const CUT_MS = Number(process.env.FAULT_CUT_MS ?? 10_000);
+const CUT_MS = loadFaultKnobs().FAULT_CUT_MS;
 jest.setTimeout(120_000);
 
 let faults: FaultStack;

@@ -28,9 +28,9 @@ import {
   writeRssCurve,
   type DroppableWebSocket,
 } from '../support/load';
+import { loadFaultKnobs } from '../support/fault-knobs';
 
-const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 40);
-const USERS = Number(process.env.SOAK_USERS ?? 200);
+const { SOAK_SECONDS, SOAK_USERS: USERS } = loadFaultKnobs();
 const ROOM_SIZE = 10;
 /** Each user sends once per interval: 200 users → ~6.7 messages/s, ~67 deliveries/s. */
 const SEND_INTERVAL_MS = 30_000;

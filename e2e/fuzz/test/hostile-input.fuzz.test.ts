@@ -31,10 +31,11 @@ import {
   oddString,
   storedFingerprint,
 } from '../support/adversarial';
+import { loadFuzzKnobs } from '../support/fuzz-knobs';
 
 jest.setTimeout(180_000);
 
-const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 12);
+const knobs = loadFuzzKnobs();
 const BATCH = 4;
 const IP_CAP = 40;
 const routes = Object.entries(ROUTES) as [string, RouteSpec][];
@@ -263,7 +264,7 @@ describe('every HTTP route', () => {
             }
           },
         ),
-        { numRuns: RUNS_PER_ROUTE, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+        { numRuns: knobs.FUZZ_RUNS, seed: knobs.FUZZ_SEED ?? Date.now() % 2 ** 31 },
       );
       expectAlive();
     },
@@ -409,7 +410,7 @@ describe('every WebSocket frame type', () => {
         const errors = socket.frames.slice(from).filter((f) => f.type === 'error').length;
         expect(errors).toBeGreaterThanOrEqual(refused.length);
       }),
-      { numRuns: Number(process.env.FUZZ_WS_RUNS ?? 40) },
+      { numRuns: knobs.FUZZ_WS_RUNS },
     );
     expect(pings).toBeGreaterThan(0);
     await socket.close();
