@@ -24,8 +24,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // the web app runs in browsers
+    files: ['apps/web/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // scripts and tools talk to a terminal on purpose
-    files: ['tools/**', 'bench/**', '.ci/**'],
+    files: ['tools/**', 'bench/**', '.ci/**', 'apps/web/serve.mjs'],
     rules: { 'no-console': 'off' },
   },
   prettier,

@@ -19,7 +19,7 @@ module.exports = {
   moduleNameMapper: {
     '^@parley/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
-  testMatch: ['<rootDir>/{packages,services,tools,e2e}/**/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{apps,packages,services,tools,e2e}/**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/packages/testing/dist/jest-global-setup.js',
   globalTeardown: '<rootDir>/packages/testing/dist/jest-global-teardown.js',

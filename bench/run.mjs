@@ -2,16 +2,16 @@
 // Starts everything it measures (FerretDB dev server, Parley's built services, the
 // raw pipeline, load-generator processes), runs the scenarios with paced open-loop
 // load, and writes bench/results/<date>.json, .md and PNG charts. README.md beside
-// this file explains the method and the options (`node bench/run.mjs --help`).
+// this file explains the method; the flags are in options.mjs (`node bench/run.mjs --help`).
 import amqp from 'amqplib';
 import { MongoClient, ObjectId } from 'mongodb';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { localAmqpUrl, startFerretDb } from '@parley/testing';
 import { summariseProfile } from './cpuprofile-summary.mjs';
+import { benchHelp, parseBenchArgs } from './options.mjs';
 import { createHistogram, merge, summary } from './lib/histogram.mjs';
 import {
   findPidsByComm,
@@ -24,61 +24,30 @@ import { benchRoot, parleyEnv, startRaw, startService } from './lib/stack.mjs';
 import { split, startWorkers } from './lib/workers.mjs';
 import { writeReport } from './report.mjs';
 
-const HELP = `usage: node bench/run.mjs [options]   (pnpm bench -- [options])
-
-  --quick                 ~2-minute smoke: 1 repeat, short steps, 200 users, 1,000 sockets
-  --scenarios LIST        comma list of chat,fanout,connections,auth,profile (default: all)
-  --repeats N             repeats per scenario; the report takes medians (default 3)
-  --step-seconds S        length of one paced step (default 4; quick 2)
-  --users N               connected users for chat and fanout (default 1000, even)
-  --connections N         idle sockets for the connections scenario (default 10000)
-  --workers N             load-generator processes (default 2)
-  --bcrypt-cost N         auth's cost for the login scenario (default 12)
-  --setup-bcrypt-cost N   auth's cost while creating the bench users (default 4)
-  --log-level L           services' LOG_LEVEL (default info, as in production)
-  --address A             1:1 sends name the peer by conversation (default: conversationId,
-                          as an open chat does) or by username (\`to\`, a lookup per send)
-  --mongo-url URL         use this MongoDB (no database in the URL) instead of starting
-                          the FerretDB dev server; Parley and raw still share it
-  --out DIR               where results go (default bench/results)
-  --keep-profiles         copy the .cpuprofile files next to the results
-  --help`;
-
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    scenarios: { type: 'string' },
-    repeats: { type: 'string' },
-    'step-seconds': { type: 'string' },
-    users: { type: 'string' },
-    connections: { type: 'string' },
-    workers: { type: 'string' },
-    'bcrypt-cost': { type: 'string', default: '12' },
-    'setup-bcrypt-cost': { type: 'string', default: '4' },
-    'log-level': { type: 'string', default: 'info' },
-    'mongo-url': { type: 'string' },
-    address: { type: 'string', default: 'conversation' },
-    out: { type: 'string', default: path.join(benchRoot, 'results') },
-    'keep-profiles': { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+let opts;
+try {
+  opts = parseBenchArgs();
+} catch (err) {
+  console.error(`${err.message}\n(node bench/run.mjs --help lists the flags)`);
+  process.exit(2);
+}
 if (opts.help) {
-  console.log(HELP);
+  console.log(benchHelp());
   process.exit(0);
 }
 
 const quick = opts.quick;
+const outDir = opts.out ?? path.join(benchRoot, 'results');
 const config = {
   quick,
-  scenarios: (opts.scenarios ?? 'chat,fanout,connections,auth,profile').split(','),
-  repeats: Number(opts.repeats ?? (quick ? 1 : 3)),
-  stepMs: Number(opts['step-seconds'] ?? (quick ? 2 : 4)) * 1000,
-  users: Number(opts.users ?? (quick ? 200 : 1000)),
-  connections: Number(opts.connections ?? (quick ? 1000 : 10000)),
-  workers: Number(opts.workers ?? 2),
-  bcryptCost: Number(opts['bcrypt-cost']),
-  setupBcryptCost: Number(opts['setup-bcrypt-cost']),
+  scenarios: opts.scenarios.split(','),
+  repeats: opts.repeats ?? (quick ? 1 : 3),
+  stepMs: (opts['step-seconds'] ?? (quick ? 2 : 4)) * 1000,
+  users: opts.users ?? (quick ? 200 : 1000),
+  connections: opts.connections ?? (quick ? 1000 : 10000),
+  workers: opts.workers,
+  bcryptCost: opts['bcrypt-cost'],
+  setupBcryptCost: opts['setup-bcrypt-cost'],
   logLevel: opts['log-level'],
   address: opts.address,
   // open-loop ladders: rate_k = start * factor^k until saturated or the cap
@@ -91,8 +60,6 @@ const config = {
   saturationShare: 0.9,
   saturationP99Ms: 1_000,
 };
-if (!['conversation', 'username'].includes(config.address))
-  throw new Error('--address is conversation or username');
 if (config.users % (2 * config.workers) !== 0)
   throw new Error('--users must be a multiple of 2 × --workers (pairs stay in one worker)');
 
@@ -869,10 +836,10 @@ async function scenarioProfile(rate) {
       });
     }
     if (opts['keep-profiles']) {
-      mkdirSync(path.join(opts.out, `${stamp}-profiles`), { recursive: true });
+      mkdirSync(path.join(outDir, `${stamp}-profiles`), { recursive: true });
       renameSync(
         path.join(dir, file),
-        path.join(opts.out, `${stamp}-profiles`, `${name}.cpuprofile`),
+        path.join(outDir, `${stamp}-profiles`, `${name}.cpuprofile`),
       );
     }
   }
@@ -1008,8 +975,8 @@ results.durationSeconds = Math.round((Date.now() - started) / 1000);
 results.machine.loadAverageAtEnd = loadAverage();
 
 await cleanup();
-mkdirSync(opts.out, { recursive: true });
-const base = path.join(opts.out, stamp);
+mkdirSync(outDir, { recursive: true });
+const base = path.join(outDir, stamp);
 writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
 await writeReport(results, base);
 log(

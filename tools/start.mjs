@@ -2,27 +2,37 @@
 // stale, starts the FerretDB dev server (unless MONGO_URL names a MongoDB), checks
 // that RabbitMQ answers, then runs every built service as a child process with its
 // output tagged, through the launcher of @parley/testing (imported once the build is
-// current). Ctrl-C stops everything; if one service dies, the rest are stopped and the
-// exit code says so.
+// current), and the web app (apps/web/serve.mjs, which builds it when stale). Ctrl-C
+// stops everything; if one service dies, the rest are stopped and the exit code says so.
 //
 // The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
 // key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
-// FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise.
+// FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise. The variables it
+// reads are in start-env.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const env = process.env;
+import { startWebApp } from '../apps/web/serve.mjs';
+import { readStartEnv } from './start-env.mjs';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+let settings;
+try {
+  settings = readStartEnv();
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  process.exit(1);
+}
 const services = [
-  { name: 'auth', port: env.AUTH_PORT ?? '5001', color: 36 },
-  { name: 'chat', port: env.CHAT_PORT ?? '5002', color: 35 },
-  { name: 'websocket', port: env.WEBSOCKET_PORT ?? '5003', color: 33 },
+  { name: 'auth', port: settings.AUTH_PORT, color: 36 },
+  { name: 'chat', port: settings.CHAT_PORT, color: 35 },
+  { name: 'websocket', port: settings.WEBSOCKET_PORT, color: 33 },
 ];
-const useColor = process.stdout.isTTY && !env.NO_COLOR;
-const rawJson = (env.LOG_FORMAT ?? '').toLowerCase() === 'json';
+const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
+const rawJson = settings.LOG_FORMAT === 'json';
 const paint = (color, text) => (useColor ? `\x1b[${color}m${text}\x1b[0m` : text);
 const tag = (name, color) => paint(color, `[${name}]`);
 const say = (line) => console.log(`${tag('start', 32)} ${line}`);
@@ -129,18 +139,18 @@ function buildIfStale() {
 }
 
 async function startMongo({ startFerretDb }) {
-  if (env.MONGO_URL) {
-    say(`using MONGO_URL ${env.MONGO_URL}`);
-    return { url: env.MONGO_URL, stop: async () => {} };
+  if (settings.MONGO_URL !== undefined) {
+    say(`using MONGO_URL ${settings.MONGO_URL}`);
+    return { url: settings.MONGO_URL, stop: async () => {} };
   }
-  const listen = `127.0.0.1:${env.MONGO_PORT ?? '27017'}`;
+  const listen = `127.0.0.1:${settings.MONGO_PORT}`;
   const dataDir = path.join(root, '.data', 'ferretdb');
   const prefix = tag('mongo', 34);
   const server = await startFerretDb({
     dataDir,
     listen,
     // its warn level logs every error reply it sends (e.g. to the driver's endSessions)
-    logLevel: env.FERRETDB_LOG_LEVEL ?? 'error',
+    logLevel: settings.FERRETDB_LOG_LEVEL,
     onStderr: (chunk) => process.stderr.write(chunk.replace(/^(?=.)/gm, `${prefix} `)),
   }).catch((err) => {
     throw new Error(
@@ -153,14 +163,15 @@ async function startMongo({ startFerretDb }) {
 }
 
 // Not killed for being slow to get ready: a service that never gets there is seen
-// when it exits, as today; Ctrl-C stops one that is still starting.
+// when it exits; Ctrl-C stops one that is still starting. Every variable of this
+// process reaches the services, `shared` over them.
 function startService({ ServiceProcess }, { name, port, color }, shared) {
   const prefix = tag(name, color);
   const service = new ServiceProcess({
     service: name,
-    port: Number(port),
+    port,
     env: Object.fromEntries(
-      Object.entries({ ...env, ...shared }).filter(([, value]) => value !== undefined),
+      Object.entries({ ...process.env, ...shared }).filter(([, value]) => value !== undefined),
     ),
     onLine: (line, stream) => printLine(line, prefix, stream),
     readyTimeoutMs: Infinity,
@@ -178,7 +189,7 @@ async function main() {
   buildIfStale();
   const testing = await import('@parley/testing');
 
-  const amqpUrl = env.AMQP_URL ?? testing.localAmqpUrl;
+  const amqpUrl = settings.AMQP_URL;
   if (!(await testing.amqpAnswers(amqpUrl, 3_000))) {
     const where = new URL(amqpUrl).host;
     throw new Error(
@@ -188,14 +199,13 @@ async function main() {
   say(`RabbitMQ answers at ${new URL(amqpUrl).host}`);
 
   const mongo = await startMongo(testing);
-  const authPort = services[0].port;
   const shared = {
     MONGO_URL: mongo.url,
     AMQP_URL: amqpUrl,
-    AUTH_URL: env.AUTH_URL ?? `http://127.0.0.1:${authPort}`,
-    JWKS_URL: env.JWKS_URL ?? `http://127.0.0.1:${authPort}/.well-known/jwks.json`,
-    CHAT_URL: env.CHAT_URL ?? `http://127.0.0.1:${services[1].port}`,
-    NODE_ENV: env.NODE_ENV ?? 'development',
+    AUTH_URL: settings.AUTH_URL,
+    JWKS_URL: settings.JWKS_URL,
+    CHAT_URL: settings.CHAT_URL,
+    NODE_ENV: settings.NODE_ENV,
   };
 
   const runnable = services.filter(({ name }) =>
@@ -204,6 +214,8 @@ async function main() {
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
   const running = runnable.map((service) => startService(testing, service, shared));
+  // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
+  const web = await startWebApp({ settings, log: (line) => say(line) });
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -228,7 +240,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all(running.map((service) => service.stop()));
+    await Promise.all([web.close(), ...running.map((service) => service.stop())]);
     await mongo.stop();
     say('stopped');
   };

@@ -1,4 +1,4 @@
-// DESIGN.md §7.1 and §7.2 over real processes: RabbitMQ closes every AMQP connection
+// docs/design.md §7.1 and §7.2 over real processes: RabbitMQ closes every AMQP connection
 // of the stack (chat's publisher, both websocket instances' consumers) in the middle of
 // a run while messages keep being sent. The services reconnect on their own; what chat
 // could not publish meanwhile goes out from its outbox; what a websocket instance

@@ -45,6 +45,8 @@ test('When three people register and log in, then each can read their own profil
 test('When alice connects two devices, then bob watching her presence sees her online', async () => {
   bobRt = await realtime(bob);
   carolRt = await realtime(carol);
+  // presence is shown only to someone who shares a conversation (docs/design.md §4.14)
+  await alice.client.createRoom({ name: 'friends', isPrivate: true, members: [bob.username] });
   bobRt.rt.presenceSubscribe([alice.user.id]);
   await bobRt.waitIn(
     bobRt.presence,
@@ -175,31 +177,47 @@ describe('rooms', () => {
   });
 
   test('When a message is reacted to, edited and deleted, then every member sees each change live', async () => {
-    const updatesAt = (inbox: Inbox) =>
-      inbox.updates.filter((u) => u.message.id === roomMessage.id);
     const allSee = (count: number, what: string) =>
       Promise.all(
         [carolRt, laptop, bobRt].map((inbox) =>
-          waitFor(() => updatesAt(inbox)[count - 1], {
+          waitFor(() => inbox.updatesOf(roomMessage.id)[count - 1] && inbox, {
             description: `${what} at ${inbox === carolRt ? 'carol' : inbox === laptop ? 'alice' : 'bob'}`,
           }),
         ),
       );
 
     await carol.client.react(roomMessage.id, '👍');
-    for (const update of await allSee(1, 'the reaction')) {
-      expect(update.message.reactions).toEqual({ '👍': [carol.user.id] });
+    for (const inbox of await allSee(1, 'the reaction')) {
+      expect(inbox.updatesOf(roomMessage.id)[0]).toEqual({
+        type: 'reaction',
+        messageId: roomMessage.id,
+        conversationId: room,
+        emoji: '👍',
+        userId: carol.user.id,
+        added: true,
+      });
+      expect(inbox.current(roomMessage.id)?.reactions).toEqual({ '👍': [carol.user.id] });
     }
     await bob.client.editMessage(roomMessage.id, 'friday at 8?');
-    for (const update of await allSee(2, 'the edit')) {
-      expect(update.message).toMatchObject({ text: 'friday at 8?', editedAt: expect.any(String) });
+    for (const inbox of await allSee(2, 'the edit')) {
+      expect(inbox.current(roomMessage.id)).toMatchObject({
+        text: 'friday at 8?',
+        editedAt: expect.any(String),
+        reactions: { '👍': [carol.user.id] },
+      });
     }
     await bob.client.deleteMessage(roomMessage.id);
-    for (const update of await allSee(3, 'the delete')) {
-      expect(update.message).toMatchObject({ text: '', deletedAt: expect.any(String) });
+    for (const inbox of await allSee(3, 'the delete')) {
+      expect(inbox.current(roomMessage.id)).toMatchObject({
+        text: '',
+        deletedAt: expect.any(String),
+        reactions: {},
+      });
     }
     const phoneUpdates = await waitFor(() => {
-      const frames = phone.frames.filter((f) => f.type === 'message_updated');
+      const frames = phone.frames.filter(
+        (f) => f.type === 'message_updated' || f.type === 'reaction',
+      );
       return frames.length >= 3 && frames;
     });
     expect(phoneUpdates).toHaveLength(3);

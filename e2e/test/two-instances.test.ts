@@ -1,4 +1,4 @@
-// DESIGN.md §7.4 over real processes: two websocket instances behind one exchange,
+// docs/design.md §7.4 over real processes: two websocket instances behind one exchange,
 // users spread over them (carol on both), each instance delivering to the sockets it
 // holds, and presence right whichever instance the watcher and the watched are on.
 import {
@@ -72,6 +72,12 @@ test('When a watched user connects, moves instance and leaves, then watchers on 
     TestUser,
     TestUser,
   ];
+  // presence is shown only to those who share a conversation with alice
+  await alice.client.createRoom({
+    name: 'watchers',
+    isPrivate: true,
+    members: [bob.username, carol.username],
+  });
   const bobRt = await realtime(bob, 1); // watcher on ws-1
   const carolRt = await realtime(carol, 0); // watcher on ws-0
   for (const watcher of [bobRt, carolRt]) {

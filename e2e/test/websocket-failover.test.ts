@@ -1,4 +1,4 @@
-// DESIGN.md §7.1 and §7.4 under a crash: a websocket process is SIGKILLed in the middle
+// docs/design.md §7.1 and §7.4 under a crash: a websocket process is SIGKILLed in the middle
 // of a conversation while both sides keep sending. Bob's client fails over to the
 // other instance and resumes; alice (on the surviving instance) keeps going. Every
 // message is delivered exactly once, in seq order, on both sides; bob's sends that were
@@ -40,6 +40,12 @@ test('When the websocket process bob is on is SIGKILLed mid-conversation, then h
   const aliceInbox = new Inbox(await connect(alice));
   // dave: a bare socket on websocket-0 that will not come back
   const daveSocket = await openRawSocket(ws0.url, dave.client.session?.accessToken ?? '');
+  // presence is shown only to those who share a conversation
+  await alice.client.createRoom({
+    name: 'watchers',
+    isPrivate: true,
+    members: [bob.username, dave.username],
+  });
   aliceInbox.rt.presenceSubscribe([bob.user.id, dave.user.id]);
   for (const id of [bob.user.id, dave.user.id]) {
     await aliceInbox.waitIn(

@@ -10,23 +10,22 @@
 // A readable key that fits JWT_ALGORITHM: left alone. No file: a new PKCS#8 PEM
 // (RSA 2048 for RS256, P-256 for ES256) is written with mode 0600 through a temp file
 // and a rename, so auth never reads half a key. A file that is not such a key: exit 1
-// without touching it, since it may be an operator's own key.
+// without touching it, since it may be an operator's own key. Its variables are in
+// script-env.mjs.
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-const KEY_TYPES = { RS256: 'rsa', ES256: 'ec' };
+import { KEY_TYPES, keygenEnvSchema, parseScriptEnv } from './script-env.mjs';
 
 function fail(message) {
   process.stderr.write(`keygen: ${message}\n`);
   process.exit(1);
 }
 
-const file = process.env.JWT_PRIVATE_KEY_FILE;
-const algorithm = process.env.JWT_ALGORITHM || 'RS256';
-if (!file) fail('JWT_PRIVATE_KEY_FILE is not set');
+const { settings, problem } = parseScriptEnv(keygenEnvSchema);
+if (!settings) fail(problem);
+const { JWT_PRIVATE_KEY_FILE: file, JWT_ALGORITHM: algorithm } = settings;
 const keyType = KEY_TYPES[algorithm];
-if (!keyType) fail(`JWT_ALGORITHM must be one of ${Object.keys(KEY_TYPES).join(', ')}`);
 
 let existing;
 try {

@@ -1,5 +1,5 @@
 // Builds and runs the FerretDB dev server (main.go), the MongoDB-compatible server
-// that development, tests and CI use where there is no MongoDB or Docker (DESIGN.md §8).
+// that development, tests and CI use where there is no MongoDB or Docker (docs/design.md §8).
 //
 //   node tools/ferretdb/ferretdb.mjs build
 //   node tools/ferretdb/ferretdb.mjs start [--data DIR] [--listen ADDR] [--log-level LEVEL]

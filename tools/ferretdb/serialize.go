@@ -5,7 +5,7 @@ package main
 // updating one document therefore lose writes: 50 concurrent {$inc: {n: 1}}
 // end at n=5, and a conditional update ({_id, v: 0} -> {v: 1}) can succeed
 // twice. MongoDB makes every single-document write atomic, and Parley relies on
-// that (DESIGN.md §8), so this proxy sits in front of FerretDB and lets one
+// that (docs/design.md §8), so this proxy sits in front of FerretDB and lets one
 // write at a time through, across all client connections. Reads (find, getMore,
 // count, distinct, ...) pass without waiting: each is one SQLite read transaction,
 // which sees a consistent snapshot, so a slow scan never holds up the writes.

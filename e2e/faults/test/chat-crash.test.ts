@@ -1,4 +1,4 @@
-// DESIGN.md §4 "stored means announced" when the chat process dies at the worst
+// docs/design.md §4.11 "stored means announced" when the chat process dies at the worst
 // moment: a test hook (CHAT_TEST_CRASH_AFTER_STORE, honoured only in NODE_ENV=test)
 // makes chat SIGKILL itself right after a message and its outbox events are stored
 // and before they are dispatched. After a restart the outbox relay publishes what was

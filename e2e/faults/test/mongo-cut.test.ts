@@ -1,4 +1,4 @@
-// DESIGN.md §7.3 with the database really gone: auth's and chat's links to MongoDB
+// docs/design.md §7.3 with the database really gone: auth's and chat's links to MongoDB
 // are cut (connections reset, new ones refused) and, separately, stalled (a silent
 // partition: bytes vanish, nothing is closed). Either way /chat/send and /auth/login
 // answer 503 dependency_unavailable within 2 s, /readyz turns 503, nothing is stored

@@ -1,4 +1,4 @@
-// DESIGN.md §7.1/§7.2 under a real broker outage: every service's link to RabbitMQ
+// docs/design.md §7.1/§7.2 under a real broker outage: every service's link to RabbitMQ
 // is cut at the TCP level for 10 s while users keep sending. Sends are stored and
 // answered 201; once the link is back every message reaches every connected
 // recipient exactly once (as the app sees it), and no process restarted.
@@ -15,8 +15,9 @@ import {
   useFaultStack,
 } from '../support/fault-stack';
 import { failoverWebSocket, waitFor } from '@parley/testing';
+import { loadFaultKnobs } from '../support/fault-knobs';
 
-const CUT_MS = Number(process.env.FAULT_CUT_MS ?? 10_000);
+const CUT_MS = loadFaultKnobs().FAULT_CUT_MS;
 jest.setTimeout(120_000);
 
 const faults = useFaultStack({ name: 'amqpcut', websocketInstances: 2 });

@@ -1,4 +1,4 @@
-// DESIGN.md §7.1 over time: 200 users in rooms of 10, spread over two websocket
+// docs/design.md §7.1 over time: 200 users in rooms of 10, spread over two websocket
 // instances, chatting at a steady rate while sockets are dropped at random (the client
 // reconnects, resumes and re-sends by itself). Nothing is lost or doubled at any
 // client, and the resident memory of every service stays flat (RSS from /proc,
@@ -27,9 +27,9 @@ import {
   writeRssCurve,
   type DroppableWebSocket,
 } from '../support/load';
+import { loadFaultKnobs } from '../support/fault-knobs';
 
-const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 40);
-const USERS = Number(process.env.SOAK_USERS ?? 200);
+const { SOAK_SECONDS, SOAK_USERS: USERS } = loadFaultKnobs();
 const ROOM_SIZE = 10;
 /** Each user sends once per interval: 200 users → ~6.7 messages/s, ~67 deliveries/s. */
 const SEND_INTERVAL_MS = 30_000;

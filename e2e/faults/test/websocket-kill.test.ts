@@ -1,4 +1,4 @@
-// DESIGN.md §7.1/§7.4 when a websocket instance dies under load: 20 users, half on
+// docs/design.md §7.1/§7.4 when a websocket instance dies under load: 20 users, half on
 // each of two instances, in rooms that span both, all sending steadily over their
 // sockets. websocket-0 is SIGKILLed mid-stream; its clients reconnect to websocket-1,
 // resume by seq and re-send their unacknowledged sends with the same refs. Every

@@ -1,4 +1,4 @@
-// DESIGN.md §7.5 against the real processes: fast-check throws random and adversarial
+// docs/design.md §7.5 against the real processes: fast-check throws random and adversarial
 // bodies, query strings, path parameters and headers at EVERY route of the contracts'
 // catalogue, and random frames of EVERY client frame type at a real socket. Never a
 // 500, never a crash (same pids, no unexpected exit), never a stored change from a
@@ -35,10 +35,11 @@ import {
   oddString,
   storedFingerprint,
 } from '../support/adversarial';
+import { loadFuzzKnobs } from '../support/fuzz-knobs';
 
 jest.setTimeout(180_000);
 
-const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 12);
+const knobs = loadFuzzKnobs();
 const BATCH = 4;
 const IP_CAP = 40;
 const routes = Object.entries(ROUTES) as [string, RouteSpec][];
@@ -262,7 +263,7 @@ describe('every HTTP route', () => {
             }
           },
         ),
-        { numRuns: RUNS_PER_ROUTE, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+        { numRuns: knobs.FUZZ_RUNS, seed: knobs.FUZZ_SEED ?? Date.now() % 2 ** 31 },
       );
       expectAlive();
     },
@@ -408,7 +409,7 @@ describe('every WebSocket frame type', () => {
         const errors = socket.frames.slice(from).filter((f) => f.type === 'error').length;
         expect(errors).toBeGreaterThanOrEqual(refused.length);
       }),
-      { numRuns: Number(process.env.FUZZ_WS_RUNS ?? 40) },
+      { numRuns: knobs.FUZZ_WS_RUNS },
     );
     expect(pings).toBeGreaterThan(0);
     await socket.close();

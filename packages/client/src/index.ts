@@ -2,19 +2,20 @@
 // connection (reconnect with backoff and jitter, token refresh, resume, dedupe and
 // gap filling). See README.md.
 export { ParleyClient, type ParleyClientOptions } from './parley-client';
-export {
-  RealtimeConnection,
-  createRealtime,
-  type ConversationsPageRequest,
-  type DisconnectInfo,
-  type HistoryPageRequest,
-  type MessageDelivery,
-  type MessageSource,
-  type RealtimeDeps,
-  type RealtimeEvents,
-  type RealtimeOptions,
-  type SendInput,
-} from './realtime-connection';
+export { RealtimeConnection, createRealtime } from './realtime-connection';
+export type {
+  ConversationsPageRequest,
+  HistoryPageRequest,
+  RealtimeDeps,
+  RealtimeOptions,
+} from './realtime-options';
+export type {
+  DisconnectInfo,
+  MessageDelivery,
+  MessageSource,
+  RealtimeEvents,
+} from './realtime-events';
+export type { SendInput } from './pending-requests';
 export {
   ParleyApiError,
   ParleyRealtimeError,
@@ -23,6 +24,7 @@ export {
   type ApiErrorCode,
 } from './errors';
 export { SessionManager, sessionFromTokens, type SessionState, type TokenSource } from './session';
+export { applyMessageChange, changedMessageId, type MessageChange } from './message-changes';
 export {
   SeqTracker,
   type AcceptResult,

@@ -17,12 +17,12 @@ import {
   type User,
 } from '@parley/contracts';
 import { ParleyApiError, ParleyResponseError } from './errors';
-import {
-  RealtimeConnection,
-  type ConversationsPageRequest,
-  type HistoryPageRequest,
-  type RealtimeOptions,
-} from './realtime-connection';
+import { RealtimeConnection } from './realtime-connection';
+import type {
+  ConversationsPageRequest,
+  HistoryPageRequest,
+  RealtimeOptions,
+} from './realtime-options';
 import {
   buildQuery,
   fillPath,

@@ -1,239 +1,111 @@
 // The realtime connection: one WebSocket to the websocket service that stays up on
 // its own and hands the app every message of a conversation exactly once, in seq
-// order.
+// order. This class is the app's side of it — the methods and events — and wires the
+// parts that do the work, one concern each:
 //
-// - Reconnects after any close it did not ask for, with exponential backoff and full
-//   jitter; refreshes the token first when the server said it was refused (4001, or
-//   401 at the upgrade), and sends `{type:"auth"}` with a fresh one before the current
-//   one expires on a long-lived socket.
-// - After every `ready` it sends `resume` with the last seen seq per conversation; the
-//   server replays what was missed and says `resumed`. `complete:false` means the
-//   replay was cut short, and the rest is paged from /chat/history?after=.
-// - After every `ready` it also loads the conversation list (/chat/conversations,
-//   paged, bounded), so conversations created or joined while it was away are found.
-//   Where tracking of a conversation it did not know starts (see `#startSeq`): before
-//   the first list has loaded ("first sync"), at the conversation's current seq; after
-//   it, at 0 — the conversation is new to this session, so all of it is delivered.
-// - Every message (live, replayed, paged, or our own send's ack) goes through a
-//   SeqTracker: seen seqs/ids are dropped, a seq beyond lastSeen+1 waits while the gap
-//   is fetched from history, and delivery is in order once it is filled.
-// - `send()` frames carry a `ref`; a send whose ack was lost with the socket is sent
-//   again with the same ref after reconnecting, and the server answers a repeated ref
-//   with the original message, so nothing is lost or doubled.
+// - socket-lifecycle.ts: open, reconnect with backoff, heartbeat, token refresh;
+// - frame-handlers.ts: parse each server frame and route it by `type`;
+// - pending-requests.ts: sends awaiting their ack, pings, presence subscriptions;
+// - delivery-ledger.ts: dedupe and in-order delivery (over the SeqTracker);
+// - conversation-sync.ts: `resume` after every `ready` (frames of 100, one at a time),
+//   gap filling and catch-up from /chat/history;
+// - conversation-discovery.ts: conversations created or joined while away, from
+//   /chat/conversations.
+import type { Message } from '@parley/contracts';
+import { ConversationDiscovery } from './conversation-discovery';
+import { ConversationSync } from './conversation-sync';
+import { DeliveryLedger } from './delivery-ledger';
+import { ParleyRealtimeError } from './errors';
+import { createFrameHandlers } from './frame-handlers';
+import { PendingRequests, type SendInput } from './pending-requests';
+import type { DisconnectInfo, RealtimeEmit, RealtimeEvents } from './realtime-events';
 import {
-  RESUME_MAX_CONVERSATIONS,
-  WS_CLOSE,
-  serverFrameSchema,
-  type ClientFrameInput,
-  type ConversationRef,
-  type ConversationsResponse,
-  type HistoryResponse,
-  type Message,
-  type ServerFrameOf,
-  type sendFrameSchema,
-  type z,
-} from '@parley/contracts';
-import { backoffDelay } from './backoff';
-import { ParleyApiError, ParleyRealtimeError, isSessionRejected } from './errors';
+  resolveOptions,
+  type RealtimeDeps,
+  type RealtimeOptions,
+  type ResolvedOptions,
+} from './realtime-options';
+import { RetrySleeps } from './retry-sleeps';
 import { SeqTracker } from './seq-tracker';
-import type { TokenSource } from './session';
-import {
-  openTransport,
-  type CloseInfo,
-  type Transport,
-  type WebSocketConstructor,
-} from './socket-transport';
+import { SocketLifecycle } from './socket-lifecycle';
 import { TypedEmitter } from './typed-emitter';
-
-/** Where a delivered message came from. */
-export type MessageSource = 'live' | 'resume' | 'history' | 'ack';
-
-export interface MessageDelivery {
-  message: Message;
-  /** The conversation's short form, when a frame has told us it. */
-  conversation: ConversationRef | undefined;
-  source: MessageSource;
-}
-
-export interface DisconnectInfo {
-  code: number;
-  reason: string;
-  willReconnect: boolean;
-  /** Delay before the next attempt, ms. */
-  delayMs?: number;
-  /** Why it will not reconnect (session refused), when that is the case. */
-  error?: unknown;
-}
-
-export type RealtimeEvents = {
-  /** The server said `ready` (after every (re)connect). */
-  connected: [ServerFrameOf<'ready'>];
-  disconnected: [DisconnectInfo];
-  /** Caught up after a (re)connect: replay and any history paging done. */
-  resumed: [{ complete: boolean }];
-  /** Each message exactly once, in seq order per conversation. */
-  message: [MessageDelivery];
-  message_updated: [ServerFrameOf<'message_updated'>];
-  typing: [ServerFrameOf<'typing'>];
-  read: [ServerFrameOf<'read'>];
-  conversation_updated: [ServerFrameOf<'conversation_updated'>];
-  presence: [ServerFrameOf<'presence'>];
-  /** An `error` frame that answers no pending send. */
-  error: [ServerFrameOf<'error'>];
-  /** A frame that is not JSON or not in the contract; reported, never thrown. */
-  invalid_frame: [{ data: string; error: Error }];
-  /**
-   * A history fetch for gap filling or catch-up failed (it is retried), or a gap could
-   * not be filled and was skipped. No `conversationId` when loading the conversation
-   * list failed.
-   */
-  sync_error: [{ conversationId?: string; error: unknown }];
-};
-
-export type SendInput = Omit<z.input<typeof sendFrameSchema>, 'type' | 'ref'> & {
-  /** Idempotency key; generated when left out. Reuse it to retry a send safely. */
-  ref?: string;
-};
-
-export interface HistoryPageRequest {
-  conversationId: string;
-  after: number;
-  limit: number;
-}
-
-export interface ConversationsPageRequest {
-  limit: number;
-  /** nextCursor of the previous page. */
-  before?: string;
-}
-
-export interface RealtimeOptions {
-  /** Backoff between reconnects: ceiling of the first delay and largest delay, ms (500 / 30 000). */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** How long `send()` waits for its ack, ms (30 000). */
-  ackTimeoutMs?: number;
-  /** How long to wait for `ready` after the socket opens, and for `resumed` after `resume`, ms (15 000). */
-  readyTimeoutMs?: number;
-  /** Send a `ping` this often and reconnect if no `pong` comes within heartbeatTimeoutMs (25 000 / 10 000; 0 disables). */
-  heartbeatIntervalMs?: number;
-  heartbeatTimeoutMs?: number;
-  /** Last seen seq per conversation the app already has (e.g. persisted before a restart). */
-  seed?: Readonly<Record<string, number>>;
-  /** How far below lastSeen delivered message ids are remembered for dedupe (1000). */
-  dedupeWindow?: number;
-  /** Page size for gap filling and catch-up (100, the server's maximum). */
-  historyPageSize?: number;
-  /** Rounds of history fetches that fill nothing before a gap is given up on (5). */
-  maxGapRounds?: number;
-  /**
-   * How many conversations (newest activity first) the list loaded at each (re)connect
-   * covers at most (1000, in pages of 100).
-   */
-  conversationListMax?: number;
-  /** WebSocket implementation; browsers' own, or `ws` in Node, by default. */
-  webSocket?: WebSocketConstructor;
-  /** Random source for jitter, [0, 1). */
-  random?: () => number;
-  /** Clock, ms since the epoch. */
-  now?: () => number;
-}
-
-export interface RealtimeDeps {
-  /** ws(s)://host:port/ws — the token is added as `?token=`. */
-  url: string;
-  tokens: TokenSource;
-  history: (request: HistoryPageRequest) => Promise<HistoryResponse>;
-  /**
-   * GET /chat/conversations: how the connection learns of conversations created or
-   * joined while it was away. Without it, only messages and `conversation_updated`
-   * frames reveal new conversations.
-   */
-  conversations?: (request: ConversationsPageRequest) => Promise<ConversationsResponse>;
-}
-
-/** Wait between attempts at a refresh that keeps failing for a passing reason. */
-const TOKEN_RETRY_MS = 5000;
-
-/** The largest page GET /chat/conversations answers. */
-const CONVERSATIONS_PAGE_MAX = 100;
-
-interface PendingSend {
-  frame: ClientFrameInput;
-  resolve: (message: Message) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-interface PendingPing {
-  sentAt: number;
-  resolve: (rttMs: number) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** One socket's lifetime; stale sockets' events are recognised and ignored. */
-interface Connection {
-  transport: Transport | null;
-  token: string;
-  ready: boolean;
-  ended: boolean;
-  readyTimer?: ReturnType<typeof setTimeout> | undefined;
-  resumeTimer?: ReturnType<typeof setTimeout> | undefined;
-  /** Loading the conversation list after `ready`, and catching up what it revealed. */
-  discovery?: Promise<void> | undefined;
-  timers: Set<ReturnType<typeof setTimeout>>;
-}
 
 export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
   readonly #deps: RealtimeDeps;
-  readonly #opts: Required<Omit<RealtimeOptions, 'seed' | 'webSocket' | 'backoff'>> & {
-    baseMs: number;
-    maxMs: number;
-  };
-  readonly #webSocket: WebSocketConstructor | undefined;
+  readonly #opts: ResolvedOptions;
   readonly #tracker: SeqTracker;
-  readonly #conversationRefs = new Map<string, ConversationRef>();
-  readonly #sends = new Map<string, PendingSend>();
-  readonly #pings: PendingPing[] = [];
-  readonly #presence = new Set<string>();
-  readonly #syncs = new Map<string, Promise<void>>();
-  readonly #catchUp = new Set<string>();
-  readonly #sleeps = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
-  #conn: Connection | null = null;
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #attempt = 0;
-  #refreshBeforeConnect = false;
-  #resuming = false;
-  /** The first conversation list has loaded: conversations learned from now on are new to this session. */
-  #synced = false;
-  /** From `ready`: who we are, to tell whether a `conversation_updated` makes us a member. */
-  #userId: string | undefined;
-  #closed = false;
+  readonly #ledger: DeliveryLedger;
+  readonly #pending: PendingRequests;
+  readonly #retries: RetrySleeps;
+  readonly #socket: SocketLifecycle;
+  readonly #sync: ConversationSync;
   #started: Promise<void> | null = null;
   #settleStart: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   #unsubscribe: (() => void) | null = null;
 
   constructor(deps: RealtimeDeps, options: RealtimeOptions = {}) {
     super();
+    const emit: RealtimeEmit = (event, ...args) => this.emit(event, ...args);
     this.#deps = deps;
-    this.#webSocket = options.webSocket;
-    this.#opts = {
-      baseMs: options.backoff?.baseMs ?? 500,
-      maxMs: options.backoff?.maxMs ?? 30_000,
-      ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
-      readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
-      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 25_000,
-      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
-      dedupeWindow: options.dedupeWindow ?? 1000,
-      historyPageSize: options.historyPageSize ?? 100,
-      maxGapRounds: options.maxGapRounds ?? 5,
-      conversationListMax: options.conversationListMax ?? 1000,
-      random: options.random ?? Math.random,
-      now: options.now ?? Date.now,
-    };
+    this.#opts = resolveOptions(options);
     this.#tracker = new SeqTracker({
       window: this.#opts.dedupeWindow,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
+    });
+    this.#ledger = new DeliveryLedger(this.#tracker, emit);
+    this.#pending = new PendingRequests(this.#opts);
+    this.#retries = new RetrySleeps(this.#opts);
+    // The socket comes first: sync, discovery and the frame handlers send through it.
+    // Its callbacks reach them by name; only socket events call those, after this
+    // constructor has built everything.
+    this.#socket = new SocketLifecycle({
+      url: deps.url,
+      tokens: deps.tokens,
+      webSocket: options.webSocket,
+      options: this.#opts,
+      emit,
+      onText: (conn, text) => frames.handle(conn, text),
+      onEnded: () => {
+        this.#sync.socketEnded();
+        this.#pending.rejectPings();
+      },
+      onRefused: (error) =>
+        this.#stopped(
+          new ParleyRealtimeError('closed', 'the session was refused; log in again'),
+          error,
+          { code: 1008, reason: 'session refused', willReconnect: false, error },
+        ),
+      ping: (timeoutMs) => this.ping(timeoutMs),
+    });
+    this.#sync = new ConversationSync({
+      history: deps.history,
+      tracker: this.#tracker,
+      ledger: this.#ledger,
+      socket: this.#socket,
+      retries: this.#retries,
+      options: this.#opts,
+      emit,
+      onCaughtUp: () => {
+        this.#settleStart?.resolve();
+        this.#settleStart = null;
+      },
+    });
+    const discovery = new ConversationDiscovery({
+      conversations: deps.conversations,
+      ledger: this.#ledger,
+      sync: this.#sync,
+      socket: this.#socket,
+      retries: this.#retries,
+      options: this.#opts,
+      emit,
+    });
+    const frames = createFrameHandlers({
+      emit,
+      socket: this.#socket,
+      pending: this.#pending,
+      ledger: this.#ledger,
+      sync: this.#sync,
+      discovery,
     });
   }
 
@@ -244,19 +116,19 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
    */
   start(): Promise<void> {
     if (this.#started !== null) return this.#started;
-    if (this.#closed)
+    if (this.#socket.closed)
       return Promise.reject(new ParleyRealtimeError('closed', 'the connection is closed'));
     this.#started = new Promise<void>((resolve, reject) => {
       this.#settleStart = { resolve, reject };
     });
-    this.#unsubscribe = this.#deps.tokens.subscribe(() => this.#onSessionChange());
-    void this.#open();
+    this.#unsubscribe = this.#deps.tokens.subscribe(() => this.#socket.sessionChanged());
+    void this.#socket.open();
     return this.#started;
   }
 
   /** True while a socket is open and the server has said `ready`. */
   get isReady(): boolean {
-    return this.#conn?.ready === true;
+    return this.#socket.isReady;
   }
 
   /** The last seq delivered to the app for a conversation; undefined when not tracked. */
@@ -274,13 +146,12 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
    * history): later messages are checked for gaps against it. Never moves backwards.
    */
   track(conversationId: string, seq: number): void {
-    this.#deliver(this.#tracker.seed(conversationId, seq), 'history');
+    this.#ledger.deliver(this.#tracker.seed(conversationId, seq), 'history');
   }
 
   /** Stop tracking a conversation (e.g. after leaving a room). */
   untrack(conversationId: string): void {
-    this.#catchUp.delete(conversationId);
-    this.#tracker.forget(conversationId);
+    this.#sync.untrack(conversationId);
   }
 
   /**
@@ -290,625 +161,62 @@ export class RealtimeConnection extends TypedEmitter<RealtimeEvents> {
    * reconnects: the same ref is sent again and the server answers it once.
    */
   send(input: SendInput): Promise<Message> {
-    if (this.#closed) {
+    if (this.#socket.closed) {
       return Promise.reject(new ParleyRealtimeError('closed', 'the connection is closed'));
     }
-    const { ref = globalThis.crypto.randomUUID(), ...rest } = input;
-    const frame = { type: 'send', ref, ...rest } as ClientFrameInput;
-    return new Promise<Message>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#sends.delete(ref);
-        reject(
-          new ParleyRealtimeError(
-            'timeout',
-            `no ack for ${ref} within ${this.#opts.ackTimeoutMs} ms`,
-            ref,
-          ),
-        );
-      }, this.#opts.ackTimeoutMs);
-      this.#sends.set(ref, { frame, resolve, reject, timer });
-      if (this.#conn?.ready) this.#sendFrame(frame);
-    });
+    const { frame, acked } = this.#pending.send(input);
+    if (this.#socket.isReady) this.#socket.send(frame);
+    return acked;
   }
 
   /** Typing indicator; best effort (false when not connected). */
   typing(conversationId: string, isTyping: boolean): boolean {
-    return (
-      this.#conn?.ready === true && this.#sendFrame({ type: 'typing', conversationId, isTyping })
-    );
+    return this.#socket.isReady && this.#socket.send({ type: 'typing', conversationId, isTyping });
   }
 
   /** Read marker; best effort (false when not connected — use REST markRead to be sure). */
   read(conversationId: string, seq: number): boolean {
-    return this.#conn?.ready === true && this.#sendFrame({ type: 'read', conversationId, seq });
+    return this.#socket.isReady && this.#socket.send({ type: 'read', conversationId, seq });
   }
 
   /** Watch users' presence; kept across reconnects. */
   presenceSubscribe(userIds: readonly string[]): void {
-    for (const id of userIds) this.#presence.add(id);
-    if (this.#conn?.ready) this.#sendFrame({ type: 'presence_subscribe', userIds: [...userIds] });
+    this.#pending.watchPresence(userIds);
+    if (this.#socket.isReady) {
+      this.#socket.send({ type: 'presence_subscribe', userIds: [...userIds] });
+    }
   }
 
   /** Sends a `ping`; resolves with the round trip in ms when the `pong` comes. */
   ping(timeoutMs = this.#opts.heartbeatTimeoutMs): Promise<number> {
-    const conn = this.#conn;
-    if (conn === null || !conn.ready) {
+    if (!this.#socket.isReady) {
       return Promise.reject(new ParleyRealtimeError('closed', 'not connected'));
     }
-    return new Promise<number>((resolve, reject) => {
-      const entry: PendingPing = {
-        sentAt: this.#opts.now(),
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          const index = this.#pings.indexOf(entry);
-          if (index >= 0) this.#pings.splice(index, 1);
-          reject(new ParleyRealtimeError('timeout', `no pong within ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.#pings.push(entry);
-      this.#sendFrame({ type: 'ping' });
-    });
+    const pong = this.#pending.ping(timeoutMs);
+    this.#socket.send({ type: 'ping' });
+    return pong;
   }
 
   /** Closes for good: no reconnect; pending sends are rejected. Safe to call twice. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unsubscribe?.();
-    clearTimeout(this.#reconnectTimer);
-    for (const sleep of this.#sleeps) {
-      clearTimeout(sleep.timer);
-      sleep.wake();
-    }
-    this.#sleeps.clear();
-    const conn = this.#conn;
-    this.#conn = null;
-    if (conn !== null) {
-      this.#endConnection(conn);
-      conn.transport?.close(1000, 'client closed');
-    }
-    this.#failPending(new ParleyRealtimeError('closed', 'the connection was closed'));
-    this.#settleStart?.reject(new ParleyRealtimeError('closed', 'closed before connecting'));
-    this.#settleStart = null;
-    this.emit('disconnected', { code: 1000, reason: 'client closed', willReconnect: false });
-  }
-
-  // ---- connecting ----
-
-  async #open(): Promise<void> {
-    if (this.#closed) return;
-    let token: string | undefined;
-    try {
-      if (this.#refreshBeforeConnect) {
-        await this.#deps.tokens.refresh(this.#conn?.token);
-        this.#refreshBeforeConnect = false;
-      }
-      token = await this.#deps.tokens.accessToken();
-    } catch (error) {
-      if (isSessionRejected(error)) return this.#fail(error);
-      return this.#scheduleReconnect({ code: 1006, reason: 'token refresh failed' });
-    }
-    if (this.#closed) return;
-    if (token === undefined) return this.#fail(new Error('not logged in'));
-
-    const conn: Connection = {
-      transport: null,
-      token,
-      ready: false,
-      ended: false,
-      timers: new Set(),
-    };
-    this.#conn = conn;
-    const url = new URL(this.#deps.url);
-    url.searchParams.set('token', token);
-    try {
-      conn.transport = await openTransport(
-        url.toString(),
-        {
-          open: () => {
-            conn.readyTimer = this.#later(conn, this.#opts.readyTimeoutMs, () =>
-              this.#drop(conn, 'no ready'),
-            );
-          },
-          message: (text) => {
-            if (!conn.ended) this.#onText(conn, text);
-          },
-          close: (info) => this.#onClose(conn, info),
-        },
-        this.#webSocket,
-      );
-    } catch {
-      this.#onClose(conn, { code: 1006, reason: 'could not open a socket' });
-    }
-    if (this.#closed) conn.transport?.close(1000, 'client closed');
-  }
-
-  #onClose(conn: Connection, info: CloseInfo): void {
-    if (conn.ended) return;
-    this.#endConnection(conn);
-    if (this.#conn !== conn || this.#closed) return;
-    if (info.code === WS_CLOSE.tokenExpired || info.upgradeStatus === 401) {
-      this.#refreshBeforeConnect = true;
-    }
-    this.#scheduleReconnect(info);
-  }
-
-  #scheduleReconnect(info: { code: number; reason: string }): void {
-    if (this.#closed) return;
-    const delayMs = backoffDelay(this.#attempt++, {
-      baseMs: this.#opts.baseMs,
-      maxMs: this.#opts.maxMs,
-      random: this.#opts.random,
-    });
-    this.emit('disconnected', {
-      code: info.code,
-      reason: info.reason,
-      willReconnect: true,
-      delayMs,
-    });
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => void this.#open(), delayMs);
-  }
-
-  /** The session was refused: stop for good. */
-  #fail(error: unknown): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#unsubscribe?.();
-    const conn = this.#conn;
-    if (conn !== null) {
-      this.#endConnection(conn);
-      conn.transport?.close(1000, 'session refused');
-    }
-    this.#failPending(new ParleyRealtimeError('closed', 'the session was refused; log in again'));
-    this.#settleStart?.reject(error);
-    this.#settleStart = null;
-    this.emit('disconnected', {
-      code: 1008,
-      reason: 'session refused',
-      willReconnect: false,
-      error,
-    });
-  }
-
-  /** Give up on a socket that stopped answering, without waiting for a closing handshake. */
-  #drop(conn: Connection, reason: string): void {
-    const transport = conn.transport;
-    this.#onClose(conn, { code: 4000, reason });
-    transport?.terminate();
-  }
-
-  #endConnection(conn: Connection): void {
-    conn.ended = true;
-    conn.ready = false;
-    for (const timer of conn.timers) clearTimeout(timer);
-    conn.timers.clear();
-    this.#resuming = false;
-    for (const ping of this.#pings.splice(0)) {
-      clearTimeout(ping.timer);
-      ping.reject(new ParleyRealtimeError('closed', 'disconnected before the pong'));
-    }
-  }
-
-  #failPending(error: ParleyRealtimeError): void {
-    for (const [ref, send] of this.#sends) {
-      clearTimeout(send.timer);
-      send.reject(new ParleyRealtimeError(error.code, error.message, ref));
-    }
-    this.#sends.clear();
-  }
-
-  /** A timer that dies with its connection. */
-  #later(conn: Connection, ms: number, fn: () => void): ReturnType<typeof setTimeout> | undefined {
-    if (conn.ended) return undefined;
-    const timer = setTimeout(() => {
-      conn.timers.delete(timer);
-      if (!conn.ended) fn();
-    }, ms);
-    conn.timers.add(timer);
-    return timer;
-  }
-
-  #cancel(conn: Connection, timer: ReturnType<typeof setTimeout> | undefined): void {
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    conn.timers.delete(timer);
-  }
-
-  #sendFrame(frame: ClientFrameInput): boolean {
-    return this.#conn?.transport?.send(JSON.stringify(frame)) ?? false;
-  }
-
-  // ---- frames ----
-
-  #onText(conn: Connection, text: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      this.emit('invalid_frame', { data: text, error: error as Error });
-      return;
-    }
-    const parsed = serverFrameSchema.safeParse(json);
-    if (!parsed.success) {
-      this.emit('invalid_frame', { data: text, error: parsed.error });
-      return;
-    }
-    const frame = parsed.data;
-    switch (frame.type) {
-      case 'ready':
-        this.#onReady(conn, frame);
-        return;
-      case 'message':
-        this.#conversationRefs.set(frame.conversation.id, frame.conversation);
-        this.#accept(frame.message, this.#resuming ? 'resume' : 'live');
-        return;
-      case 'ack': {
-        this.#accept(frame.message, 'ack');
-        const pending = this.#sends.get(frame.ref);
-        if (pending !== undefined) {
-          this.#sends.delete(frame.ref);
-          clearTimeout(pending.timer);
-          pending.resolve(frame.message);
-        }
-        return;
-      }
-      case 'error': {
-        const pending = frame.ref === undefined ? undefined : this.#sends.get(frame.ref);
-        if (pending !== undefined && frame.ref !== undefined) {
-          this.#sends.delete(frame.ref);
-          clearTimeout(pending.timer);
-          pending.reject(new ParleyRealtimeError(frame.code, frame.message, frame.ref));
-        } else {
-          this.emit('error', frame);
-        }
-        return;
-      }
-      case 'resumed':
-        void this.#onResumed(conn, frame.complete);
-        return;
-      case 'pong': {
-        const ping = this.#pings.shift();
-        if (ping !== undefined) {
-          clearTimeout(ping.timer);
-          ping.resolve(this.#opts.now() - ping.sentAt);
-        }
-        return;
-      }
-      case 'conversation_updated': {
-        const { conversation } = frame;
-        this.#remember(conversation);
-        this.emit('conversation_updated', frame);
-        // Created, joined or invited into: track it (unless the app's listener just did).
-        if (conversation.members.some((m) => m.id === this.#userId)) {
-          void this.#learn(conversation.id, conversation.lastSeq);
-        }
-        return;
-      }
-      case 'message_updated':
-        this.emit('message_updated', frame);
-        return;
-      case 'typing':
-        this.emit('typing', frame);
-        return;
-      case 'read':
-        this.emit('read', frame);
-        return;
-      case 'presence':
-        this.emit('presence', frame);
-        return;
-    }
-  }
-
-  #onReady(conn: Connection, frame: ServerFrameOf<'ready'>): void {
-    if (conn.ready) return;
-    this.#cancel(conn, conn.readyTimer);
-    conn.ready = true;
-    this.#attempt = 0;
-    this.#userId = frame.userId;
-    this.emit('connected', frame);
-    if (conn.ended) return;
-
-    // Replay what was missed, then re-send unacknowledged sends (same refs) and
-    // re-subscribe to presence.
-    const { conversations, overflow } = this.#tracker.snapshot(RESUME_MAX_CONVERSATIONS);
-    for (const id of overflow) this.#catchUp.add(id);
-    this.#resuming = true;
-    this.#sendFrame({ type: 'resume', conversations });
-    // Meanwhile, find conversations we do not track (created or joined while away).
-    conn.discovery = this.#discover(conn);
-    // No `resumed` in time (the server refused the frame, say): catch up over REST.
-    conn.resumeTimer = this.#later(conn, this.#opts.readyTimeoutMs, () => {
-      void this.#onResumed(conn, false);
-    });
-    for (const send of this.#sends.values()) this.#sendFrame(send.frame);
-    if (this.#presence.size > 0) {
-      this.#sendFrame({ type: 'presence_subscribe', userIds: [...this.#presence] });
-    }
-    this.#scheduleHeartbeat(conn);
-    this.#scheduleTokenRefresh(conn);
-  }
-
-  async #onResumed(conn: Connection, complete: boolean): Promise<void> {
-    if (!this.#resuming || this.#conn !== conn) return;
-    this.#cancel(conn, conn.resumeTimer);
-    if (!complete) for (const id of this.#tracker.tracked()) this.#catchUp.add(id);
-    this.#resuming = false;
-    const syncs = [...new Set([...this.#catchUp, ...this.#tracker.conversationsWithGaps()])].map(
-      (id) => this.#sync(id),
-    );
-    await Promise.all([...syncs, conn.discovery]);
-    if (this.#closed || conn.ended) return;
-    this.emit('resumed', { complete });
-    this.#settleStart?.resolve();
-    this.#settleStart = null;
-  }
-
-  // ---- delivery ----
-
-  #accept(message: Message, source: MessageSource): void {
-    const id = message.conversationId;
-    if (!this.#tracker.isTracked(id)) this.#tracker.seed(id, this.#startSeq(id, message.seq - 1));
-    const result = this.#tracker.accept(message);
-    this.#deliver(result.deliver, source);
-    if (result.status === 'buffered' && !this.#resuming) void this.#sync(message.conversationId);
-  }
-
-  #deliver(messages: Message[], source: MessageSource): void {
-    for (const message of messages) {
-      this.emit('message', {
-        message,
-        conversation: this.#conversationRefs.get(message.conversationId),
-        source,
-      });
-    }
-  }
-
-  // ---- learning which conversations exist ----
-
-  /**
-   * Where tracking of an untracked conversation starts, given the seq it is at now
-   * (the list's lastSeq, the frame's, or just below the message that revealed it).
-   * Until the first conversation list has loaded, a conversation is taken to have
-   * existed before this session: it starts at `current` (older history is the app's
-   * to page, or to seed). After that, one never tracked in this session is new — it
-   * was created or joined while we watched or while we were away — and starts at 0,
-   * so every message of it is delivered, the missing ones from history. One the app
-   * untracked starts at `current` again (its earlier messages were delivered).
-   */
-  #startSeq(conversationId: string, current: number): number {
-    return this.#synced && !this.#tracker.isKnown(conversationId) ? 0 : Math.max(0, current);
-  }
-
-  /**
-   * Tracks a conversation learned of from the list or a `conversation_updated` frame,
-   * and catches up over REST what it already holds beyond the starting point (no
-   * `resume` named it). Resolves once caught up.
-   */
-  #learn(conversationId: string, lastSeq: number): Promise<void> {
-    if (this.#tracker.isTracked(conversationId)) return Promise.resolve();
-    const from = this.#startSeq(conversationId, lastSeq);
-    this.#tracker.seed(conversationId, from);
-    if (from >= lastSeq) return Promise.resolve();
-    this.#catchUp.add(conversationId);
-    return this.#sync(conversationId);
-  }
-
-  #remember(conversation: ConversationRef): void {
-    const { id, kind, name } = conversation;
-    this.#conversationRefs.set(id, { id, kind, ...(name === undefined ? {} : { name }) });
-  }
-
-  /**
-   * After `ready`: pages /chat/conversations (newest activity first, at most
-   * conversationListMax) and tracks every conversation not tracked yet, catching up
-   * those new to this session. Failures are retried while the socket lives; the first
-   * complete load is the "first sync". Resolves once the list is loaded and caught up.
-   */
-  async #discover(conn: Connection): Promise<void> {
-    const list = this.#deps.conversations;
-    if (list === undefined) return;
-    const catchUps: Promise<void>[] = [];
-    let before: string | undefined;
-    let listed = 0;
-    let failures = 0;
-    let loaded = true;
-    for (;;) {
-      let page: ConversationsResponse;
-      try {
-        page = await list({
-          limit: Math.min(CONVERSATIONS_PAGE_MAX, this.#opts.conversationListMax - listed),
-          ...(before === undefined ? {} : { before }),
-        });
-        failures = 0;
-      } catch (error) {
-        if (this.#closed || conn.ended || isSessionRejected(error)) return;
-        this.emit('sync_error', { error });
-        if (isPermanent(error)) {
-          // This server will not list them: do without (no first sync either, so
-          // conversations keep starting at the first message seen, as without a list).
-          loaded = false;
-          break;
-        }
-        await this.#sleep(this.#retryDelay(error, failures++));
-        if (this.#closed || conn.ended) return;
-        continue;
-      }
-      // A socket that closed meanwhile: the next `ready` starts over.
-      if (this.#closed || conn.ended) return;
-      for (const conversation of page.conversations) {
-        if (!this.#conversationRefs.has(conversation.id)) this.#remember(conversation);
-        catchUps.push(this.#learn(conversation.id, conversation.lastSeq));
-      }
-      listed += page.conversations.length;
-      if (page.nextCursor === undefined || listed >= this.#opts.conversationListMax) break;
-      before = page.nextCursor;
-    }
-    if (loaded) this.#synced = true;
-    await Promise.all(catchUps);
-  }
-
-  // ---- history ----
-
-  /** One history sync per conversation at a time; it loops until nothing is missing. */
-  #sync(conversationId: string): Promise<void> {
-    const running = this.#syncs.get(conversationId);
-    if (running !== undefined) return running;
-    const run = this.#runSync(conversationId).finally(() => this.#syncs.delete(conversationId));
-    this.#syncs.set(conversationId, run);
-    return run;
-  }
-
-  /**
-   * Pages /chat/history?after=lastSeen while the conversation needs a catch-up (until
-   * hasMore is false) or has a gap (until it is filled). A gap that several rounds
-   * cannot fill is given up on, so buffered messages are never held forever.
-   */
-  async #runSync(conversationId: string): Promise<void> {
-    let failures = 0;
-    let emptyRounds = 0;
-    while (!this.#closed) {
-      const wantsAll = this.#catchUp.has(conversationId);
-      const after = this.#tracker.lastSeen(conversationId);
-      if (after === undefined || (!wantsAll && !this.#tracker.hasGap(conversationId))) {
-        this.#catchUp.delete(conversationId);
-        return;
-      }
-      let page: HistoryResponse;
-      try {
-        page = await this.#deps.history({
-          conversationId,
-          after,
-          limit: this.#opts.historyPageSize,
-        });
-        failures = 0;
-      } catch (error) {
-        if (
-          error instanceof ParleyApiError &&
-          (error.code === 'not_a_member' ||
-            error.code === 'conversation_not_found' ||
-            error.status === 404)
-        ) {
-          // No longer ours to read: hand over what is buffered and stop tracking it.
-          this.#catchUp.delete(conversationId);
-          this.#deliver(this.#tracker.forget(conversationId), 'live');
-          return;
-        }
-        this.emit('sync_error', { conversationId, error });
-        await this.#sleep(this.#retryDelay(error, failures++));
-        continue;
-      }
-      for (const message of page.messages) {
-        this.#deliver(this.#tracker.accept(message).deliver, 'history');
-      }
-      if (!page.hasMore) this.#catchUp.delete(conversationId);
-      if ((this.#tracker.lastSeen(conversationId) ?? after) > after) {
-        emptyRounds = 0;
-        continue;
-      }
-      const hasGap = this.#tracker.hasGap(conversationId);
-      if (!hasGap && !this.#catchUp.has(conversationId)) return;
-      // Nothing filled: the missing message may not be visible yet (a concurrent
-      // writer); wait, and give up after a few rounds so nothing is held forever.
-      if (++emptyRounds >= this.#opts.maxGapRounds) {
-        this.#catchUp.delete(conversationId);
-        if (hasGap) {
-          this.emit('sync_error', {
-            conversationId,
-            error: new Error(`seq ${after + 1} is missing from history; skipped`),
-          });
-          this.#deliver(this.#tracker.skipGap(conversationId), 'live');
-        }
-        emptyRounds = 0;
-        continue;
-      }
-      await this.#sleep(this.#backoff(emptyRounds - 1));
-    }
-  }
-
-  /** Backoff before retrying a failed REST call; at least the server's Retry-After. */
-  #retryDelay(error: unknown, attempt: number): number {
-    const delay = this.#backoff(attempt);
-    if (!(error instanceof ParleyApiError) || error.retryAfter === undefined) return delay;
-    return Math.max(delay, Math.min(error.retryAfter * 1000, this.#opts.maxMs));
-  }
-
-  #backoff(attempt: number): number {
-    return backoffDelay(attempt, {
-      baseMs: Math.min(this.#opts.baseMs, 1000),
-      maxMs: this.#opts.maxMs,
-      random: this.#opts.random,
-    });
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => {
-          this.#sleeps.delete(entry);
-          resolve();
-        }, ms),
-        wake: resolve,
-      };
-      this.#sleeps.add(entry);
-    });
-  }
-
-  // ---- keeping the socket alive and authorised ----
-
-  #scheduleHeartbeat(conn: Connection): void {
-    if (this.#opts.heartbeatIntervalMs <= 0) return;
-    this.#later(conn, this.#opts.heartbeatIntervalMs, () => {
-      this.ping(this.#opts.heartbeatTimeoutMs).then(
-        () => this.#scheduleHeartbeat(conn),
-        () => {
-          if (!conn.ended) this.#drop(conn, 'no pong');
-        },
-      );
-    });
-  }
-
-  /** Before the token expires, refresh it; the session listener then sends `auth`. */
-  #scheduleTokenRefresh(conn: Connection, retryMs = 0): void {
-    const due = this.#deps.tokens.refreshDueAt();
-    if (due === undefined) return;
-    const delay = Math.max(retryMs, due - this.#opts.now());
-    this.#later(conn, delay, () => {
-      // accessToken() refreshes when due, and keeps a still-valid token when a
-      // refresh fails for a passing reason; a still-due refresh is retried later.
-      this.#deps.tokens.accessToken().then(
-        () => this.#scheduleTokenRefresh(conn, TOKEN_RETRY_MS),
-        (error: unknown) => {
-          if (isSessionRejected(error)) this.#fail(error);
-          else this.#scheduleTokenRefresh(conn, TOKEN_RETRY_MS);
-        },
-      );
-    });
-  }
-
-  #onSessionChange(): void {
-    const conn = this.#conn;
-    if (conn === null || !conn.ready) return;
-    void this.#deps.tokens.accessToken().then(
-      (token) => {
-        if (token === undefined || conn.ended || token === conn.token) return;
-        conn.token = token;
-        this.#sendFrame({ type: 'auth', token });
-      },
-      () => undefined,
+    if (this.#socket.closed) return;
+    this.#socket.close();
+    this.#retries.wakeAll();
+    this.#stopped(
+      new ParleyRealtimeError('closed', 'the connection was closed'),
+      new ParleyRealtimeError('closed', 'closed before connecting'),
+      { code: 1000, reason: 'client closed', willReconnect: false },
     );
   }
-}
 
-/** A refusal that retrying will not change (a 4xx other than 401, 408 and 429). */
-function isPermanent(error: unknown): boolean {
-  return (
-    error instanceof ParleyApiError &&
-    error.status >= 400 &&
-    error.status < 500 &&
-    ![401, 408, 429].includes(error.status)
-  );
+  /** Stopped for good (the socket side is already closed): settle what the app waits on. */
+  #stopped(sendsError: ParleyRealtimeError, startError: unknown, info: DisconnectInfo): void {
+    this.#unsubscribe?.();
+    this.#pending.rejectSends(sendsError);
+    this.#settleStart?.reject(startError);
+    this.#settleStart = null;
+    this.emit('disconnected', info);
+  }
 }
 
 /** A realtime connection over any token source and history fetcher (the client's `connect()` wires both). */

@@ -1,15 +1,16 @@
 // Per-conversation delivery state behind the exactly-once, in-seq-order promise.
-// Seq numbers grow by exactly 1 within a conversation (DESIGN.md §4), so "the last
+// Seq numbers grow by exactly 1 within a conversation (docs/design.md §4.5), so "the last
 // seq handed to the app" is all it takes: anything at or below it is a duplicate,
 // the next one is delivered, anything beyond it waits in a buffer while the gap is
 // filled from history. Delivered ids are also remembered (a bounded window below
 // lastSeen) so an id seen twice is dropped whatever seq it claims.
 //
 // Which seq an untracked conversation starts from is the connection's decision (see
-// realtime-connection.ts): it calls seed() first. The tracker only remembers which
+// delivery-ledger.ts): it calls seed() first. The tracker only remembers which
 // conversations it has ever tracked (`isKnown`, kept after forget()), so the
 // connection can tell a conversation new to this session from one it let go of.
 import type { Message } from '@parley/contracts';
+import { applyMessageChange, changedMessageId, type MessageChange } from './message-changes';
 
 export type AcceptStatus = 'delivered' | 'duplicate' | 'buffered';
 
@@ -129,6 +130,19 @@ export class SeqTracker {
     return this.#drain(state);
   }
 
+  /**
+   * Applies an edit or reaction change to a message still buffered beyond a gap, so it
+   * is current when delivered (delivered ones are the app's to update).
+   */
+  applyToBuffered(conversationId: string, change: MessageChange): void {
+    const state = this.#conversations.get(conversationId);
+    if (state === undefined) return;
+    const id = changedMessageId(change);
+    for (const [seq, message] of state.pending) {
+      if (message.id === id) state.pending.set(seq, applyMessageChange(message, change));
+    }
+  }
+
   /** Stop tracking a conversation (left it, or it is gone); returns what was buffered, in order. */
   forget(conversationId: string): Message[] {
     const state = this.#conversations.get(conversationId);
@@ -139,7 +153,7 @@ export class SeqTracker {
 
   /**
    * lastSeen per conversation, the `limit` most recently active ones in
-   * `conversations` and the rest in `overflow` (a `resume` frame names at most 1000).
+   * `conversations` and the rest in `overflow`.
    */
   snapshot(limit = Number.POSITIVE_INFINITY): {
     conversations: Record<string, number>;

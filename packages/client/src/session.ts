@@ -1,6 +1,6 @@
 // The logged-in session: tokens, their expiry, and the single-flight refresh that
 // every REST call and the realtime connection share. Refreshing rotates the refresh
-// token (DESIGN.md §3), so two refreshes racing would revoke the family; here
+// token (docs/design.md §3.4), so two refreshes racing would revoke the family; here
 // concurrent callers always share one.
 import type { TokenResponse, User } from '@parley/contracts';
 import { isSessionRejected } from './errors';

@@ -4,6 +4,12 @@
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 
+/** The emitting side alone, for the parts of an object that raise its events. */
+export type Emit<Events extends { [K in keyof Events]: unknown[] }> = <K extends keyof Events>(
+  event: K,
+  ...args: Events[K]
+) => void;
+
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   readonly #listeners = new Map<keyof Events, Set<unknown>>();
 

@@ -265,23 +265,35 @@ describe('RealtimeConnection: which conversations it tracks', () => {
     expect(rt!.trackedConversations()).toEqual({ 'c-late': 5 });
   });
 
-  it('When more than 1000 conversations are tracked, then resume names the 1000 most recent and the rest are caught up over REST', async () => {
-    const seed = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`c${i}`, 0]));
-    const conn1 = await connect({ seed });
-    const first = conn1.frames.find((f) => f.type === 'resume');
-    expect(Object.keys(first?.type === 'resume' ? first.conversations : {})).toHaveLength(1000);
-    expect(first).not.toHaveProperty('conversations.c0'); // the least recent
-    expect(server.historyCalls).toEqual([{ conversationId: 'c0', after: 0, limit: 100 }]);
+  it('When more than 100 conversations are tracked, then resume names them in frames of 100, the next after the previous one is answered, and none is paged over REST', async () => {
+    const seed = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`c${i}`, i]));
+    rt = client.realtime({ ...FAST_REALTIME, seed });
+    const started = rt.start();
+    const conn = await server.nextConnection();
 
-    server.addMessages('c0', 1, 1);
-    conn1.send(roomFrame(message('c0', 1))); // c0 is now the most recent; c1 the least
-    await waitFor(() => seqsOf('c0').length === 1, 5000, 'seq 1');
-    const { resume, finish } = await reconnect(conn1);
-    await finish();
+    const frames = [];
+    for (let i = 0; i < 3; i++) {
+      const frame = await conn.next('resume');
+      frames.push(frame);
+      // the next frame waits for this answer
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(conn.frames.filter((f) => f.type === 'resume')).toHaveLength(i + 1);
+      conn.send({
+        type: 'resumed',
+        complete: true,
+        ...(frame.ref === undefined ? {} : { ref: frame.ref }),
+        // the server says the last one named is not ours any more
+        ...(i === 2 ? { notFound: ['c0'] } : {}),
+      });
+    }
+    await started;
 
-    expect(Object.keys(resume.conversations)).toHaveLength(1000);
-    expect(resume.conversations.c0).toBe(1);
-    expect(resume.conversations).not.toHaveProperty('c1');
-    expect(server.historyCalls.at(-1)).toEqual({ conversationId: 'c1', after: 0, limit: 100 });
+    expect(frames.map((f) => Object.keys(f.conversations).length)).toEqual([100, 100, 50]);
+    const named = frames.flatMap((f) => Object.entries(f.conversations));
+    expect(Object.fromEntries(named)).toEqual(seed);
+    expect(new Set(frames.map((f) => f.ref)).size).toBe(3);
+    expect(server.historyCalls).toEqual([]);
+    expect(rt.trackedConversations()).not.toHaveProperty('c0');
+    expect(Object.keys(rt.trackedConversations())).toHaveLength(249);
   });
 });

@@ -1,4 +1,4 @@
-// Bodies of the auth service (DESIGN.md §3) and the access-token claims every
+// Bodies of the auth service (docs/design.md §3) and the access-token claims every
 // verifier checks.
 import {
   displayNameSchema,

@@ -1,4 +1,4 @@
-// Bodies and queries of the chat service (DESIGN.md §4).
+// Bodies and queries of the chat service (docs/design.md §4).
 import {
   clientMsgIdSchema,
   emojiSchema,
@@ -31,6 +31,40 @@ export const messageSchema = z
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof messageSchema>;
+
+/** docs/design.md §4.8: distinct emoji on one message, and reactions of one user on one message. */
+export const REACTIONS_MAX_EMOJI = 50;
+export const REACTIONS_MAX_PER_USER = 20;
+
+/**
+ * What an edit or a delete changed (the `message_updated` event and frame): the
+ * message's identity and its new text and times, never its reactions, so the event
+ * stays the same size however much the message was reacted to. A deleted message
+ * (`deletedAt` set, text '') has no reactions left.
+ */
+export const messageEditSchema = z
+  .object({
+    id: idSchema,
+    conversationId: idSchema,
+    seq: z.number().int().min(1),
+    text: z.string().meta({ description: 'The new text; empty once deleted' }),
+    editedAt: isoDateTimeSchema.optional(),
+    deletedAt: isoDateTimeSchema.optional(),
+  })
+  .meta({ id: 'MessageEdit' });
+export type MessageEdit = z.infer<typeof messageEditSchema>;
+
+/** One reaction added or removed (the `reaction` event and frame). */
+export const reactionChangeSchema = z
+  .object({
+    messageId: idSchema,
+    conversationId: idSchema,
+    emoji: z.string().min(1).max(64),
+    userId: idSchema,
+    added: z.boolean().meta({ description: 'true: the user reacted; false: took it back' }),
+  })
+  .meta({ id: 'ReactionChange' });
+export type ReactionChange = z.infer<typeof reactionChangeSchema>;
 
 export const conversationKindSchema = z.enum(['direct', 'room']);
 export type ConversationKind = z.infer<typeof conversationKindSchema>;
@@ -206,8 +240,16 @@ export type RepliesResponse = z.infer<typeof repliesResponseSchema>;
 export const idParamsSchema = z.object({ id: idSchema });
 export const reactionParamsSchema = z.object({ id: idSchema, emoji: emojiSchema });
 
+/** A user's presence as instances announce it on the bus. */
 export const presenceStatusSchema = z.enum(['online', 'offline']);
 export type PresenceStatus = z.infer<typeof presenceStatusSchema>;
+
+/**
+ * A user's presence as a watcher is told it (GET /presence, `presence` frames):
+ * `unknown` for anyone who shares no conversation with the watcher (docs/design.md §6.7).
+ */
+export const presenceViewSchema = z.enum(['online', 'offline', 'unknown']);
+export type PresenceView = z.infer<typeof presenceViewSchema>;
 
 export const PRESENCE_QUERY_MAX_IDS = 500;
 export const presenceQuerySchema = z.object({
@@ -225,7 +267,62 @@ export const presenceQuerySchema = z.object({
 });
 export const presenceResponseSchema = z
   .object({
-    presence: z.array(z.object({ userId: idSchema, status: presenceStatusSchema })),
+    presence: z.array(z.object({ userId: idSchema, status: presenceViewSchema })),
   })
   .meta({ id: 'PresenceResponse' });
 export type PresenceResponse = z.infer<typeof presenceResponseSchema>;
+
+/** Conversations one `resume` frame or POST /chat/sync may name. */
+export const RESUME_MAX_CONVERSATIONS = 100;
+/** Messages one resume replays at most; the rest is paged with /chat/history?after=. */
+export const RESUME_MESSAGE_BOUND = 500;
+
+/** Conversation id → the last seq the client saw in it. */
+export const resumeConversationsSchema = z
+  .record(idSchema, seqSchema)
+  .refine((r) => Object.keys(r).length <= RESUME_MAX_CONVERSATIONS, {
+    message: `at most ${RESUME_MAX_CONVERSATIONS} conversations`,
+  })
+  .meta({ description: 'conversation id → the last seq the client saw' });
+
+export const syncRequestSchema = z
+  .strictObject({ conversations: resumeConversationsSchema })
+  .meta({ id: 'SyncRequest' });
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+export const syncResponseSchema = z
+  .object({
+    conversations: z
+      .array(
+        z.object({
+          conversation: conversationRefSchema,
+          messages: z.array(messageSchema).meta({ description: 'After the seq named, ascending' }),
+          hasMore: z.boolean(),
+        }),
+      )
+      .meta({ description: "The caller's conversations among those named, in the order named" }),
+    notFound: z.array(idSchema).meta({
+      description:
+        "Ids named that are not the caller's conversations; an unknown id and someone else's are answered alike",
+    }),
+    complete: z.boolean().meta({
+      description: `false when more than ${RESUME_MESSAGE_BOUND} messages were missed: page the rest with /chat/history?after=`,
+    }),
+  })
+  .meta({ id: 'SyncResponse' });
+export type SyncResponse = z.infer<typeof syncResponseSchema>;
+
+export const contactsRequestSchema = z
+  .strictObject({ userIds: z.array(idSchema).min(1).max(PRESENCE_QUERY_MAX_IDS) })
+  .meta({ id: 'ContactsRequest' });
+export type ContactsRequest = z.infer<typeof contactsRequestSchema>;
+
+export const contactsResponseSchema = z
+  .object({
+    userIds: z.array(idSchema).meta({
+      description:
+        'Those of the ids given who share a conversation with the caller (the caller too)',
+    }),
+  })
+  .meta({ id: 'ContactsResponse' });
+export type ContactsResponse = z.infer<typeof contactsResponseSchema>;

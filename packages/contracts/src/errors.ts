@@ -1,5 +1,5 @@
 // The problem+json error body (RFC 9457) every Parley endpoint answers with, and
-// the stable machine-readable `code`s clients switch on (DESIGN.md §2).
+// the stable machine-readable `code`s clients switch on (docs/design.md §2.2).
 import { z } from './zod';
 
 /** Every error code with the HTTP status it is sent with. */
@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   message_not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,
+  too_many_reactions: 409,
+  room_full: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -41,6 +43,8 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   message_not_found: 'Message not found',
   method_not_allowed: 'Method not allowed',
   username_taken: 'Username taken',
+  too_many_reactions: 'Too many reactions',
+  room_full: 'Room full',
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   rate_limited: 'Too many requests',

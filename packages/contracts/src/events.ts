@@ -1,4 +1,4 @@
-// Events on the RabbitMQ fanout exchange `chat.events` (DESIGN.md §5). Producers
+// Events on the RabbitMQ fanout exchange `chat.events` (docs/design.md §5). Producers
 // build them with `createEvent`; consumers read them with `readEvent`, which
 // separates events this code speaks from unknown types/versions (to be acked and
 // ignored) and from garbage (to be dead-lettered).
@@ -6,8 +6,10 @@ import { idSchema, isoDateTimeSchema, seqSchema, userRefSchema } from './common'
 import {
   conversationRefSchema,
   conversationSchema,
+  messageEditSchema,
   messageSchema,
   presenceStatusSchema,
+  reactionChangeSchema,
 } from './chat';
 import { z } from './zod';
 
@@ -40,10 +42,13 @@ export const newMessageEventSchema = event(
   'new_message',
   z.object({ message: messageSchema, conversation: conversationRefSchema }),
 );
+// Changes to a stored message carry what changed, never the whole message, so no event
+// grows with the message's history (its reactions): an edit or delete, or one reaction.
 export const messageUpdatedEventSchema = event(
   'message_updated',
-  z.object({ message: messageSchema }),
+  z.object({ message: messageEditSchema }),
 );
+export const reactionEventSchema = event('reaction', reactionChangeSchema);
 export const typingEventSchema = event(
   'typing',
   z.object({ conversationId: idSchema, user: userRefSchema, isTyping: z.boolean() }),
@@ -68,6 +73,7 @@ export const presenceSnapshotEventSchema = event(
 export const parleyEventSchema = z.discriminatedUnion('type', [
   newMessageEventSchema,
   messageUpdatedEventSchema,
+  reactionEventSchema,
   typingEventSchema,
   readEventSchema,
   conversationUpdatedEventSchema,
@@ -109,7 +115,7 @@ export type ReadEventResult =
 
 /**
  * Classifies an envelope: a known type at a version we speak is parsed strictly;
- * an unknown type or another version is `unknown` (ack and ignore, DESIGN §5); a
+ * an unknown type or another version is `unknown` (ack and ignore, docs/design.md §5); a
  * known type/version whose data does not match is `invalid` (dead-letter).
  */
 export function readEvent(envelope: EventEnvelope): ReadEventResult {

@@ -1,4 +1,4 @@
-// WebSocket frames (DESIGN.md §6): JSON text frames, a discriminated union on
+// WebSocket frames (docs/design.md §6): JSON text frames, a discriminated union on
 // `type` in each direction. Client frames are strict: unknown fields are refused.
 import { ERROR_CODES } from './errors';
 import {
@@ -12,8 +12,11 @@ import {
 import {
   conversationRefSchema,
   conversationSchema,
+  messageEditSchema,
   messageSchema,
-  presenceStatusSchema,
+  presenceViewSchema,
+  reactionChangeSchema,
+  resumeConversationsSchema,
   PRESENCE_QUERY_MAX_IDS,
 } from './chat';
 import { z } from './zod';
@@ -30,9 +33,6 @@ export const WS_CLOSE = {
 export const WS_ERROR_CODES = [...ERROR_CODES, 'malformed_frame'] as const;
 export const wsErrorCodeSchema = z.enum(WS_ERROR_CODES);
 export type WsErrorCode = z.infer<typeof wsErrorCodeSchema>;
-
-export const RESUME_MAX_CONVERSATIONS = 1000;
-export const RESUME_MESSAGE_BOUND = 500;
 
 // ---- client → server ----
 
@@ -64,13 +64,16 @@ export const presenceSubscribeFrameSchema = z.strictObject({
   type: z.literal('presence_subscribe'),
   userIds: z.array(idSchema).max(PRESENCE_QUERY_MAX_IDS),
 });
+/**
+ * At most RESUME_MAX_CONVERSATIONS per frame, and one resume in flight per socket (a
+ * second one meanwhile is answered `error` rate_limited with its ref): a client
+ * tracking more sends the next frame after the `resumed` of the previous one.
+ */
 export const resumeFrameSchema = z.strictObject({
   type: z.literal('resume'),
-  conversations: z
-    .record(idSchema, seqSchema)
-    .refine((r) => Object.keys(r).length <= RESUME_MAX_CONVERSATIONS, {
-      message: `at most ${RESUME_MAX_CONVERSATIONS} conversations`,
-    }),
+  /** Echoed by the `resumed` frame and any `error` answering this resume. */
+  ref: clientMsgIdSchema.optional(),
+  conversations: resumeConversationsSchema,
 });
 export const authFrameSchema = z.strictObject({
   type: z.literal('auth'),
@@ -105,8 +108,9 @@ export const messageFrameSchema = z.object({
 });
 export const messageUpdatedFrameSchema = z.object({
   type: z.literal('message_updated'),
-  message: messageSchema,
+  message: messageEditSchema,
 });
+export const reactionFrameSchema = reactionChangeSchema.extend({ type: z.literal('reaction') });
 export const typingServerFrameSchema = z.object({
   type: z.literal('typing'),
   conversationId: idSchema,
@@ -126,7 +130,7 @@ export const conversationUpdatedFrameSchema = z.object({
 export const presenceFrameSchema = z.object({
   type: z.literal('presence'),
   userId: idSchema,
-  status: presenceStatusSchema,
+  status: presenceViewSchema,
 });
 export const ackFrameSchema = z.object({
   type: z.literal('ack'),
@@ -136,6 +140,9 @@ export const ackFrameSchema = z.object({
 export const resumedFrameSchema = z.object({
   type: z.literal('resumed'),
   complete: z.boolean(),
+  ref: z.string().optional(),
+  /** Conversations named that are not the caller's (unknown ones alike): stop tracking them. */
+  notFound: z.array(idSchema).optional(),
 });
 export const pongFrameSchema = z.object({ type: z.literal('pong') });
 export const errorFrameSchema = z.object({
@@ -149,6 +156,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   readyFrameSchema,
   messageFrameSchema,
   messageUpdatedFrameSchema,
+  reactionFrameSchema,
   typingServerFrameSchema,
   readServerFrameSchema,
   conversationUpdatedFrameSchema,

@@ -34,6 +34,10 @@ import {
   repliesResponseSchema,
   roomsResponseSchema,
   sendMessageRequestSchema,
+  syncRequestSchema,
+  syncResponseSchema,
+  contactsRequestSchema,
+  contactsResponseSchema,
   typingRequestSchema,
 } from './chat';
 import type { ErrorCode } from './errors';
@@ -187,6 +191,7 @@ export const ROUTES = {
       'user_not_found',
       'conversation_not_found',
       'not_a_member',
+      'rate_limited',
     ],
   }),
   conversations: route({
@@ -197,7 +202,29 @@ export const ROUTES = {
     auth: true,
     query: conversationsQuerySchema,
     success: { status: 200, schema: conversationsResponseSchema },
-    errors: [...AUTHED, 'validation_failed'],
+    errors: [...AUTHED, 'validation_failed', 'rate_limited'],
+  }),
+  sync: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/sync',
+    summary:
+      "Missed messages of up to 100 conversations in one call (what a websocket `resume` asks); ids that are not the caller's are listed in notFound",
+    auth: true,
+    body: syncRequestSchema,
+    success: { status: 200, schema: syncResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, 'rate_limited'],
+  }),
+  contacts: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/contacts',
+    summary:
+      'Which of the given users share a conversation with the caller (whose presence the caller may see)',
+    auth: true,
+    body: contactsRequestSchema,
+    success: { status: 200, schema: contactsResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, 'rate_limited'],
   }),
   markRead: route({
     service: 'chat',
@@ -214,7 +241,8 @@ export const ROUTES = {
     service: 'chat',
     method: 'post',
     path: '/chat/typing',
-    summary: 'Announce typing (not stored)',
+    summary:
+      'Announce typing (not stored); at most one per user and conversation every 2 s reaches the others, extra ones are dropped (still 204)',
     auth: true,
     body: typingRequestSchema,
     success: { status: 204 },
@@ -228,7 +256,7 @@ export const ROUTES = {
     auth: true,
     body: createRoomRequestSchema,
     success: { status: 201, schema: conversationResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'user_not_found'],
+    errors: [...AUTHED, ...WITH_BODY, 'user_not_found', 'room_full', 'rate_limited'],
   }),
   listRooms: route({
     service: 'chat',
@@ -237,7 +265,7 @@ export const ROUTES = {
     summary: 'Public rooms and the private rooms the caller is in',
     auth: true,
     success: { status: 200, schema: roomsResponseSchema },
-    errors: AUTHED,
+    errors: [...AUTHED, 'rate_limited'],
   }),
   getRoom: route({
     service: 'chat',
@@ -247,7 +275,7 @@ export const ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found'],
+    errors: [...AUTHED, 'conversation_not_found', 'rate_limited'],
   }),
   joinRoom: route({
     service: 'chat',
@@ -257,7 +285,7 @@ export const ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found'],
+    errors: [...AUTHED, 'conversation_not_found', 'room_full'],
   }),
   leaveRoom: route({
     service: 'chat',
@@ -278,7 +306,15 @@ export const ROUTES = {
     params: idParamsSchema,
     body: inviteRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'user_not_found', 'not_a_member'],
+    errors: [
+      ...AUTHED,
+      ...WITH_BODY,
+      'conversation_not_found',
+      'user_not_found',
+      'not_a_member',
+      'room_full',
+      'rate_limited',
+    ],
   }),
   editMessage: route({
     service: 'chat',
@@ -289,7 +325,14 @@ export const ROUTES = {
     params: idParamsSchema,
     body: editMessageRequestSchema,
     success: { status: 200, schema: messageResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'message_not_found', 'forbidden', 'not_a_member'],
+    errors: [
+      ...AUTHED,
+      ...WITH_BODY,
+      'message_not_found',
+      'forbidden',
+      'not_a_member',
+      'rate_limited',
+    ],
   }),
   deleteMessage: route({
     service: 'chat',
@@ -299,18 +342,25 @@ export const ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 204 },
-    errors: [...AUTHED, 'message_not_found', 'forbidden', 'not_a_member'],
+    errors: [...AUTHED, 'message_not_found', 'forbidden', 'not_a_member', 'rate_limited'],
   }),
   addReaction: route({
     service: 'chat',
     method: 'post',
     path: '/chat/messages/:id/reactions',
-    summary: 'React to a message',
+    summary: 'React to a message (at most 50 distinct emoji per message, 20 per user)',
     auth: true,
     params: idParamsSchema,
     body: reactionRequestSchema,
     success: { status: 200, schema: messageResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'message_not_found', 'not_a_member'],
+    errors: [
+      ...AUTHED,
+      ...WITH_BODY,
+      'message_not_found',
+      'not_a_member',
+      'too_many_reactions',
+      'rate_limited',
+    ],
   }),
   removeReaction: route({
     service: 'chat',
@@ -320,7 +370,7 @@ export const ROUTES = {
     auth: true,
     params: reactionParamsSchema,
     success: { status: 200, schema: messageResponseSchema },
-    errors: [...AUTHED, 'validation_failed', 'message_not_found', 'not_a_member'],
+    errors: [...AUTHED, 'validation_failed', 'message_not_found', 'not_a_member', 'rate_limited'],
   }),
   replies: route({
     service: 'chat',
@@ -331,18 +381,19 @@ export const ROUTES = {
     params: idParamsSchema,
     query: repliesQuerySchema,
     success: { status: 200, schema: repliesResponseSchema },
-    errors: [...AUTHED, 'validation_failed', 'message_not_found', 'not_a_member'],
+    errors: [...AUTHED, 'validation_failed', 'message_not_found', 'not_a_member', 'rate_limited'],
   }),
 
   presence: route({
     service: 'websocket',
     method: 'get',
     path: '/presence',
-    summary: 'Online status of users, across all websocket instances',
+    summary:
+      'Online status of users, across all websocket instances (`unknown` for users who share no conversation with the caller)',
     auth: true,
     query: presenceQuerySchema,
     success: { status: 200, schema: presenceResponseSchema },
-    errors: [...AUTHED, 'validation_failed'],
+    errors: [...AUTHED, 'validation_failed', 'dependency_unavailable'],
   }),
 } as const;
 

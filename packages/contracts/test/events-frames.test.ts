@@ -26,6 +26,7 @@ describe('events', () => {
       'new_message',
       'presence',
       'presence_snapshot',
+      'reaction',
       'read',
       'typing',
     ]);
@@ -113,5 +114,57 @@ describe('server frames', () => {
     expect(serverFrameSchema.safeParse({ type: 'error', code: 'oops', message: 'x' }).success).toBe(
       false,
     );
+  });
+});
+
+describe('abuse limits in the contract (docs/design.md §4.14)', () => {
+  it('refuses a resume naming more than 100 conversations, and accepts one with a ref', () => {
+    const named = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${i}`, 0]));
+    expect(clientFrameSchema.safeParse({ type: 'resume', conversations: named(101) }).success).toBe(
+      false,
+    );
+    expect(
+      clientFrameSchema.parse({ type: 'resume', ref: 'r-1', conversations: named(100) }),
+    ).toMatchObject({ ref: 'r-1' });
+  });
+
+  it('carries an edit without reactions and a reaction as the one change', () => {
+    const edit = serverFrameSchema.parse({
+      type: 'message_updated',
+      message: { ...message, text: 'edited', editedAt: new Date(0).toISOString() },
+    });
+    expect(edit).toEqual({
+      type: 'message_updated',
+      message: {
+        id: 'm1',
+        conversationId: 'c1',
+        seq: 1,
+        text: 'edited',
+        editedAt: new Date(0).toISOString(),
+      },
+    });
+    const change = {
+      messageId: 'm1',
+      conversationId: 'c1',
+      emoji: '👍',
+      userId: 'u2',
+      added: true,
+    };
+    expect(serverFrameSchema.parse({ type: 'reaction', ...change })).toEqual({
+      type: 'reaction',
+      ...change,
+    });
+    expect(readEvent(createEvent('reaction', change, ['u1'])).kind).toBe('event');
+  });
+
+  it('lets presence be unknown to a watcher, never on the bus', () => {
+    expect(
+      serverFrameSchema.parse({ type: 'presence', userId: 'u1', status: 'unknown' }),
+    ).toMatchObject({
+      status: 'unknown',
+    });
+    const bus = createEvent('presence', { userId: 'u1', status: 'online', instanceId: 'i' }, []);
+    expect(readEvent({ ...bus, data: { ...bus.data, status: 'unknown' } }).kind).toBe('invalid');
   });
 });

@@ -66,28 +66,48 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export type NodeEnv = 'development' | 'test' | 'production';
 
 function urlWithProtocol(protocols: readonly string[]) {
-  return z.string().refine(
-    (value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-  );
+  return z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    )
+    .meta({ format: 'url', protocols: [...protocols] });
 }
 
-/** Builders for the variables every service shares; each returns a fresh schema. */
+// Every variable carries a `.describe()`: docs/configuration.md is generated from these
+// schemas (`pnpm config:docs`), defaults included. The `format`, `unit`, `protocols` and
+// `defaultText` metadata only shape that page (tools/config-docs explains them).
+
+/**
+ * Builders for the variables every service shares; each returns a fresh schema. Those
+ * naming one thing (MONGO_URL, JWT_ISSUER…) carry its description; a service may
+ * replace it with its own `.describe()`.
+ */
 export const envVars = {
   nodeEnv: () => z.enum(['development', 'test', 'production']).default('development'),
   logLevel: (fallback: LogLevel = 'info') => z.enum(LOG_LEVELS).default(fallback),
-  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  port: (fallback: number) =>
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(fallback)
+      .describe('TCP port to listen on; `0` picks a free one.'),
   host: (fallback = '0.0.0.0') => z.string().min(1).default(fallback),
   mongoUrl: (fallback = 'mongodb://127.0.0.1:27017/parley') =>
-    urlWithProtocol(['mongodb:', 'mongodb+srv:']).default(fallback),
+    urlWithProtocol(['mongodb:', 'mongodb+srv:'])
+      .default(fallback)
+      .describe("MongoDB to use; the database is the URL's path (`parley` when it has none)."),
   amqpUrl: (fallback = 'amqp://guest:guest@127.0.0.1:5672') =>
-    urlWithProtocol(['amqp:', 'amqps:']).default(fallback),
+    urlWithProtocol(['amqp:', 'amqps:']).default(fallback).describe('RabbitMQ to use.'),
   httpUrl: () => urlWithProtocol(['http:', 'https:']),
   /**
    * Comma-separated origins, or `*` for all. Unset gives `undefined`: pass it to
@@ -96,6 +116,7 @@ export const envVars = {
   corsOrigins: () =>
     z
       .string()
+      .meta({ format: 'origins' })
       .transform((value): '*' | string[] =>
         value.trim() === '*'
           ? '*'
@@ -109,23 +130,37 @@ export const envVars = {
     fallback === undefined
       ? urlWithProtocol(['http:', 'https:'])
       : urlWithProtocol(['http:', 'https:']).default(fallback),
-  jwtIssuer: (fallback = 'parley-auth') => z.string().min(1).default(fallback),
-  jwtAudience: (fallback = 'parley') => z.string().min(1).default(fallback),
+  jwtIssuer: (fallback = 'parley-auth') =>
+    z
+      .string()
+      .min(1)
+      .default(fallback)
+      .describe('The `iss` of access tokens: auth signs with it, every verifier requires it.'),
+  jwtAudience: (fallback = 'parley') =>
+    z
+      .string()
+      .min(1)
+      .default(fallback)
+      .describe('The `aud` of access tokens: auth signs with it, every verifier requires it.'),
   /** A duration in milliseconds. */
-  durationMs: (fallback: number) => z.coerce.number().int().min(0).default(fallback),
-  shutdownTimeoutMs: (fallback = 10_000) => z.coerce.number().int().min(0).default(fallback),
+  durationMs: (fallback: number) =>
+    z.coerce.number().int().min(0).meta({ unit: 'ms' }).default(fallback),
+  shutdownTimeoutMs: (fallback = 10_000) =>
+    z.coerce.number().int().min(0).meta({ unit: 'ms' }).default(fallback),
   /** An express/bytes size such as `100kb` or `1mb`. */
   bodyLimit: (fallback = '100kb') =>
     z
       .string()
       .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 100kb or 1mb')
+      .meta({ format: 'size' })
       .default(fallback),
-  int: (fallback: number, options: { min?: number; max?: number } = {}) =>
+  int: (fallback: number, options: { min?: number; max?: number; unit?: string } = {}) =>
     z.coerce
       .number()
       .int()
       .min(options.min ?? Number.MIN_SAFE_INTEGER)
       .max(options.max ?? Number.MAX_SAFE_INTEGER)
+      .meta(options.unit === undefined ? {} : { unit: options.unit })
       .default(fallback),
   boolean: (fallback: boolean) => z.stringbool().default(fallback),
   /** A required string; its value never appears in a ConfigError. */
@@ -135,20 +170,43 @@ export const envVars = {
 /** The variables every Parley service reads, to spread into a service's schema. */
 export function commonEnv() {
   return {
-    NODE_ENV: envVars.nodeEnv(),
-    LOG_LEVEL: envVars.logLevel(),
-    HOST: envVars.host(),
-    CORS_ORIGINS: envVars.corsOrigins(),
-    SHUTDOWN_TIMEOUT_MS: envVars.shutdownTimeoutMs(),
-    BODY_LIMIT: envVars.bodyLimit(),
-    /** An HTTP request unanswered this long gets 503 (a stalled dependency); 0 disables. */
-    REQUEST_DEADLINE_MS: envVars.durationMs(1_500),
-    /** Slow clients (slowloris): the request head must arrive within this. */
-    HTTP_HEADERS_TIMEOUT_MS: envVars.durationMs(10_000),
-    /** The whole request (head and body) must arrive within this. */
-    HTTP_REQUEST_TIMEOUT_MS: envVars.durationMs(30_000),
-    /** Idle keep-alive connections are closed after this. */
-    HTTP_KEEP_ALIVE_TIMEOUT_MS: envVars.durationMs(5_000),
+    NODE_ENV: envVars
+      .nodeEnv()
+      .describe(
+        'Decides the `CORS_ORIGINS` default and, for auth, whether a configured signing key is required.',
+      ),
+    LOG_LEVEL: envVars.logLevel().describe('pino log level.'),
+    HOST: envVars.host().describe('Address to listen on.'),
+    CORS_ORIGINS: envVars.corsOrigins().meta({
+      description: 'Origins a browser page may call the API from: comma-separated, or `*`.',
+      defaultText: 'every origin in `development`, none otherwise',
+    }),
+    SHUTDOWN_TIMEOUT_MS: envVars
+      .shutdownTimeoutMs()
+      .describe('Budget of the ordered graceful shutdown on SIGTERM/SIGINT.'),
+    BODY_LIMIT: envVars
+      .bodyLimit()
+      .describe(
+        'Largest JSON body; a bigger one gets 413 `payload_too_large` (websocket has no route that takes a body).',
+      ),
+    REQUEST_DEADLINE_MS: envVars
+      .durationMs(1_500)
+      .describe(
+        'An HTTP request still unanswered after this gets 503 `dependency_unavailable`, so a stalled dependency never hangs a client (auth and chat); `0` turns it off.',
+      ),
+    HTTP_HEADERS_TIMEOUT_MS: envVars
+      .durationMs(10_000)
+      .describe(
+        'A client must have sent its whole request head within this (slowloris bound); past it the answer is 408 and the connection is closed.',
+      ),
+    HTTP_REQUEST_TIMEOUT_MS: envVars
+      .durationMs(30_000)
+      .describe(
+        'A client must have sent its whole request, head and body, within this; a value below `HTTP_HEADERS_TIMEOUT_MS` is raised to it.',
+      ),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: envVars
+      .durationMs(5_000)
+      .describe('An idle keep-alive connection is closed after this.'),
   };
 }
 
@@ -168,7 +226,9 @@ export function httpServerTimeouts(config: {
 /** The variables of a service that verifies access tokens against auth's JWKS. */
 export function jwtVerifierEnv(defaultJwksUrl = 'http://127.0.0.1:5001/.well-known/jwks.json') {
   return {
-    JWKS_URL: envVars.jwksUrl(defaultJwksUrl),
+    JWKS_URL: envVars
+      .jwksUrl(defaultJwksUrl)
+      .describe("Where to fetch auth's public keys (its `/.well-known/jwks.json`)."),
     JWT_ISSUER: envVars.jwtIssuer(),
     JWT_AUDIENCE: envVars.jwtAudience(),
   };

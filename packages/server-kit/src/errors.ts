@@ -110,7 +110,7 @@ export class ForbiddenError extends HttpError {
   }
 }
 
-export type ConflictCode = 'username_taken';
+export type ConflictCode = 'username_taken' | 'too_many_reactions' | 'room_full';
 
 export class ConflictError extends HttpError {
   constructor(detail: string, options: { code?: ConflictCode; cause?: unknown } = {}) {

@@ -5,7 +5,7 @@
 // dead-lettered, so nothing loops forever. Exchange, queue and binding are declared
 // on every (re)connect.
 //
-// Unknown event types or versions (DESIGN §5: consumers ignore them) are the schema's
+// Unknown event types or versions (docs/design.md §5: consumers ignore them) are the schema's
 // and handler's business: give a schema that accepts any envelope and let the
 // handler return without doing anything for types it does not speak — the message
 // is then acked. A schema that rejects them would dead-letter them instead.

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { AmqpConnection } from './amqp-connection';
 import { DependencyUnavailableError } from './errors';
 
-/** What the publisher needs of an event: the envelope's id and type (DESIGN §5). */
+/** What the publisher needs of an event: the envelope's id and type (docs/design.md §5). */
 export interface PublishableEvent {
   id: string;
   type: string;

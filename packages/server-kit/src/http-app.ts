@@ -43,7 +43,7 @@ export interface HttpAppOptions {
   /**
    * A request still unanswered after this long gets 503 dependency_unavailable;
    * default 0 (off); services pass REQUEST_DEADLINE_MS (1500 ms by default, so an
-   * outage answers within 2 s, DESIGN §7.3).
+   * outage answers within 2 s, docs/design.md §7.3).
    */
   requestDeadlineMs?: number;
 }

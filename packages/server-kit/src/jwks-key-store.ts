@@ -1,6 +1,6 @@
 // Public signing keys from auth's JWKS, held as crypto KeyObjects per `kid`:
 // jsonwebtoken given a PEM rebuilds the key on every verify (~0.5 ms), a KeyObject
-// is reused (DESIGN.md §3). The set is cached for `cacheMaxAgeMs`, refetched when a
+// is reused (docs/design.md §3.3). The set is cached for `cacheMaxAgeMs`, refetched when a
 // token names an unknown kid (key rotation), with refetches rate-limited so a flood
 // of tokens with made-up kids cannot hammer auth, and concurrent fetches coalesced.
 //

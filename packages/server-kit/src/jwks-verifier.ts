@@ -1,4 +1,4 @@
-// Verifies Parley access tokens the way DESIGN.md §3 asks: algorithms, issuer and
+// Verifies Parley access tokens the way docs/design.md §3.3 asks: algorithms, issuer and
 // audience pinned, keys from auth's JWKS (see jwks-key-store.ts), and the claims the
 // services rely on (sub, username, jti, exp) required. Every way a token can be
 // wrong is a 401; only an unreachable JWKS is a 503.

@@ -1,5 +1,5 @@
 // The MongoDB connection with timeouts short enough that an outage turns into a fast
-// 503 (DESIGN §7.3: within 2 s) rather than requests hanging; the driver's own
+// 503 (docs/design.md §7.3: within 2 s) rather than requests hanging; the driver's own
 // monitoring reconnects once the server is back, so nothing here retries by hand.
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { DependencyUnavailableError } from './errors';

@@ -1,4 +1,4 @@
-// The edge of the kit's error mapping (DESIGN §2): requests that fail before any route
+// The edge of the kit's error mapping (docs/design.md §2.3): requests that fail before any route
 // code runs — an undecodable path parameter, a corrupt compressed body, an HTTP request
 // Node's own parser rejects — still get a contract problem+json with an X-Request-Id,
 // never a 500 or a bare status line.

@@ -2,11 +2,14 @@
 // `message` event (with its source), updates, conversation changes, presence and
 // lifecycle events. Counts are of events as the app sees them, after the client's
 // dedupe, so "exactly once at the client" is `deliveries(id) === 1`.
-import type {
-  MessageDelivery,
-  RealtimeConnection,
-  RealtimeEvents,
-  DisconnectInfo,
+import {
+  applyMessageChange,
+  changedMessageId,
+  type MessageChange,
+  type MessageDelivery,
+  type RealtimeConnection,
+  type RealtimeEvents,
+  type DisconnectInfo,
 } from '@parley/client';
 import type { Message } from '@parley/contracts';
 import { waitFor } from './wait-for';
@@ -15,7 +18,8 @@ type FrameOf<E extends keyof RealtimeEvents> = RealtimeEvents[E][0];
 
 export class Inbox {
   readonly messages: MessageDelivery[] = [];
-  readonly updates: FrameOf<'message_updated'>[] = [];
+  /** Edits, deletes and reactions, as they came. */
+  readonly updates: MessageChange[] = [];
   readonly conversationUpdates: FrameOf<'conversation_updated'>[] = [];
   readonly presence: FrameOf<'presence'>[] = [];
   readonly reads: FrameOf<'read'>[] = [];
@@ -30,6 +34,7 @@ export class Inbox {
     this.#off = [
       rt.on('message', (delivery) => this.messages.push(delivery)),
       rt.on('message_updated', (frame) => this.updates.push(frame)),
+      rt.on('reaction', (frame) => this.updates.push(frame)),
       rt.on('conversation_updated', (frame) => this.conversationUpdates.push(frame)),
       rt.on('presence', (frame) => this.presence.push(frame)),
       rt.on('read', (frame) => this.reads.push(frame)),
@@ -48,6 +53,17 @@ export class Inbox {
     return this.messages
       .filter(({ message }) => message.conversationId === conversationId)
       .map(({ message }) => message);
+  }
+
+  /** Changes that came for one message. */
+  updatesOf(messageId: string): MessageChange[] {
+    return this.updates.filter((change) => changedMessageId(change) === messageId);
+  }
+
+  /** The message as an app holding it sees it: as delivered, with every change applied. */
+  current(messageId: string): Message | undefined {
+    const delivered = this.messages.find(({ message }) => message.id === messageId)?.message;
+    return delivered && this.updatesOf(messageId).reduce(applyMessageChange, delivered);
   }
 
   /** How many times the message with this id was delivered. */

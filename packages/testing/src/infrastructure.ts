@@ -1,5 +1,6 @@
 // What Parley runs on — a MongoDB-compatible server and RabbitMQ — found or started.
-// The jest global setup asks for both in DESIGN.md §8's order:
+// The jest global setup asks for both in docs/design.md §8's order (its variables are
+// in infra-env.ts):
 //   1. MONGO_URL / AMQP_URL already set: used as they are.
 //   2. RabbitMQ already answering on 127.0.0.1:5672: used.
 //   3. A Docker engine answering: testcontainers starts mongo (and rabbitmq if needed).
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import amqplib from 'amqplib';
+import { readInfraEnv, type InfraEnv } from './infra-env';
 import { localAmqpUrl } from './infra-urls';
 import type { ExitInfo } from './node-process';
 import { repoRoot } from './repo-root';
@@ -75,8 +77,8 @@ export async function amqpAnswers(url: string, timeoutMs = 2_000): Promise<boole
   }
 }
 
-function dockerAnswers(): Promise<boolean> {
-  if (process.env['PARLEY_NO_DOCKER'] === '1') return Promise.resolve(false);
+function dockerAnswers(settings: InfraEnv): Promise<boolean> {
+  if (settings.PARLEY_NO_DOCKER === '1') return Promise.resolve(false);
   return new Promise((resolve) => {
     execFile('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5_000 }, (err) =>
       resolve(!err),
@@ -126,13 +128,13 @@ export async function provideTestInfrastructure({
 }: {
   log: Log;
 }): Promise<TestInfrastructure> {
+  const settings = readInfraEnv();
   const cleanups: { what: string; run: () => Promise<void> | void }[] = [];
   let dockerCheck: Promise<boolean> | undefined;
-  const docker = () => (dockerCheck ??= dockerAnswers());
+  const docker = () => (dockerCheck ??= dockerAnswers(settings));
 
   const provideAmqp = async (): Promise<string> => {
-    const fromEnv = process.env['AMQP_URL'];
-    if (fromEnv) return fromEnv;
+    if (settings.AMQP_URL !== undefined) return settings.AMQP_URL;
     if (await amqpAnswers(localAmqpUrl)) return localAmqpUrl;
     if (await docker()) {
       const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
@@ -146,7 +148,7 @@ export async function provideTestInfrastructure({
       cleanups.push({
         what: 'stop RabbitMQ',
         run: () => {
-          if (process.env['PARLEY_KEEP_RABBITMQ'] === '1') return;
+          if (settings.PARLEY_KEEP_RABBITMQ === '1') return;
           log('stopping the RabbitMQ started by the test setup (PARLEY_KEEP_RABBITMQ=1 keeps it)');
           stopLocalRabbitmq();
         },
@@ -159,8 +161,7 @@ export async function provideTestInfrastructure({
   };
 
   const provideMongo = async (): Promise<string> => {
-    const fromEnv = process.env['MONGO_URL'];
-    if (fromEnv) return fromEnv;
+    if (settings.MONGO_URL !== undefined) return settings.MONGO_URL;
     if (await docker()) {
       const { MongoDBContainer } = await import('@testcontainers/mongodb');
       log('starting mongo with testcontainers');

@@ -1,5 +1,5 @@
 // Smoke test for the RabbitMQ the global setup provides: the fanout exchange plus
-// exclusive queue per consumer that chat.events uses (DESIGN.md §5), with
+// exclusive queue per consumer that chat.events uses (docs/design.md §5), with
 // publisher confirms. The reconnecting helpers are tested in packages/server-kit.
 import amqp from 'amqplib';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';

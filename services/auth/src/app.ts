@@ -36,7 +36,8 @@ export function createAuthOpenApiDocument(): OpenApiDocument {
   return createOpenApiDocument({
     title: 'Parley auth',
     version: '1.0.0',
-    description: 'Accounts, login, access/refresh tokens, JWKS and user lookup (DESIGN.md §3).',
+    description:
+      'Accounts, login, access/refresh tokens, JWKS and user lookup (docs/design.md §3).',
     register: (api) => api.routes(routesOf('auth').map(([, route]) => route)),
   });
 }

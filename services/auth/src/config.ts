@@ -1,6 +1,7 @@
-// The auth service's environment, validated once at boot by main.ts (README.md has
-// the table). Durations accept `900`, `900s`, `15m`, `12h` or `30d` (a bare number
-// is seconds) because token lifetimes are easier to read that way than as ms.
+// The auth service's environment, validated once at boot by main.ts; the descriptions
+// here are what docs/configuration.md shows (`pnpm config:docs`). Durations accept
+// `900`, `900s`, `15m`, `12h` or `30d` (a bare number is seconds) because token
+// lifetimes are easier to read that way than as ms.
 import { commonEnv, envVars, loadConfig, type Env } from '@parley/server-kit';
 import { ACCESS_TOKEN_ALGORITHMS } from '@parley/contracts';
 import { z } from 'zod';
@@ -22,7 +23,8 @@ export function durationSeconds(fallback: string) {
       const [, amount = '0', unit = 's'] = DURATION.exec(value.trim()) ?? [];
       return Number(amount) * (UNIT_SECONDS[unit.toLowerCase()] ?? 1);
     })
-    .pipe(z.number().int().min(1));
+    .pipe(z.number().int().min(1))
+    .meta({ format: 'duration' });
 }
 
 /**
@@ -49,23 +51,49 @@ export const authEnvSchema = z
     ...commonEnv(),
     PORT: envVars.port(5001),
     MONGO_URL: envVars.mongoUrl(),
-    TRUST_PROXY: trustProxySetting(),
+    TRUST_PROXY: trustProxySetting().describe(
+      'express `trust proxy`, which decides the client IP of the per-IP limits: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own IP and evade the per-IP limits).',
+    ),
 
-    JWT_ALGORITHM: z.enum(ACCESS_TOKEN_ALGORITHMS).default('RS256'),
+    JWT_ALGORITHM: z
+      .enum(ACCESS_TOKEN_ALGORITHMS)
+      .default('RS256')
+      .describe(
+        'Signing algorithm of access tokens; the key must be of its type. RS256 by default because verifying it is cheaper, which matters on the websocket handshake.',
+      ),
     JWT_ISSUER: envVars.jwtIssuer(),
     JWT_AUDIENCE: envVars.jwtAudience(),
-    JWT_PRIVATE_KEY: envVars.secret().optional(),
-    JWT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
-    ACCESS_TOKEN_TTL: durationSeconds('15m'),
-    REFRESH_TOKEN_TTL: durationSeconds('30d'),
+    JWT_PRIVATE_KEY: envVars
+      .secret()
+      .optional()
+      .describe(
+        'PEM of the signing key (PKCS#8, PKCS#1 or SEC1; literal `\\n` allowed). This or `JWT_PRIVATE_KEY_FILE` is required when `NODE_ENV=production`; without either, development keeps a generated key in MongoDB `signing_keys`.',
+      ),
+    JWT_PRIVATE_KEY_FILE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Path to that PEM (a mounted secret); not together with `JWT_PRIVATE_KEY`.'),
+    ACCESS_TOKEN_TTL: durationSeconds('15m').describe('Lifetime of an access token.'),
+    REFRESH_TOKEN_TTL: durationSeconds('30d').describe(
+      'Lifetime of a refresh token; every rotation issues a new one with a full lifetime.',
+    ),
 
-    BCRYPT_COST: envVars.int(12, { min: 4, max: 15 }),
+    BCRYPT_COST: envVars
+      .int(12, { min: 4, max: 15 })
+      .describe('bcrypt work factor of stored passwords (the tests use 4).'),
 
-    LOGIN_MAX_FAILURES_PER_USERNAME: envVars.int(10, { min: 1 }),
-    LOGIN_MAX_FAILURES_PER_IP: envVars.int(100, { min: 1 }),
-    LOGIN_FAILURE_WINDOW: durationSeconds('15m'),
-    REGISTRATIONS_PER_IP: envVars.int(100, { min: 1 }),
-    REGISTRATION_WINDOW: durationSeconds('1h'),
+    LOGIN_MAX_FAILURES_PER_USERNAME: envVars
+      .int(10, { min: 1 })
+      .describe('Failed logins per username per window; then 429 `rate_limited`.'),
+    LOGIN_MAX_FAILURES_PER_IP: envVars
+      .int(100, { min: 1 })
+      .describe('Failed logins per client IP per window; then 429 `rate_limited`.'),
+    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe('Window of both login limits.'),
+    REGISTRATIONS_PER_IP: envVars
+      .int(100, { min: 1 })
+      .describe('Registration attempts with a valid body per client IP per window.'),
+    REGISTRATION_WINDOW: durationSeconds('1h').describe('Window of the registration limit.'),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_PRIVATE_KEY !== undefined && env.JWT_PRIVATE_KEY_FILE !== undefined) {

@@ -1,5 +1,5 @@
 // Access tokens: JWTs signed with the active key (header `kid`), carrying exactly the
-// claims of DESIGN.md §3. Timestamps come from the injected clock so expiry can be
+// claims of docs/design.md §3.3. Timestamps come from the injected clock so expiry can be
 // tested without waiting.
 import type { AccessTokenClaims } from '@parley/contracts';
 import jwt from 'jsonwebtoken';

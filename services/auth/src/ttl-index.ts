@@ -1,6 +1,6 @@
 // Optional TTL indexes: MongoDB deletes expired documents by itself, FerretDB v1 does
 // not implement TTL indexes. Every query that cares about expiry filters on it, so the
-// index is a clean-up, never a correctness requirement (DESIGN.md §8).
+// index is a clean-up, never a correctness requirement (docs/design.md §8).
 import type { Collection, Document } from 'mongodb';
 
 /** Creates a TTL index on `field`; false when the server does not implement them. */

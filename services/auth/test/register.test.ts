@@ -1,5 +1,5 @@
 // POST /auth/register: accounts, case-insensitive unique usernames, every validation
-// rule, hostile bodies, and the problem+json answers of DESIGN.md §2–§3.
+// rule, hostile bodies, and the problem+json answers of docs/design.md §2–§3.
 import { PASSWORD, uniqueUsername, useAuthHarness } from './support/auth-harness';
 
 const t = useAuthHarness('auth_register');

@@ -13,6 +13,8 @@ export interface ChatMetrics {
   sendsShed: Counter;
   sendsPending: Gauge;
   lastSeqWriteFailures: Counter;
+  rateLimited: Counter;
+  rateLimitSyncFailures: Counter;
 }
 
 export function createChatMetrics(metrics: Metrics): ChatMetrics {
@@ -47,6 +49,15 @@ export function createChatMetrics(metrics: Metrics): ChatMetrics {
     lastSeqWriteFailures: metrics.counter({
       name: 'chat_last_seq_write_failures_total',
       help: "Stored messages whose conversation lastSeq write failed (it lags until the next message's)",
+    }),
+    rateLimited: metrics.counter({
+      name: 'chat_rate_limited_total',
+      help: 'Requests refused (429) or typing events dropped by a per-user limit, by rule',
+      labelNames: ['rule'] as const,
+    }),
+    rateLimitSyncFailures: metrics.counter({
+      name: 'chat_rate_limit_sync_failures_total',
+      help: 'Syncs of the rate limit counts with MongoDB that failed (limits judged on the counts known)',
     }),
   };
 }

@@ -24,11 +24,17 @@ import {
   type ReadMarkerStore,
 } from './conversations/read-marker-store';
 import {
-  DEFAULT_SEND_RATE_LIMIT,
-  createSendRateLimit,
-  type SendRateLimit,
-  type SendRateLimitOptions,
-} from './messages/send-rate-limit';
+  DEFAULT_SYNC_INTERVAL_MS,
+  createSharedRateLimiter,
+  type SharedRateLimiter,
+} from './rate-limits/shared-rate-limiter';
+import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
+import {
+  DEFAULT_USER_LIMITS,
+  createUserLimits,
+  type UserLimitSettings,
+  type UserLimits,
+} from './rate-limits/user-limits';
 import { createSerialQueue, type SerialQueue } from './messages/send-queue';
 import {
   DEFAULT_SEND_LIMITS,
@@ -49,7 +55,12 @@ export interface ChatServices {
   sendQueue: SerialQueue<SeqHint>;
   /** Load shedding for sends (send-admission.ts). */
   sendAdmission: SendAdmission;
-  sendRateLimit: SendRateLimit;
+  /** What one account may do per window (rate-limits/user-limits.ts). */
+  limits: UserLimits;
+  /** Counts the limits across instances; main.ts starts and stops its sync. */
+  rateLimiter: SharedRateLimiter;
+  /** Members a room may have at most (docs/design.md §4.14). */
+  roomMaxMembers: number;
   sendHooks: SendHooks;
   now: () => Date;
   /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
@@ -78,8 +89,12 @@ export interface ChatServicesOptions {
   lastSeqWritePauseMs?: number;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
-  /** Messages per user per window; default DEFAULT_SEND_RATE_LIMIT. */
-  sendRateLimit?: SendRateLimitOptions;
+  /** Per-user limits; each defaults to DEFAULT_USER_LIMITS'. */
+  limits?: Partial<UserLimitSettings>;
+  /** How often the limits' counts are synced with MongoDB; default 250 ms. */
+  rateLimitSyncIntervalMs?: number;
+  /** Default DEFAULT_ROOM_MAX_MEMBERS. */
+  roomMaxMembers?: number;
   /** Overload limits for sends; each defaults to DEFAULT_SEND_LIMITS'. */
   sendLimits?: Partial<SendLimits>;
   now?: () => Date;
@@ -119,6 +134,17 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     ...(options.outboxBatchSize !== undefined ? { batchSize: options.outboxBatchSize } : {}),
   });
   const sendLimits: SendLimits = { ...DEFAULT_SEND_LIMITS, ...definedOnly(options.sendLimits) };
+  const rateLimiter = createSharedRateLimiter({
+    db: options.db,
+    syncIntervalMs: options.rateLimitSyncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+    logger: options.logger,
+    onSyncFailure: () => options.metrics.rateLimitSyncFailures.inc(),
+  });
+  const limits = createUserLimits(
+    rateLimiter,
+    { ...DEFAULT_USER_LIMITS, ...definedOnly(options.limits) },
+    (rule) => options.metrics.rateLimited.inc({ rule }),
+  );
   return {
     messages,
     conversations,
@@ -130,7 +156,9 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
       maxPerKey: sendLimits.maxQueuedPerConversation,
     }),
     sendAdmission: createSendAdmission(sendLimits, options.metrics),
-    sendRateLimit: createSendRateLimit(options.sendRateLimit ?? DEFAULT_SEND_RATE_LIMIT),
+    limits,
+    rateLimiter,
+    roomMaxMembers: options.roomMaxMembers ?? DEFAULT_ROOM_MAX_MEMBERS,
     sendHooks: options.sendHooks ?? {},
     now,
     async ensureIndexes() {
@@ -138,6 +166,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
         messages.ensureIndexes(),
         conversations.ensureIndexes(),
         readMarkers.ensureIndexes(),
+        rateLimiter.ensureIndexes(),
       ]);
     },
   };

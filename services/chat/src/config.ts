@@ -1,11 +1,36 @@
-// The chat service's environment, validated once at boot by main.ts (README.md has
-// the table). JWKS_URL defaults to auth's well-known path under AUTH_URL, so a
-// deployment normally sets AUTH_URL only.
+// The chat service's environment, validated once at boot by main.ts; the descriptions
+// here are what docs/configuration.md shows (`pnpm config:docs`). JWKS_URL defaults to
+// auth's well-known path under AUTH_URL, so a deployment normally sets AUTH_URL only.
 import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
 import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
-import { DEFAULT_SEND_RATE_LIMIT } from './messages/send-rate-limit';
+import { DEFAULT_SYNC_INTERVAL_MS } from './rate-limits/shared-rate-limiter';
+import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
+import {
+  DEFAULT_USER_LIMITS,
+  type UserLimitSettings,
+  type WindowLimit,
+} from './rate-limits/user-limits';
+
+/** `<NAME>_RATE_LIMIT` and `<NAME>_RATE_WINDOW_MS`: what one user may do per window. */
+function windowLimitEnv<N extends string>(
+  name: N,
+  fallback: WindowLimit,
+  what: string,
+  pastIt = '429 `rate_limited` with `Retry-After`',
+) {
+  return {
+    [`${name}_RATE_LIMIT`]: envVars
+      .int(fallback.points, { min: 0 })
+      .describe(
+        `${what} one user may make per \`${name}_RATE_WINDOW_MS\`, across instances (past it: ${pastIt}); \`0\` turns the limit off.`,
+      ),
+    [`${name}_RATE_WINDOW_MS`]: envVars
+      .int(fallback.windowMs, { min: 100, unit: 'ms' })
+      .describe(`The sliding window of \`${name}_RATE_LIMIT\`.`),
+  } as Record<`${N}_RATE_LIMIT` | `${N}_RATE_WINDOW_MS`, ReturnType<typeof envVars.int>>;
+}
 
 export const chatEnvSchema = z
   .object({
@@ -13,44 +38,137 @@ export const chatEnvSchema = z
     PORT: envVars.port(5002),
     MONGO_URL: envVars.mongoUrl(),
     AMQP_URL: envVars.amqpUrl(),
-    AUTH_URL: envVars.httpUrl().default('http://127.0.0.1:5001'),
+    AUTH_URL: envVars
+      .httpUrl()
+      .default('http://127.0.0.1:5001')
+      .describe('auth, for username lookups (`GET /users/:username`); `JWKS_URL` follows from it.'),
     ...jwtVerifierEnv(),
     // overrides the verifier's default: derived from AUTH_URL below when unset
-    JWKS_URL: envVars.httpUrl().optional(),
-    EVENTS_EXCHANGE: z.string().min(1).max(255).default(EVENTS_EXCHANGE),
+    JWKS_URL: envVars.httpUrl().optional().meta({
+      description: "Where to fetch auth's public keys.",
+      defaultText: '`${AUTH_URL}/.well-known/jwks.json`',
+    }),
+    EVENTS_EXCHANGE: z
+      .string()
+      .min(1)
+      .max(255)
+      .default(EVENTS_EXCHANGE)
+      .describe('The fanout exchange events are published to.'),
 
-    AUTH_TIMEOUT_MS: envVars.durationMs(2_000),
-    USER_CACHE_TTL_MS: envVars.durationMs(30_000),
-    USER_CACHE_NOT_FOUND_TTL_MS: envVars.durationMs(5_000),
-    USER_CACHE_MAX_ENTRIES: envVars.int(10_000, { min: 0 }),
+    AUTH_TIMEOUT_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'Budget of one username lookup; slower or failing gives 503 `dependency_unavailable`.',
+      ),
+    USER_CACHE_TTL_MS: envVars
+      .durationMs(30_000)
+      .describe('How long a looked-up user stays cached.'),
+    USER_CACHE_NOT_FOUND_TTL_MS: envVars
+      .durationMs(5_000)
+      .describe('How long an unknown username stays cached.'),
+    USER_CACHE_MAX_ENTRIES: envVars
+      .int(10_000, { min: 0 })
+      .describe('Entries of that cache, found and not found.'),
 
-    PUBLISH_TIMEOUT_MS: envVars.durationMs(5_000),
-    OUTBOX_RELAY_INTERVAL_MS: envVars.durationMs(1_000),
-    OUTBOX_GRACE_MS: envVars.durationMs(2_000),
-    OUTBOX_BATCH_SIZE: envVars.int(200, { min: 1, max: 10_000 }),
+    PUBLISH_TIMEOUT_MS: envVars
+      .durationMs(5_000)
+      .describe('Wait for a publisher confirm before leaving the event to the outbox relay.'),
+    OUTBOX_RELAY_INTERVAL_MS: envVars
+      .durationMs(1_000)
+      .describe('Pause between outbox relay passes.'),
+    OUTBOX_GRACE_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'How long a pending event is left to the fast path before the relay republishes it.',
+      ),
+    OUTBOX_BATCH_SIZE: envVars
+      .int(200, { min: 1, max: 10_000 })
+      .describe('Documents per collection per relay pass.'),
 
-    // how stale a room's membership may be on the send and typing paths (conversation-store.ts)
-    CONVERSATION_CACHE_TTL_MS: envVars.durationMs(1_000),
-    // commit delay of a busy conversation's lastSeq writes (coalesced-writes.ts)
-    LAST_SEQ_WRITE_PAUSE_MS: envVars.durationMs(50),
+    CONVERSATION_CACHE_TTL_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long; `0` turns the cache off.',
+      ),
+    LAST_SEQ_WRITE_PAUSE_MS: envVars
+      .durationMs(50)
+      .describe(
+        "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (their answers wait up to that much longer); `0` writes back to back.",
+      ),
 
-    SEND_RATE_LIMIT: envVars.int(DEFAULT_SEND_RATE_LIMIT.points, { min: 0 }),
-    SEND_RATE_WINDOW_MS: envVars.durationMs(DEFAULT_SEND_RATE_LIMIT.windowMs),
+    // per-user limits, counted across instances (rate-limits/, docs/security.md)
+    ...windowLimitEnv(
+      'SEND',
+      DEFAULT_USER_LIMITS.send,
+      'Messages',
+      '429 `rate_limited` with `Retry-After`, checked before the admission gate; a retried `clientMsgId` is not counted; docs/security.md says how every limit below is counted',
+    ),
+    ...windowLimitEnv('EDIT', DEFAULT_USER_LIMITS.edit, 'Message edits and deletes'),
+    ...windowLimitEnv('REACTION', DEFAULT_USER_LIMITS.reaction, 'Reactions added or removed'),
+    ...windowLimitEnv('ROOM_CREATE', DEFAULT_USER_LIMITS.roomCreate, 'Rooms created'),
+    ...windowLimitEnv(
+      'INVITE',
+      DEFAULT_USER_LIMITS.invite,
+      'Users added to rooms (invited, or named as members of a new room)',
+    ),
+    ...windowLimitEnv('HISTORY', DEFAULT_USER_LIMITS.history, 'History and thread pages read'),
+    ...windowLimitEnv(
+      'LIST',
+      DEFAULT_USER_LIMITS.listing,
+      'Conversation list, room list, room and contacts reads',
+    ),
+    ...windowLimitEnv('SYNC', DEFAULT_USER_LIMITS.sync, 'Resumes (`POST /chat/sync`)'),
+    ...windowLimitEnv(
+      'TYPING',
+      DEFAULT_USER_LIMITS.typing,
+      'Typing announcements',
+      'dropped, still answered 204',
+    ),
+    TYPING_INTERVAL_MS: envVars
+      .durationMs(DEFAULT_USER_LIMITS.typingIntervalMs)
+      .describe(
+        'At most one typing event per user and conversation reaches the others per this many ms; the rest are dropped (still 204); `0` turns it off.',
+      ),
+    RATE_LIMIT_SYNC_INTERVAL_MS: envVars
+      .int(DEFAULT_SYNC_INTERVAL_MS, { min: 10, unit: 'ms' })
+      .describe(
+        'How often each instance writes its rate limit counts to MongoDB and reads the global ones back; a user spread over N instances may exceed a limit by what N−1 instances admit in this time.',
+      ),
+    ROOM_MAX_MEMBERS: envVars
+      .int(DEFAULT_ROOM_MAX_MEMBERS, { min: 2 })
+      .describe(
+        'Members a room may have; joining, inviting or creating past it is 409 `room_full`.',
+      ),
 
     // load shedding (send-admission.ts)
-    SEND_MAX_PENDING: envVars.int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 }),
-    SEND_MAX_ACTIVE: envVars.int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 }),
-    SEND_CONVERSATION_QUEUE_MAX: envVars.int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, {
-      min: 1,
-    }),
-    SEND_MIN_TIME_LEFT_MS: envVars.durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs),
+    SEND_MAX_PENDING: envVars
+      .int(DEFAULT_SEND_LIMITS.maxPending, { min: 1 })
+      .describe(
+        'Sends one chat instance works on at once; one more is answered 503 `dependency_unavailable` with `Retry-After` at once (chat README, "Overload").',
+      ),
+    SEND_MAX_ACTIVE: envVars
+      .int(DEFAULT_SEND_LIMITS.maxActive, { min: 1 })
+      .describe(
+        'Of those, sends doing their MongoDB lookups at once; the others wait their turn (dropped at their deadline, or at once when they could not start in time).',
+      ),
+    SEND_CONVERSATION_QUEUE_MAX: envVars
+      .int(DEFAULT_SEND_LIMITS.maxQueuedPerConversation, { min: 1 })
+      .describe(
+        'Sends waiting for (or doing) their write in one conversation; one more is answered 503 at once.',
+      ),
+    SEND_MIN_TIME_LEFT_MS: envVars
+      .durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs)
+      .describe(
+        'A send whose lookups or write would, by the recent pace, not be done this long before its request deadline (`REQUEST_DEADLINE_MS`) is answered 503 at once or dropped: it stores nothing.',
+      ),
 
-    /**
-     * Test hook, honoured only when NODE_ENV=test (e2e/faults/test/chat-crash.test.ts):
-     * the process SIGKILLs itself right after storing a message whose text contains
-     * this marker, before the event is dispatched.
-     */
-    CHAT_TEST_CRASH_AFTER_STORE: z.string().min(1).optional(),
+    CHAT_TEST_CRASH_AFTER_STORE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Test hook, honoured only when `NODE_ENV=test` (e2e/faults/test/chat-crash.test.ts): the process SIGKILLs itself right after storing a message whose text contains this marker, before the event is dispatched.',
+      ),
   })
   .transform((env) => ({
     ...env,
@@ -58,6 +176,23 @@ export const chatEnvSchema = z
   }));
 
 export type ChatEnv = z.output<typeof chatEnvSchema>;
+
+/** The per-user limits of a parsed config (for createChatServices). */
+export function userLimitsOf(config: ChatEnv): UserLimitSettings {
+  const limit = (points: number, windowMs: number): WindowLimit => ({ points, windowMs });
+  return {
+    send: limit(config.SEND_RATE_LIMIT, config.SEND_RATE_WINDOW_MS),
+    edit: limit(config.EDIT_RATE_LIMIT, config.EDIT_RATE_WINDOW_MS),
+    reaction: limit(config.REACTION_RATE_LIMIT, config.REACTION_RATE_WINDOW_MS),
+    roomCreate: limit(config.ROOM_CREATE_RATE_LIMIT, config.ROOM_CREATE_RATE_WINDOW_MS),
+    invite: limit(config.INVITE_RATE_LIMIT, config.INVITE_RATE_WINDOW_MS),
+    history: limit(config.HISTORY_RATE_LIMIT, config.HISTORY_RATE_WINDOW_MS),
+    listing: limit(config.LIST_RATE_LIMIT, config.LIST_RATE_WINDOW_MS),
+    sync: limit(config.SYNC_RATE_LIMIT, config.SYNC_RATE_WINDOW_MS),
+    typing: limit(config.TYPING_RATE_LIMIT, config.TYPING_RATE_WINDOW_MS),
+    typingIntervalMs: config.TYPING_INTERVAL_MS,
+  };
+}
 
 export function loadChatConfig(env: Env = process.env): ChatEnv {
   return loadConfig(chatEnvSchema, env);

@@ -21,7 +21,7 @@ import {
 import { createApp } from './http/app';
 import { createChatMetrics } from './chat-metrics';
 import { createChatServices, type SendHooks } from './chat-services';
-import { loadChatConfig, type ChatEnv } from './config';
+import { loadChatConfig, userLimitsOf, type ChatEnv } from './config';
 import { createOutboxRelay } from './outbox/outbox-relay';
 import { createUserDirectory } from './user-directory';
 
@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     conversationCacheTtlMs: config.CONVERSATION_CACHE_TTL_MS,
     lastSeqWritePauseMs: config.LAST_SEQ_WRITE_PAUSE_MS,
-    sendRateLimit: { points: config.SEND_RATE_LIMIT, windowMs: config.SEND_RATE_WINDOW_MS },
+    limits: userLimitsOf(config),
+    rateLimitSyncIntervalMs: config.RATE_LIMIT_SYNC_INTERVAL_MS,
+    roomMaxMembers: config.ROOM_MAX_MEMBERS,
     sendLimits: {
       maxPending: config.SEND_MAX_PENDING,
       maxActive: config.SEND_MAX_ACTIVE,
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     metrics: chatMetrics,
   });
   relay.start();
+  services.rateLimiter.start();
 
   const app = createApp({
     services,
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
     steps: [
       { name: 'http', close: () => server.close() },
       { name: 'outbox relay', close: () => relay.stop() },
+      { name: 'rate limit counts', close: () => services.rateLimiter.stop() },
       // what is still unconfirmed stays in the outbox for the next instance's relay
       { name: 'publishes in flight', close: () => services.outbox.drain() },
       { name: 'publisher', close: () => publisher.close() },

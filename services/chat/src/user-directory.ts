@@ -1,5 +1,5 @@
 // Resolves usernames through auth's GET /users/:username with the caller's own token
-// (DESIGN.md §3), with a short bounded cache and one request per name in flight. Auth
+// (docs/design.md §4.13), with a short bounded cache and one request per name in flight. Auth
 // down, slow or answering nonsense is a 503 dependency_unavailable, never a guess:
 // a wrong "user not found" would be a wrong answer.
 import { ROUTES, userResponseSchema, usersResponseSchema, type User } from '@parley/contracts';

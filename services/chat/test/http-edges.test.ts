@@ -1,4 +1,4 @@
-// What every endpoint shares (DESIGN.md §2): bearer auth, problem+json errors for
+// What every endpoint shares (docs/design.md §2): bearer auth, problem+json errors for
 // hostile or malformed input, 503 when a dependency is down, and the operational
 // endpoints (health, readiness, metrics, OpenAPI, docs).
 import { ROUTES, problemSchema, routesOf } from '@parley/contracts';

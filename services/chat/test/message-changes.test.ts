@@ -1,5 +1,6 @@
-// Edits, deletes (tombstones) and reactions: sender rules, idempotency, and the
-// message_updated event each change emits.
+// Edits, deletes (tombstones) and reactions: sender rules, idempotency, and the event
+// each change emits — message_updated with what an edit or delete changed, `reaction`
+// with the one reaction added or removed.
 import { messageResponseSchema, type Message } from '@parley/contracts';
 import request from 'supertest';
 import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
@@ -33,11 +34,17 @@ it('When the sender edits a message, then the text and editedAt change and messa
   expect(res.body.message).toMatchObject({ id: message.id, seq: message.seq, text: 'edited' });
   expect(res.body.message.editedAt).toEqual(expect.any(String));
   const event = await h.events.waitFor('message_updated', (e) => e.data.message.id === message.id);
-  expect(event.data.message).toEqual(res.body.message);
+  expect(event.data.message).toEqual({
+    id: message.id,
+    conversationId: message.conversationId,
+    seq: message.seq,
+    text: 'edited',
+    editedAt: res.body.message.editedAt,
+  });
   expect(event.recipients.sort()).toEqual([alice.id, bob.id].sort());
 });
 
-it('When someone else edits or deletes a message, then 403 forbidden; an outsider gets 403 not_a_member', async () => {
+it('When someone else edits or deletes a message, then 403 forbidden; an outsider of the direct conversation gets 404', async () => {
   const { bob, message } = await directMessage();
   const eve = h.newUser('eve');
 
@@ -53,7 +60,7 @@ it('When someone else edits or deletes a message, then 403 forbidden; an outside
 
   expect([edit.status, edit.body.code]).toEqual([403, 'forbidden']);
   expect([del.status, del.body.code]).toEqual([403, 'forbidden']);
-  expect([outsider.status, outsider.body.code]).toEqual([403, 'not_a_member']);
+  expect([outsider.status, outsider.body.code]).toEqual([404, 'message_not_found']);
 });
 
 it('When the sender deletes a message, then a tombstone stays in history, one event is sent, and a second delete is a no-op', async () => {
@@ -125,16 +132,54 @@ it('When users react, then reactions map emoji to user ids, once per user per em
     '🇫🇷': [alice.id],
   });
   expect(removedAgain.body.message).toEqual(removed.body.message);
-  await h.events.waitFor(
-    'message_updated',
-    (e) =>
-      e.data.message.id === message.id &&
-      e.data.message.reactions['👍🏽']?.length === 1 &&
-      e.data.message.reactions['🇫🇷'] !== undefined,
-  );
+  await h.events.waitFor('reaction', (e) => e.data.messageId === message.id && !e.data.added);
   await h.app.services.outbox.drain();
-  // alice 👍🏽, bob 👍🏽 (once), bob :tada:, alice 🇫🇷, bob removes 👍🏽
-  expect(updatesOf(message.id)).toHaveLength(5);
+  // alice 👍🏽, bob 👍🏽 (once), bob :tada:, alice 🇫🇷, bob removes 👍🏽: one event each
+  const changes = h.events
+    .ofType('reaction')
+    .filter((e) => e.data.messageId === message.id)
+    .map((e) => e.data);
+  expect(changes).toHaveLength(5);
+  expect(changes).toEqual(
+    expect.arrayContaining([
+      {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        emoji: '👍🏽',
+        userId: alice.id,
+        added: true,
+      },
+      {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        emoji: '👍🏽',
+        userId: bob.id,
+        added: true,
+      },
+      {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        emoji: ':tada:',
+        userId: bob.id,
+        added: true,
+      },
+      {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        emoji: '🇫🇷',
+        userId: alice.id,
+        added: true,
+      },
+      {
+        messageId: message.id,
+        conversationId: message.conversationId,
+        emoji: '👍🏽',
+        userId: bob.id,
+        added: false,
+      },
+    ]),
+  );
+  expect(updatesOf(message.id)).toHaveLength(0);
 });
 
 it('When the emoji or message id is bad, then 400 or 404, never 500', async () => {

@@ -211,7 +211,7 @@ it('When a burst far above capacity hits two rooms, then every 201 is in history
     requestDeadlineMs: 1_500,
     sendLimits: { maxPending: 120, maxQueuedPerConversation: 40, minTimeLeftMs: 500 },
     // the per-user limit (429) is not what this is about
-    sendRateLimit: { points: 0, windowMs: 10_000 },
+    limits: { send: { points: 0, windowMs: 10_000 } },
   });
   const users = [h.newUser('b1'), h.newUser('b2'), h.newUser('b3'), h.newUser('b4')];
   const rooms = [

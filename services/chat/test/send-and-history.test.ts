@@ -134,7 +134,7 @@ describe('POST /chat/send', () => {
     expect(event.recipients).toEqual([alice.id]);
   });
 
-  it('When sending by conversationId to a conversation the sender is not in, then 403 not_a_member', async () => {
+  it('When sending by conversationId to a direct conversation the sender is not in, then 404 conversation_not_found, as for an unknown id', async () => {
     const [alice, bob, eve] = [h.newUser('alice'), h.newUser('bob'), h.newUser('eve')];
     const first = await send(alice, { to: bob.username, text: 'private' });
 
@@ -143,8 +143,8 @@ describe('POST /chat/send', () => {
       text: 'let me in',
     });
 
-    expect(res.status).toBe(403);
-    expect(res.body.code).toBe('not_a_member');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('conversation_not_found');
   });
 
   it('When the conversationId does not exist, then 404 conversation_not_found', async () => {
@@ -216,7 +216,7 @@ describe('threads', () => {
     }
   });
 
-  it('When a non-member asks for replies, then 403; an unknown or malformed id is 404', async () => {
+  it('When an outsider asks for replies in a direct conversation, then 404 as for an unknown or malformed id', async () => {
     const [alice, bob, eve] = [h.newUser('alice'), h.newUser('bob'), h.newUser('eve')];
     const root = (await send(alice, { to: bob.username, text: 'root' })).body.message;
 
@@ -230,9 +230,8 @@ describe('threads', () => {
       .get('/chat/messages/%24where/replies')
       .set(bearer(eve));
 
-    expect(outsider.status).toBe(403);
-    expect(outsider.body.code).toBe('not_a_member');
-    expect([unknown.status, malformed.status]).toEqual([404, 404]);
+    expect([outsider.status, unknown.status, malformed.status]).toEqual([404, 404, 404]);
+    expect(outsider.body.code).toBe('message_not_found');
     expect(malformed.body.code).toBe('message_not_found');
   });
 });
@@ -315,7 +314,7 @@ describe('GET /chat/history', () => {
     });
   });
 
-  it('When the reader is not a member, or the conversation or user is unknown, then 403 / 404', async () => {
+  it('When the reader is not in the direct conversation, or it or the user is unknown, then 404', async () => {
     const { conversationId } = await conversationWith(1);
     const eve = h.newUser('eve');
 
@@ -332,7 +331,7 @@ describe('GET /chat/history', () => {
       .query({ with: 'ghost-user-000' })
       .set(bearer(eve));
 
-    expect([outsider.status, outsider.body.code]).toEqual([403, 'not_a_member']);
+    expect([outsider.status, outsider.body.code]).toEqual([404, 'conversation_not_found']);
     expect([unknown.status, unknown.body.code]).toEqual([404, 'conversation_not_found']);
     expect([noUser.status, noUser.body.code]).toEqual([404, 'user_not_found']);
   });

@@ -9,7 +9,7 @@ const h = useChatHarness();
 let limited: ChatInstance;
 
 beforeAll(async () => {
-  limited = await h.startInstance({ sendRateLimit: { points: 3, windowMs: 60_000 } });
+  limited = await h.startInstance({ limits: { send: { points: 3, windowMs: 60_000 } } });
 });
 
 it('When a user sends past the limit, then the extra send is 429 rate_limited with Retry-After and not stored', async () => {

@@ -1,4 +1,4 @@
-// DESIGN.md §4: seq starts at 1 and grows by exactly 1 per conversation, with no hole
+// docs/design.md §4.5: seq starts at 1 and grows by exactly 1 per conversation, with no hole
 // even when writes fail midway, under concurrency in one instance and across two.
 import request from 'supertest';
 import type { InsertAttempt } from '../src/messages/message-store';

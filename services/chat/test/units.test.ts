@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createCoalescedWrites } from '../src/storage/coalesced-writes';
-import { loadChatConfig } from '../src/config';
+import { loadChatConfig, userLimitsOf } from '../src/config';
+import { DEFAULT_USER_LIMITS } from '../src/rate-limits/user-limits';
 import { decodeCursor, encodeCursor } from '../src/conversations/conversation-list';
 import { directConversationId } from '../src/conversations/conversation-store';
 import { QueueRejection, createSerialQueue } from '../src/messages/send-queue';
@@ -22,6 +23,16 @@ describe('config', () => {
       SEND_MAX_ACTIVE: 8,
       SEND_CONVERSATION_QUEUE_MAX: 300,
       SEND_MIN_TIME_LEFT_MS: 250,
+    });
+  });
+
+  it('When nothing is set, then the per-user limits are the documented defaults', () => {
+    const config = loadChatConfig({});
+    expect(userLimitsOf(config)).toEqual(DEFAULT_USER_LIMITS);
+    expect(config).toMatchObject({ RATE_LIMIT_SYNC_INTERVAL_MS: 250, ROOM_MAX_MEMBERS: 10_000 });
+    expect(userLimitsOf(loadChatConfig({ INVITE_RATE_LIMIT: '5' })).invite).toEqual({
+      points: 5,
+      windowMs: 3_600_000,
     });
   });
 

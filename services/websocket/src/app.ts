@@ -20,9 +20,12 @@ import {
   createMetrics,
   createOpenApiDocument,
   finishHttpApp,
+  getAuth,
   parseQuery,
   requireAuth,
   DependencyUnavailableError,
+  RateLimitedError,
+  UnauthorizedError,
   type AmqpConnection,
   type EventConsumer,
   type Logger,
@@ -32,7 +35,7 @@ import {
 } from '@parley/server-kit';
 import type { Express } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ChatClient } from './chat-client';
+import { ChatRequestError, type ChatClient } from './chat-client';
 import { createClientFrames } from './client-frames';
 import type { WebsocketConfig } from './config';
 import { createConnectionRegistry, type ConnectionRegistry } from './connection-registry';
@@ -44,6 +47,7 @@ import {
   createPresenceWatchers,
   type PresenceTracker,
 } from './presence-tracker';
+import { createPresenceVisibility } from './presence-visibility';
 import { InflightSends } from './recent-ids';
 import { createSocketGateway } from './socket-gateway';
 import { createSocketSession, type SocketSession } from './socket-session';
@@ -149,6 +153,11 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
   });
 
   const dispatch = createEventDispatch({ gateway, presence, inflight });
+  const visibility = createPresenceVisibility({
+    chat,
+    ttlMs: config.PRESENCE_VISIBILITY_TTL_MS,
+    now,
+  });
   let consumer: EventConsumer | undefined;
 
   function armExpiry(session: SocketSession): void {
@@ -167,6 +176,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     gateway,
     presence,
     watchers,
+    visibility,
     inflight,
     metrics: wsMetrics,
     logger,
@@ -283,10 +293,16 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
       register: (api) => api.routes(routesOf('websocket').map(([, route]) => route)),
     }),
   });
-  http.get(ROUTES.presence.path, requireAuth(verifier), (req, res) => {
+  http.get(ROUTES.presence.path, requireAuth(verifier), async (req, res) => {
     const { userIds } = parseQuery(presenceQuerySchema, req);
+    const visible = await visibility.visibleTo(getAuth(res), userIds).catch((err: unknown) => {
+      throw chatFailure(err);
+    });
     const body: PresenceResponse = {
-      presence: userIds.map((userId) => ({ userId, status: presence.status(userId) })),
+      presence: userIds.map((userId) => ({
+        userId,
+        status: visible.has(userId) ? presence.status(userId) : 'unknown',
+      })),
     };
     res.json(body);
   });
@@ -359,6 +375,15 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
       return closing;
     },
   };
+}
+
+/** chat's refusal of a presence check, as this service's own answer (503 when unreachable). */
+function chatFailure(err: unknown): unknown {
+  if (!(err instanceof ChatRequestError)) return err;
+  if (err.code === 'rate_limited')
+    return new RateLimitedError(err.retryAfterSeconds ?? 1, err.message);
+  if (err.code === 'unauthorized') return new UnauthorizedError(err.message);
+  return new DependencyUnavailableError('The presence check could not ask the chat service');
 }
 
 function delay(ms: number): Promise<void> {

@@ -4,15 +4,15 @@
 // the frame handlers pass on to the client unchanged.
 import {
   ROUTES,
-  conversationResponseSchema,
-  historyResponseSchema,
+  contactsResponseSchema,
   messageResponseSchema,
   problemSchema,
-  type Conversation,
-  type HistoryResponse,
+  syncResponseSchema,
   type Message,
   type ReadRequest,
   type SendMessageRequest,
+  type SyncRequest,
+  type SyncResponse,
   type TypingRequest,
   type WsErrorCode,
 } from '@parley/contracts';
@@ -23,25 +23,22 @@ export class ChatRequestError extends Error {
     readonly code: WsErrorCode,
     message: string,
     readonly status: number,
+    /** chat's Retry-After, on a 429 or 503. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ChatRequestError';
   }
 }
 
-export interface HistoryPageQuery {
-  conversationId: string;
-  after: number;
-  limit: number;
-}
-
 export interface ChatClient {
   send(token: string, body: SendMessageRequest): Promise<Message>;
   typing(token: string, body: TypingRequest): Promise<void>;
   markRead(token: string, conversationId: string, body: ReadRequest): Promise<void>;
-  history(token: string, query: HistoryPageQuery): Promise<HistoryResponse>;
-  /** GET /chat/rooms/:id; undefined when chat knows no such room (404). */
-  room(token: string, id: string): Promise<Conversation | undefined>;
+  /** POST /chat/sync: what a `resume` frame asks, in one call. */
+  sync(token: string, body: SyncRequest): Promise<SyncResponse>;
+  /** POST /chat/contacts: which of `userIds` share a conversation with the token's user. */
+  contacts(token: string, userIds: readonly string[]): Promise<string[]>;
 }
 
 export interface ChatClientOptions {
@@ -79,7 +76,14 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
     }
     const text = await response.text().catch(() => '');
     const json = parseJson(text);
-    if (!response.ok) throw toChatError(response.status, json);
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+      throw toChatError(
+        response.status,
+        json,
+        Number.isFinite(retryAfter) ? retryAfter : undefined,
+      );
+    }
     if (!schema) return undefined;
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
@@ -106,30 +110,19 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
       const path = ROUTES.markRead.path.replace(':id', encodeURIComponent(conversationId));
       await call('POST', path, token, body, undefined);
     },
-    async history(token, query) {
-      const search = new URLSearchParams({
-        conversationId: query.conversationId,
-        after: String(query.after),
-        limit: String(query.limit),
-      });
-      const result = await call(
-        'GET',
-        `${ROUTES.history.path}?${search}`,
-        token,
-        undefined,
-        historyResponseSchema,
-      );
-      return result as HistoryResponse;
+    async sync(token, body) {
+      const result = await call('POST', ROUTES.sync.path, token, body, syncResponseSchema);
+      return result as SyncResponse;
     },
-    async room(token, id) {
-      const path = ROUTES.getRoom.path.replace(':id', encodeURIComponent(id));
-      try {
-        const result = await call('GET', path, token, undefined, conversationResponseSchema);
-        return (result as z.infer<typeof conversationResponseSchema>).conversation;
-      } catch (err) {
-        if (err instanceof ChatRequestError && err.status === 404) return undefined;
-        throw err;
-      }
+    async contacts(token, userIds) {
+      const result = await call(
+        'POST',
+        ROUTES.contacts.path,
+        token,
+        { userIds },
+        contactsResponseSchema,
+      );
+      return (result as z.infer<typeof contactsResponseSchema>).userIds;
     },
   };
 }
@@ -143,12 +136,17 @@ function parseJson(text: string): unknown {
   }
 }
 
-function toChatError(status: number, body: unknown): ChatRequestError {
+function toChatError(status: number, body: unknown, retryAfter?: number): ChatRequestError {
   const problem = problemSchema.safeParse(body);
   if (problem.success) {
     const { code, detail, errors } = problem.data;
     const issues = errors?.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
-    return new ChatRequestError(code, issues ? `${detail} (${issues})` : detail, status);
+    return new ChatRequestError(
+      code,
+      issues ? `${detail} (${issues})` : detail,
+      status,
+      retryAfter,
+    );
   }
   if (status >= 500) {
     return new ChatRequestError(

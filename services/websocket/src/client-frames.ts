@@ -16,6 +16,7 @@ import type { RawData } from 'ws';
 import { ChatRequestError, type ChatClient } from './chat-client';
 import type { WebsocketMetrics } from './metrics';
 import type { PresenceTracker, PresenceWatchers } from './presence-tracker';
+import type { PresenceVisibility } from './presence-visibility';
 import type { InflightSends } from './recent-ids';
 import { resumeConversations } from './resume-conversations';
 import type { SocketGateway } from './socket-gateway';
@@ -27,6 +28,7 @@ export interface ClientFramesOptions {
   gateway: SocketGateway;
   presence: PresenceTracker;
   watchers: PresenceWatchers;
+  visibility: PresenceVisibility;
   inflight: InflightSends;
   metrics: WebsocketMetrics;
   logger: Logger;
@@ -82,7 +84,7 @@ export function parseClientFrame(data: RawData, isBinary: boolean): ParsedFrame 
 }
 
 /**
- * DESIGN §6: a send is answered by ack or error with the same ref — an invalid one
+ * docs/design.md §6.5: a send is answered by ack or error with the same ref — an invalid one
  * too, so the client can fail that pending send. Only a ref that is itself valid is
  * echoed (never arbitrary client data).
  */
@@ -195,12 +197,28 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
       }
     },
 
-    presence_subscribe(session, frame) {
-      const watched = options.watchers.watch(session, frame.userIds, options.maxPresenceWatch);
-      for (const userId of watched) {
-        reply(session, { type: 'presence', userId, status: options.presence.status(userId) });
+    // Only users who share a conversation with the watcher are watched; the others are
+    // told `unknown` once and never again (docs/design.md §6.7, presence-visibility.ts).
+    async presence_subscribe(session, frame) {
+      const asked = [...new Set(frame.userIds)];
+      let visible: Set<string>;
+      try {
+        visible = await options.visibility.visibleTo(session, asked);
+      } catch (err) {
+        replyFailure(session, err);
+        return;
       }
-      if (watched.length < new Set(frame.userIds).size) {
+      if (session.closing) return;
+      const shown = asked.filter((id) => visible.has(id));
+      const watched = new Set(options.watchers.watch(session, shown, options.maxPresenceWatch));
+      for (const userId of asked) {
+        if (watched.has(userId)) {
+          reply(session, { type: 'presence', userId, status: options.presence.status(userId) });
+        } else if (!visible.has(userId)) {
+          reply(session, { type: 'presence', userId, status: 'unknown' });
+        }
+      }
+      if (watched.size < shown.length) {
         replyError(
           session,
           'validation_failed',
@@ -209,15 +227,30 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
       }
     },
 
+    // One resume per socket at a time: a frame naming 100 conversations costs chat one
+    // call, so the socket's frame rate cannot multiply it (chat also counts them per user).
     async resume(session, frame) {
+      if (session.resuming) {
+        replyError(
+          session,
+          'rate_limited',
+          'a resume is already running on this connection; send the next one after its resumed',
+          frame.ref,
+        );
+        return;
+      }
+      session.resuming = true;
       try {
         await resumeConversations(chat, {
           token: session.token,
           conversations: frame.conversations,
+          ref: frame.ref,
           emit: (out) => reply(session, out),
         });
       } catch (err) {
-        replyFailure(session, err);
+        replyFailure(session, err, frame.ref);
+      } finally {
+        session.resuming = false;
       }
     },
 

@@ -1,6 +1,7 @@
 // The websocket service's environment, validated once at boot (main.ts is the only
-// caller of loadConfig). Every limit of DESIGN.md §6 lives here with its default, so
-// tests and operators tune the same knobs.
+// caller of loadConfig). Every limit of docs/design.md §6.5 lives here with its default, so
+// tests and operators tune the same knobs; the descriptions here are what
+// docs/configuration.md shows (`pnpm config:docs`).
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { commonEnv, envVars, jwtVerifierEnv } from '@parley/server-kit';
 import { randomUUID } from 'node:crypto';
@@ -9,52 +10,95 @@ import { z } from 'zod';
 export const websocketEnvSchema = z.object({
   ...commonEnv(),
   ...jwtVerifierEnv(),
-  PORT: envVars.port(5003),
+  PORT: envVars.port(5003).describe('HTTP and WebSocket port; `0` picks a free one.'),
   AMQP_URL: envVars.amqpUrl(),
-  CHAT_URL: envVars.httpUrl().default('http://127.0.0.1:5002'),
-  EVENTS_EXCHANGE: z.string().min(1).default(EVENTS_EXCHANGE),
-  /** Names this process in presence events; random per start unless set. */
+  CHAT_URL: envVars
+    .httpUrl()
+    .default('http://127.0.0.1:5002')
+    .describe('chat, for send, typing, read, resume and presence checks.'),
+  EVENTS_EXCHANGE: z
+    .string()
+    .min(1)
+    .default(EVENTS_EXCHANGE)
+    .describe('The fanout exchange consumed (and presence published to).'),
   INSTANCE_ID: z
     .string()
     .min(1)
     .max(128)
-    .default(() => `ws-${randomUUID()}`),
+    .default(() => `ws-${randomUUID()}`)
+    .meta({
+      description: "This instance's name in presence events.",
+      defaultText: '`ws-<random uuid>`, new on every start',
+    }),
 
-  /** Unacked deliveries RabbitMQ hands this instance at once. */
-  EVENTS_PREFETCH: envVars.int(200, { min: 1, max: 65_535 }),
-  /** How many recent event ids are remembered to drop redeliveries. */
-  EVENT_DEDUPE_SIZE: envVars.int(10_000, { min: 1 }),
+  EVENTS_PREFETCH: envVars
+    .int(200, { min: 1, max: 65_535 })
+    .describe('Unacked deliveries RabbitMQ hands this instance at once.'),
+  EVENT_DEDUPE_SIZE: envVars
+    .int(10_000, { min: 1 })
+    .describe('How many recent event ids are remembered to drop redeliveries.'),
 
-  /** Largest accepted client frame; bigger closes with 1009. */
-  MAX_FRAME_BYTES: envVars.int(64 * 1024, { min: 128 }),
-  /** Token bucket per connection: sustained frames/s and burst; past it closes with 1008. */
-  RATE_LIMIT_PER_SECOND: envVars.int(20, { min: 1 }),
-  RATE_LIMIT_BURST: envVars.int(40, { min: 1 }),
-  /** Bad frames (malformed, invalid, binary) tolerated within the window before 1008. */
-  ABUSE_MAX_BAD_FRAMES: envVars.int(10, { min: 1 }),
-  ABUSE_WINDOW_MS: envVars.durationMs(60_000),
-  /** Ping every interval; a peer that has not answered the previous ping is dropped. */
-  HEARTBEAT_INTERVAL_MS: envVars.durationMs(30_000),
-  /** Above this send buffer, typing and presence frames are dropped. */
-  SEND_BUFFER_SOFT_LIMIT_BYTES: envVars.int(256 * 1024, { min: 0 }),
-  /** Above this send buffer, the connection is closed with 4008. */
-  SEND_BUFFER_LIMIT_BYTES: envVars.int(1024 * 1024, { min: 1 }),
-  MAX_CONNECTIONS_PER_USER: envVars.int(20, { min: 1 }),
-  MAX_CONNECTIONS_PER_IP: envVars.int(1000, { min: 1 }),
-  /** Most users one connection may watch with presence_subscribe. */
-  MAX_PRESENCE_WATCH: envVars.int(1000, { min: 1 }),
+  MAX_FRAME_BYTES: envVars
+    .int(64 * 1024, { min: 128, unit: 'bytes' })
+    .describe('Largest accepted client frame; a bigger one closes the socket with 1009.'),
+  RATE_LIMIT_PER_SECOND: envVars
+    .int(20, { min: 1 })
+    .describe(
+      'Token bucket per connection: sustained frames per second; an empty bucket closes with 1008.',
+    ),
+  RATE_LIMIT_BURST: envVars.int(40, { min: 1 }).describe("That bucket's size."),
+  ABUSE_MAX_BAD_FRAMES: envVars
+    .int(10, { min: 1 })
+    .describe(
+      'Bad frames (not JSON, unknown shape, binary) tolerated within the window; the next closes with 1008.',
+    ),
+  ABUSE_WINDOW_MS: envVars.durationMs(60_000).describe('The window of `ABUSE_MAX_BAD_FRAMES`.'),
+  HEARTBEAT_INTERVAL_MS: envVars
+    .durationMs(30_000)
+    .describe(
+      'Ping every interval; a peer that has not answered the previous ping is dropped. `0` disables.',
+    ),
+  SEND_BUFFER_SOFT_LIMIT_BYTES: envVars
+    .int(256 * 1024, { min: 0, unit: 'bytes' })
+    .describe('Above this send buffer, `typing` and `presence` frames are dropped.'),
+  SEND_BUFFER_LIMIT_BYTES: envVars
+    .int(1024 * 1024, { min: 1, unit: 'bytes' })
+    .describe('Above this send buffer, the connection is closed with 4008.'),
+  MAX_CONNECTIONS_PER_USER: envVars
+    .int(20, { min: 1 })
+    .describe('Open sockets per user on this instance; upgrades beyond get HTTP 429.'),
+  MAX_CONNECTIONS_PER_IP: envVars
+    .int(1000, { min: 1 })
+    .describe('Open sockets per client IP on this instance; upgrades beyond get HTTP 429.'),
+  MAX_PRESENCE_WATCH: envVars
+    .int(1000, { min: 1 })
+    .describe('Most users one connection may watch with `presence_subscribe`.'),
+  PRESENCE_VISIBILITY_TTL_MS: envVars
+    .durationMs(30_000)
+    .describe(
+      "How long chat's answer that a user shares a conversation with a watcher (so may see their presence) is trusted; `0` asks chat on every subscribe.",
+    ),
 
-  /** How often this instance publishes the snapshot of the users it holds. */
-  PRESENCE_HEARTBEAT_MS: envVars.durationMs(5_000),
-  /** A peer instance unheard of for this long is dropped; default 3 heartbeats. */
-  PRESENCE_TIMEOUT_MS: envVars.durationMs(15_000),
-  /** A user must stay offline this long before watchers hear it (no blip on reload or failover). */
-  PRESENCE_OFFLINE_GRACE_MS: envVars.durationMs(1_500),
+  PRESENCE_HEARTBEAT_MS: envVars
+    .durationMs(5_000)
+    .describe('How often this instance publishes the `presence_snapshot` of the users it holds.'),
+  PRESENCE_TIMEOUT_MS: envVars
+    .durationMs(15_000)
+    .describe(
+      'A peer instance unheard of for this long is dropped and its users go offline (3 heartbeats by default).',
+    ),
+  PRESENCE_OFFLINE_GRACE_MS: envVars
+    .durationMs(1_500)
+    .describe(
+      'A user must stay offline this long before watchers (and `GET /presence`) hear it: no blip on a page reload or a move between instances.',
+    ),
 
-  /** Timeout of one HTTP call to chat. */
-  CHAT_TIMEOUT_MS: envVars.durationMs(5_000),
-  /** Grace given to clients to answer the 1001 close at shutdown before they are dropped. */
-  CLOSE_GRACE_MS: envVars.durationMs(2_000),
+  CHAT_TIMEOUT_MS: envVars.durationMs(5_000).describe('Timeout of one HTTP call to chat.'),
+  CLOSE_GRACE_MS: envVars
+    .durationMs(2_000)
+    .describe(
+      'At shutdown, how long clients have to answer the 1001 close before they are dropped.',
+    ),
 });
 
 export type WebsocketConfig = z.output<typeof websocketEnvSchema>;
@@ -74,6 +118,7 @@ export type WebsocketLimits = Pick<
   | 'MAX_CONNECTIONS_PER_USER'
   | 'MAX_CONNECTIONS_PER_IP'
   | 'MAX_PRESENCE_WATCH'
+  | 'PRESENCE_VISIBILITY_TTL_MS'
   | 'PRESENCE_HEARTBEAT_MS'
   | 'PRESENCE_TIMEOUT_MS'
   | 'PRESENCE_OFFLINE_GRACE_MS'

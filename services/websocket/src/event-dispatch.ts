@@ -1,5 +1,5 @@
 // The use case between the queue and the sockets: turns one bus event into the
-// server frames of DESIGN §6 and hands them to the gateway for each recipient
+// server frames of docs/design.md §6.2 and hands them to the gateway for each recipient
 // connected here (recipients elsewhere are someone else's; their messages are in
 // MongoDB). Presence events feed the presence tracker instead.
 import type { ParleyEvent, ServerFrame } from '@parley/contracts';
@@ -48,6 +48,9 @@ export function createEventDispatch(options: EventDispatchOptions): EventDispatc
         }
         case 'message_updated':
           fanOut(event, { type: 'message_updated', message: event.data.message });
+          return;
+        case 'reaction':
+          fanOut(event, { type: 'reaction', ...event.data });
           return;
         case 'typing':
           fanOut(event, { type: 'typing', ...event.data });

@@ -1,4 +1,4 @@
-// Presence across websocket instances (DESIGN §6, README "Presence").
+// Presence across websocket instances (docs/design.md §6.7, README "Presence design").
 //
 // Each instance announces its own users' transitions (first socket → online, last
 // socket → offline) and every heartbeat a snapshot of everyone it holds. Every

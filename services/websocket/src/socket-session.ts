@@ -24,6 +24,8 @@ export interface SocketSession extends SessionUser {
   closeCode: number | undefined;
   /** Users this connection watches with presence_subscribe. */
   readonly watching: Set<string>;
+  /** A `resume` is running (one at a time per socket). */
+  resuming: boolean;
   readonly rate: TokenBucket;
   readonly abuse: SlidingCounter;
   expiryTimer: NodeJS.Timeout | undefined;
@@ -56,6 +58,7 @@ export function createSocketSession(options: CreateSessionOptions): SocketSessio
     closing: false,
     closeCode: undefined,
     watching: new Set(),
+    resuming: false,
     rate: new TokenBucket(options.ratePerSecond, options.rateBurst, options.now),
     abuse: new SlidingCounter(options.abuseMax, options.abuseWindowMs, options.now),
     expiryTimer: undefined,

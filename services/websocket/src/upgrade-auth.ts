@@ -101,7 +101,7 @@ export function remoteIp(req: IncomingMessage): string {
 
 /**
  * Writes a complete HTTP error response on the raw socket and closes it. It carries
- * an X-Request-Id like every HTTP answer (DESIGN §2): the client's if sane, else new.
+ * an X-Request-Id like every HTTP answer (docs/design.md §2.1): the client's if sane, else new.
  */
 function refuse(req: IncomingMessage, socket: Duplex, error: HttpError): void {
   if (socket.destroyed) return;

@@ -1,4 +1,4 @@
-// Client → server frames (DESIGN §6) against a chat stand-in that announces its
+// Client → server frames (docs/design.md §6) against a chat stand-in that announces its
 // changes on the real exchange, as chat does.
 import { RESUME_MESSAGE_BOUND, type Message } from '@parley/contracts';
 import { uniqueName, waitFor } from '@parley/testing';
@@ -218,53 +218,111 @@ describe('resume', () => {
     await client.close();
   });
 
-  test('When chat history pages carry no conversation label, then the kind comes from the room lookup', async () => {
+  test("When a resume names conversations that are not the caller's, then resumed lists them in notFound, unknown and foreign alike, with no error frame", async () => {
     const alice = user();
-    const bob = user();
-    const room = ws.chat.createRoom('labelled', [ref(alice), ref(bob)]);
-    ws.chat.storeSilently(room.id, ref(bob), 'in a room');
-    const bobClient = await connect(ws.instance.wsBase, bob.token);
-    bobClient.sendJson({
-      type: 'send',
-      ref: uniqueName('ref'),
-      to: alice.username,
-      text: 'direct one',
+    const mine = ws.chat.createRoom('mine', [ref(alice)]);
+    const missed = ws.chat.storeSilently(mine.id, ref(alice), 'missed');
+    const foreign = ws.chat.createRoom('theirs', [ref(user()), ref(user())]);
+    ws.chat.storeSilently(foreign.id, ref(user()), 'not for alice');
+    const client = await connect(ws.instance.wsBase, alice.token);
+
+    client.sendJson({
+      type: 'resume',
+      ref: 'r-1',
+      conversations: { [foreign.id]: 0, [mine.id]: 0, 'r:made-up': 0 },
     });
-    const ack = await bobClient.next('ack');
-    ws.chat.labelHistory = false;
-    try {
-      const client = await connect(ws.instance.wsBase, alice.token);
-      client.sendJson({
-        type: 'resume',
-        conversations: { [room.id]: 0, [ack.message.conversationId]: 0 },
-      });
-      await client.next('resumed');
-      const conversations = client.frames.flatMap((f) =>
-        f.type === 'message' ? [f.conversation] : [],
-      );
-      expect(conversations).toEqual([room, { id: ack.message.conversationId, kind: 'direct' }]);
-      await client.close();
-    } finally {
-      ws.chat.labelHistory = true;
-    }
-    await bobClient.close();
+
+    expect(await client.next('resumed')).toEqual({
+      type: 'resumed',
+      complete: true,
+      ref: 'r-1',
+      notFound: [foreign.id, 'r:made-up'],
+    });
+    expect(client.frames.filter((f) => f.type === 'message')).toEqual([
+      { type: 'message', message: missed, conversation: mine },
+    ]);
+    expect(client.frames.some((f) => f.type === 'error')).toBe(false);
+    await client.close();
   });
 
-  test('When a resumed conversation cannot be read, then an error frame names it and resumed is not complete', async () => {
+  test('When one resume frame names 100 made-up conversations, then chat is called once and one resumed answers it', async () => {
     const alice = user();
-    const closed = ws.chat.createRoom('nope', [ref(user())]);
     const client = await connect(ws.instance.wsBase, alice.token);
-    client.sendJson({ type: 'resume', conversations: { [closed.id]: 0 } });
-    expect(await client.next('error')).toMatchObject({ code: 'not_a_member' });
-    expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: false });
+    const callsBefore = ws.chat.syncCalls;
+    const made = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`r:fake-${i}`, 0]));
+
+    client.sendJson({ type: 'resume', conversations: made });
+
+    const resumed = await client.next('resumed');
+    expect(resumed.notFound).toHaveLength(100);
+    expect(ws.chat.syncCalls - callsBefore).toBe(1);
+    expect(client.frames.filter((f) => f.type !== 'ready' && f.type !== 'resumed')).toEqual([]);
+    await client.close();
+  });
+
+  test('When a resume names more than 100 conversations, then it is refused with validation_failed and chat is not called', async () => {
+    const client = await connect(ws.instance.wsBase, user().token);
+    const callsBefore = ws.chat.syncCalls;
+    const tooMany = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`r:x-${i}`, 0]));
+
+    client.sendJson({ type: 'resume', ref: 'big', conversations: tooMany });
+
+    expect(await client.next('error')).toMatchObject({ code: 'validation_failed' });
+    await stillOpen(client);
+    expect(ws.chat.syncCalls).toBe(callsBefore);
+    expect(client.frames.some((f) => f.type === 'resumed')).toBe(false);
+    await client.close();
+  });
+
+  test('When a second resume arrives while the first runs, then it gets error rate_limited with its ref and the first completes', async () => {
+    const alice = user();
+    const room = ws.chat.createRoom('slow', [ref(alice)]);
+    ws.chat.storeSilently(room.id, ref(alice), 'one');
+    const client = await connect(ws.instance.wsBase, alice.token);
+    let release = () => undefined as void;
+    ws.chat.holdSync = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const callsBefore = ws.chat.syncCalls;
+      client.sendJson({ type: 'resume', ref: 'first', conversations: { [room.id]: 0 } });
+      await waitFor(() => ws.chat.syncCalls === callsBefore + 1, { description: 'the first sync' });
+      client.sendJson({ type: 'resume', ref: 'second', conversations: { [room.id]: 0 } });
+
+      expect(await client.next('error')).toMatchObject({ code: 'rate_limited', ref: 'second' });
+      release();
+      expect(await client.next('resumed')).toEqual({
+        type: 'resumed',
+        complete: true,
+        ref: 'first',
+      });
+      expect(ws.chat.syncCalls).toBe(callsBefore + 1);
+      // and once it is done, the next resume runs
+      client.sendJson({ type: 'resume', ref: 'third', conversations: { [room.id]: 1 } });
+      expect(await client.next('resumed')).toEqual({
+        type: 'resumed',
+        complete: true,
+        ref: 'third',
+      });
+    } finally {
+      ws.chat.holdSync = undefined;
+      release();
+    }
     await client.close();
   });
 });
 
+/** Two users who share a conversation, so each may see the other's presence. */
+function contacts(): [ReturnType<typeof user>, ReturnType<typeof user>] {
+  const [a, b] = [user(), user()];
+  ws.chat.createRoom('contacts', [ref(a), ref(b)]);
+  return [a, b];
+}
+
 describe('presence on one instance', () => {
   test('When a watched user connects and leaves, then the watcher gets offline at once, then online, then offline', async () => {
-    const watcher = await connect(ws.instance.wsBase, user().token);
-    const watched = user();
+    const [me, watched] = contacts();
+    const watcher = await connect(ws.instance.wsBase, me.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [watched.userId] });
     expect(await watcher.next('presence')).toEqual({
       type: 'presence',
@@ -292,14 +350,16 @@ describe('presence on one instance', () => {
   });
 
   test('When one presence_subscribe names a user several times, then one presence frame comes for that user', async () => {
-    const watcher = await connect(ws.instance.wsBase, user().token);
-    const watched = user();
+    const [me, watched] = contacts();
     const other = user();
+    ws.chat.createRoom('more contacts', [ref(me), ref(other)]);
+    const watcher = await connect(ws.instance.wsBase, me.token);
 
     watcher.sendJson({
       type: 'presence_subscribe',
       userIds: [watched.userId, watched.userId, other.userId, watched.userId],
     });
+    await waitFor(() => watcher.frames.filter((f) => f.type === 'presence').length >= 2);
     await stillOpen(watcher);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toEqual([
       { type: 'presence', userId: watched.userId, status: 'offline' },
@@ -312,5 +372,63 @@ describe('presence on one instance', () => {
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
     expect(watcher.frames.some((f) => f.type === 'error')).toBe(false);
     await Promise.all([phone.close(), watcher.close()]);
+  });
+
+  test('When a stranger subscribes to a user who shares no conversation with them, then the answer is unknown and never changes', async () => {
+    const stranger = await connect(ws.instance.wsBase, user().token);
+    const target = user();
+    const contactsBefore = ws.chat.contactsCalls;
+
+    stranger.sendJson({ type: 'presence_subscribe', userIds: [target.userId] });
+
+    expect(await stranger.next('presence')).toEqual({
+      type: 'presence',
+      userId: target.userId,
+      status: 'unknown',
+    });
+    expect(ws.chat.contactsCalls - contactsBefore).toBe(1);
+    // the target comes online and goes again: the stranger hears nothing
+    const phone = await connect(ws.instance.wsBase, target.token);
+    await phone.close();
+    await waitFor(() => ws.instance.app.registry.countForUser(target.userId) === 0);
+    await stillOpen(stranger);
+    expect(stranger.frames.filter((f) => f.type === 'presence')).toHaveLength(1);
+    await stranger.close();
+  });
+
+  test('When two users start a conversation, then the next subscribe shows the presence that was unknown', async () => {
+    const [me, later] = [user(), user()];
+    const watcher = await connect(ws.instance.wsBase, me.token);
+    const online = await connect(ws.instance.wsBase, later.token);
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [later.userId] });
+    expect(await watcher.next('presence')).toMatchObject({ status: 'unknown' });
+
+    ws.chat.createRoom('first words', [ref(me), ref(later)]);
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [later.userId] });
+
+    expect(await watcher.next('presence')).toEqual({
+      type: 'presence',
+      userId: later.userId,
+      status: 'online',
+    });
+    await Promise.all([online.close(), watcher.close()]);
+  });
+
+  test('When one subscribe names 500 users, then chat is asked once; a repeat of visible ones is answered from the cache', async () => {
+    const [me, friend] = contacts();
+    const watcher = await connect(ws.instance.wsBase, me.token);
+    const strangers = Array.from({ length: 499 }, (_, i) => `stranger-${i}`);
+    const contactsBefore = ws.chat.contactsCalls;
+
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [friend.userId, ...strangers] });
+    await waitFor(() => watcher.frames.filter((f) => f.type === 'presence').length === 500);
+    watcher.sendJson({ type: 'presence_subscribe', userIds: [friend.userId, me.userId] });
+    await waitFor(() => watcher.frames.filter((f) => f.type === 'presence').length === 502);
+
+    expect(ws.chat.contactsCalls - contactsBefore).toBe(1);
+    const statuses = watcher.frames.flatMap((f) => (f.type === 'presence' ? [f.status] : []));
+    expect(statuses.filter((s) => s === 'unknown')).toHaveLength(499);
+    expect(statuses.at(-1)).toBe('online'); // oneself: always visible
+    await watcher.close();
   });
 });

@@ -1,4 +1,4 @@
-// Event delivery (DESIGN §5/§6): each event type reaches every socket of every
+// Event delivery (docs/design.md §5/§6): each event type reaches every socket of every
 // recipient connected here, and no one else; redeliveries and unknown events are
 // dropped. Events are injected on the real exchange as chat would publish them.
 import { createEvent, type ParleyEvent, type ServerFrame } from '@parley/contracts';
@@ -60,7 +60,21 @@ describe('event delivery', () => {
       { type: 'message', message, conversation: convRef },
       {
         type: 'message_updated',
-        message: { ...message, text: 'edited', editedAt: new Date().toISOString() },
+        message: {
+          id: message.id,
+          conversationId: message.conversationId,
+          seq: message.seq,
+          text: 'edited',
+          editedAt: new Date().toISOString(),
+        },
+      },
+      {
+        type: 'reaction',
+        messageId: message.id,
+        conversationId: convRef.id,
+        emoji: '👍',
+        userId: bob.userId,
+        added: true,
       },
       { type: 'typing', conversationId: convRef.id, user: ref(bob), isTyping: true },
       { type: 'read', conversationId: convRef.id, userId: bob.userId, seq: 1 },
@@ -69,6 +83,11 @@ describe('event delivery', () => {
     await ws.injector.publish('new_message', { message, conversation: convRef }, recipients);
     const updated = expected[1] as Extract<ServerFrame, { type: 'message_updated' }>;
     await ws.injector.publish('message_updated', { message: updated.message }, recipients);
+    const { type: _reaction, ...change } = expected[2] as Extract<
+      ServerFrame,
+      { type: 'reaction' }
+    >;
+    await ws.injector.publish('reaction', change, recipients);
     await ws.injector.publish(
       'typing',
       { conversationId: convRef.id, user: ref(bob), isTyping: true },
@@ -79,7 +98,7 @@ describe('event delivery', () => {
       { conversationId: convRef.id, userId: bob.userId, seq: 1 },
       recipients,
     );
-    const conv = expected[4] as Extract<ServerFrame, { type: 'conversation_updated' }>;
+    const conv = expected[5] as Extract<ServerFrame, { type: 'conversation_updated' }>;
     await ws.injector.publish(
       'conversation_updated',
       { conversation: conv.conversation },

@@ -1,4 +1,4 @@
-// Limits and abuse (DESIGN §6): oversized frames, floods, persistent garbage, slow
+// Limits and abuse (docs/design.md §6): oversized frames, floods, persistent garbage, slow
 // readers, dead peers and expired tokens each end the connection with their code.
 import { WS_CLOSE } from '@parley/contracts';
 import { uniqueName, waitFor } from '@parley/testing';

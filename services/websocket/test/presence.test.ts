@@ -1,19 +1,23 @@
-// Presence across instances (DESIGN §6, §7.4): two (or three) websocket instances on
+// Presence across instances (docs/design.md §6, §7.4): two (or three) websocket instances on
 // one exchange, each with its own queue; short heartbeats so a silent peer is
 // noticed quickly.
 import { WS_CLOSE } from '@parley/contracts';
 import { waitFor } from '@parley/testing';
 import request from 'supertest';
+import { ref } from './support/fixtures';
 import { connect, newUser, useWebsocketHarness, type Instance } from './support/websocket-harness';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 600;
 const OFFLINE_GRACE_MS = 300;
-const ws = useWebsocketHarness({ name: 'ws-presence', instance: false });
+// the chat stand-in answers the instances' presence checks (POST /chat/contacts): who
+// shares a conversation
+const ws = useWebsocketHarness({ name: 'ws-presence', instance: false, chatStub: true });
 
 function start(exchange: string): Promise<Instance> {
   return ws.startInstance({
     exchange,
+    chatUrl: ws.chat.url,
     env: {
       PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
       PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -37,6 +41,7 @@ test('When a user is on instance A and A crashes without a word, then a watcher 
   try {
     const alice = newUser(ws.issuer);
     const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(b.wsBase, bob.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
     expect(await watcher.next('presence')).toEqual({
@@ -81,6 +86,7 @@ test('When a user is on two instances and one crashes, then the user stays onlin
   try {
     const alice = newUser(ws.issuer);
     const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(c.wsBase, bob.token);
     await connect(a.wsBase, alice.token);
     await connect(b.wsBase, alice.token);
@@ -133,11 +139,13 @@ test('When an instance starts after users connected elsewhere, then it learns th
 
 test('When an instance shuts down gracefully, then its sockets close with 1001 and watchers elsewhere see offline at once', async () => {
   const exchange = ws.newExchange('ws-presence-shutdown');
-  const a = await ws.startInstance({ exchange });
-  const b = await ws.startInstance({ exchange });
+  const a = await ws.startInstance({ exchange, chatUrl: ws.chat.url });
+  const b = await ws.startInstance({ exchange, chatUrl: ws.chat.url });
   try {
     const alice = newUser(ws.issuer);
-    const watcher = await connect(b.wsBase, newUser(ws.issuer).token);
+    const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
+    const watcher = await connect(b.wsBase, bob.token);
     const client = await connect(a.wsBase, alice.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
     await watcher.next('presence', (f) => f.status === 'online');

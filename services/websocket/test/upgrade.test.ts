@@ -1,4 +1,4 @@
-// Upgrade authentication (DESIGN §6): a socket opens only with a valid access token.
+// Upgrade authentication (docs/design.md §6): a socket opens only with a valid access token.
 import { readyFrameSchema } from '@parley/contracts';
 import { createTestIssuer, type TestIssuer } from '@parley/testing';
 import request from 'supertest';
@@ -150,20 +150,21 @@ describe('HTTP side', () => {
     }
   });
 
-  test('When GET /presence is asked without a token, then it is 401; with one, it lists each user', async () => {
+  test('When GET /presence is asked without a token, then it is 401; with one, it lists the users; with chat unreachable, others are 503', async () => {
     await request(ws.instance.httpUrl).get('/presence?userIds=a').expect(401);
     const user = newUser(ws.issuer);
     const client = await connect(ws.instance.wsBase, user.token);
+    // oneself needs no presence check
     const res = await request(ws.instance.httpUrl)
-      .get(`/presence?userIds=${user.userId},nobody`)
+      .get(`/presence?userIds=${user.userId}`)
       .set('authorization', `Bearer ${user.token}`)
       .expect(200);
-    expect(res.body).toEqual({
-      presence: [
-        { userId: user.userId, status: 'online' },
-        { userId: 'nobody', status: 'offline' },
-      ],
-    });
+    expect(res.body).toEqual({ presence: [{ userId: user.userId, status: 'online' }] });
+    // anyone else does, and this instance's chat does not answer: no guess either way
+    const others = await request(ws.instance.httpUrl)
+      .get(`/presence?userIds=${user.userId},nobody`)
+      .set('authorization', `Bearer ${user.token}`);
+    expect([others.status, others.body.code]).toEqual([503, 'dependency_unavailable']);
     await request(ws.instance.httpUrl)
       .get('/presence')
       .set('authorization', `Bearer ${user.token}`)

@@ -1,8 +1,8 @@
-// What Parley's persistence code may rely on from the database (DESIGN.md §8),
+// What Parley's persistence code may rely on from the database (docs/design.md §8),
 // checked against whatever the global setup provides: the FerretDB dev server
 // here, MongoDB where Docker or MONGO_URL supplies one. Every test passes on both.
 //
-// Not served by FerretDB v1.24 (SQLite), so not used by Parley (see README.md):
+// Not served by FerretDB v1.24 (SQLite), so not used by Parley (see tools/ferretdb/README.md):
 // TTL and partial indexes (error 238), transactions, change streams, arrayFilters,
 // the positional `$` update, $lookup/$facet/$expr, $group accumulators other than
 // $sum/$count, collation, text indexes. Silently wrong there: $elemMatch with a

@@ -1,6 +1,8 @@
-// Who may see and touch a conversation (DESIGN.md §4): members only; a non-member of
-// a public room or direct conversation is told 403 not_a_member, while a private
-// room does not exist for outsiders (404), so its id reveals nothing.
+// Who may see and touch a conversation (docs/design.md §4.4). Members only; of the others,
+// only a public room is visible: reading or writing it is 403 not_a_member. A direct
+// conversation or a private room does not exist for outsiders: they get the very
+// answer an unknown id gets (404 conversation_not_found, same detail, after the same
+// one read), so nobody can probe who talks to whom, or which private rooms exist.
 import { ForbiddenError, NotFoundError, type NotFoundCode } from '@parley/server-kit';
 import type { ConversationDoc, ConversationStore } from './conversation-store';
 
@@ -8,30 +10,36 @@ export function isMember(conversation: ConversationDoc, userId: string): boolean
   return conversation.memberIds.includes(userId);
 }
 
-/** A private room is invisible to non-members; everything else is visible. */
+/** Only a public room is visible to non-members. */
 export function isVisibleTo(conversation: ConversationDoc, userId: string): boolean {
   return (
-    !(conversation.kind === 'room' && conversation.isPrivate) || isMember(conversation, userId)
+    (conversation.kind === 'room' && !conversation.isPrivate) || isMember(conversation, userId)
   );
 }
 
 /**
- * The conversation, if the user is a member. `notFound` is the code used when it
- * is missing or invisible: `message_not_found` when reached through a message.
+ * The one 404 for a conversation that does not exist or is invisible to the caller
+ * (and, with `message_not_found`, for a message in one): the same body either way.
+ */
+export function notFound(code: NotFoundCode = 'conversation_not_found'): NotFoundError {
+  return new NotFoundError(
+    code === 'message_not_found' ? 'No such message' : 'No such conversation',
+    {
+      code,
+    },
+  );
+}
+
+/**
+ * The conversation, if the user is a member. `code` is the 404 used when it is missing
+ * or invisible: `message_not_found` when reached through a message.
  */
 export function requireMember(
   conversation: ConversationDoc | null,
   userId: string,
-  notFound: NotFoundCode = 'conversation_not_found',
+  code: NotFoundCode = 'conversation_not_found',
 ): ConversationDoc {
-  if (!conversation || !isVisibleTo(conversation, userId)) {
-    throw new NotFoundError(
-      notFound === 'message_not_found' ? 'No such message' : 'No such conversation',
-      {
-        code: notFound,
-      },
-    );
-  }
+  if (!conversation || !isVisibleTo(conversation, userId)) throw notFound(code);
   if (!isMember(conversation, userId)) {
     throw new ForbiddenError('You are not a member of this conversation', { code: 'not_a_member' });
   }
@@ -44,7 +52,7 @@ export function requireVisibleRoom(
   userId: string,
 ): ConversationDoc {
   if (!conversation || conversation.kind !== 'room' || !isVisibleTo(conversation, userId)) {
-    throw new NotFoundError('No such room', { code: 'conversation_not_found' });
+    throw notFound();
   }
   return conversation;
 }
@@ -52,14 +60,37 @@ export function requireVisibleRoom(
 /**
  * requireMember for the hot paths (send, typing), over the store's recent copy
  * (ConversationStore.findRecent): a cached membership is trusted, but only a fresh
- * read may refuse, since the caller may have joined since the copy was taken.
+ * read may refuse, since the caller may have joined since the copy was taken. Every
+ * refusal costs exactly that one read, whether the id exists or not, so a cached
+ * conversation answers an outsider no faster than an unknown id.
  */
 export async function requireMemberRecently(
   conversations: ConversationStore,
   conversationId: string,
   userId: string,
 ): Promise<ConversationDoc> {
-  const recent = await conversations.findRecent(conversationId);
-  if (recent && isMember(recent, userId)) return recent;
+  const cached = conversations.cached(conversationId);
+  if (cached && isMember(cached, userId)) return cached;
   return requireMember(await conversations.findRecent(conversationId, { fresh: true }), userId);
+}
+
+/**
+ * Of the conversation ids given, those the user is a member of (id, kind and name),
+ * found with one query; the others — unknown, or someone else's — are left out alike.
+ */
+export function memberConversations(
+  conversations: ConversationStore,
+  userId: string,
+  ids: readonly string[],
+): Promise<Pick<ConversationDoc, '_id' | 'kind' | 'name'>[]> {
+  return conversations.findForMember(userId, ids);
+}
+
+/** Of the user ids given, those who share a conversation with the user (one query). */
+export function usersSharingAConversation(
+  conversations: ConversationStore,
+  userId: string,
+  candidates: readonly string[],
+): Promise<string[]> {
+  return conversations.membersSharedWith(userId, candidates);
 }

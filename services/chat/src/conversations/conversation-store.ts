@@ -78,7 +78,9 @@ export function toConversation(doc: ConversationDoc): Conversation {
   return conversation;
 }
 
-export function toConversationRef(doc: ConversationDoc): ConversationRef {
+export function toConversationRef(
+  doc: Pick<ConversationDoc, '_id' | 'kind' | 'name'>,
+): ConversationRef {
   const ref: ConversationRef = { id: doc._id, kind: doc.kind };
   if (doc.name !== undefined) ref.name = doc.name;
   return ref;
@@ -110,6 +112,15 @@ export interface ConversationStore {
    * (and keeps what it read).
    */
   findRecent(id: string, options?: { fresh?: boolean }): Promise<ConversationDoc | null>;
+  /** findRecent's copy, if it has a usable one; never reads. */
+  cached(id: string): ConversationDoc | undefined;
+  /** Of `ids`, the conversations `userId` is a member of: id, kind and name (one query). */
+  findForMember(
+    userId: string,
+    ids: readonly string[],
+  ): Promise<Pick<ConversationDoc, '_id' | 'kind' | 'name'>[]>;
+  /** Of `candidates`, the users who share a conversation with `userId` (one query). */
+  membersSharedWith(userId: string, candidates: readonly string[]): Promise<string[]>;
   /** The direct conversation of two users, created if it does not exist yet. */
   ensureDirect(a: UserRef, b: UserRef): Promise<ConversationDoc>;
   insertRoom(
@@ -177,6 +188,14 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     { pauseMs: options.lastSeqWritePauseMs ?? 50 },
   );
 
+  function usableCopy(id: string): ConversationDoc | undefined {
+    const cached = recent.get(id);
+    if (cached && (cached.doc.kind === 'direct' || Date.now() - cached.readAt < cacheTtlMs)) {
+      return cached.doc;
+    }
+    return undefined;
+  }
+
   return {
     collection,
 
@@ -192,15 +211,37 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     },
 
     async findRecent(id, { fresh = false } = {}) {
-      const cached = recent.get(id);
-      const usable =
-        cached && (cached.doc.kind === 'direct' || Date.now() - cached.readAt < cacheTtlMs);
-      if (usable && !fresh) return cached.doc;
+      const usable = fresh ? undefined : usableCopy(id);
+      if (usable) return usable;
       const changesBefore = changes;
       const doc = await collection.findOne({ _id: id });
       if (!doc) recent.delete(id);
       else if (changes === changesBefore) remember(doc);
       return doc;
+    },
+
+    cached: usableCopy,
+
+    findForMember(userId, ids) {
+      if (ids.length === 0) return Promise.resolve([]);
+      return collection
+        .find({ _id: { $in: [...ids] }, memberIds: userId })
+        .project<Pick<ConversationDoc, '_id' | 'kind' | 'name'>>({ _id: 1, kind: 1, name: 1 })
+        .toArray();
+    },
+
+    async membersSharedWith(userId, candidates) {
+      const others = candidates.filter((id) => id !== userId);
+      const shared = new Set(candidates.includes(userId) ? [userId] : []);
+      if (others.length > 0) {
+        // the members of the user's conversations that hold any candidate; a room
+        // brings all its members, so only the candidates are kept
+        const members = (await collection.distinct('memberIds', {
+          $and: [{ memberIds: userId }, { memberIds: { $in: others } }],
+        })) as string[];
+        for (const id of members) shared.add(id);
+      }
+      return candidates.filter((id) => shared.has(id));
     },
 
     async ensureDirect(a, b) {

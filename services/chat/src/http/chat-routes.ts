@@ -24,6 +24,9 @@ import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } fro
 import type { SendLifetime } from '../messages/send-admission';
 import { sendMessage } from '../messages/send-message';
 import { announceTyping } from '../conversations/typing';
+import { usersSharingAConversation } from '../conversations/conversation-access';
+import { syncConversations } from '../messages/sync-conversations';
+import type { LimitedAction } from '../rate-limits/user-limits';
 
 type Routes = typeof ROUTES;
 type ChatRouteName = {
@@ -51,47 +54,80 @@ type ChatHandlers = {
 };
 
 function chatHandlers(services: ChatServices): ChatHandlers {
+  // per-user limits (rate-limits/user-limits.ts) of the routes that are not use cases
+  // of their own; send, typing, reactions and room creation count in theirs
+  const take = (action: LimitedAction, caller: Principal) =>
+    services.limits.take(action, caller.userId);
   return {
     sendMessage: async ({ caller, body, lifetime }) => {
       const { message, created } = await sendMessage(services, caller, body, lifetime);
       return { body: { message }, status: created ? 201 : 200 };
     },
-    history: async ({ caller, query }) => ({ body: await readHistory(services, caller, query) }),
-    conversations: async ({ caller, query }) => ({
-      body: await listConversations(services, caller, query),
-    }),
+    history: async ({ caller, query }) => {
+      take('history', caller);
+      return { body: await readHistory(services, caller, query) };
+    },
+    conversations: async ({ caller, query }) => {
+      take('listing', caller);
+      return { body: await listConversations(services, caller, query) };
+    },
+    sync: async ({ caller, body }) => {
+      take('sync', caller);
+      return { body: await syncConversations(services, caller, body) };
+    },
+    contacts: async ({ caller, body }) => {
+      take('listing', caller);
+      const userIds = await usersSharingAConversation(
+        services.conversations,
+        caller.userId,
+        body.userIds,
+      );
+      return { body: { userIds } };
+    },
     markRead: ({ caller, params, body }) => markRead(services, caller, params.id, body.seq),
     typing: ({ caller, body }) =>
       announceTyping(services, caller, body.conversationId, body.isTyping),
     createRoom: async ({ caller, body }) => ({
       body: { conversation: await createRoom(services, caller, body) },
     }),
-    listRooms: async ({ caller }) => ({ body: { rooms: await listRooms(services, caller) } }),
-    getRoom: async ({ caller, params }) => ({
-      body: { conversation: await getRoom(services, caller, params.id) },
-    }),
+    listRooms: async ({ caller }) => {
+      take('listing', caller);
+      return { body: { rooms: await listRooms(services, caller) } };
+    },
+    getRoom: async ({ caller, params }) => {
+      take('listing', caller);
+      return { body: { conversation: await getRoom(services, caller, params.id) } };
+    },
     joinRoom: async ({ caller, params }) => ({
       body: { conversation: await joinRoom(services, caller, params.id) },
     }),
     leaveRoom: async ({ caller, params }) => ({
       body: { conversation: await leaveRoom(services, caller, params.id) },
     }),
-    inviteToRoom: async ({ caller, params, body }) => ({
-      body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
-    }),
-    editMessage: async ({ caller, params, body }) => ({
-      body: { message: await editMessage(services, caller, params.id, body.text) },
-    }),
-    deleteMessage: ({ caller, params }) => deleteMessage(services, caller, params.id),
+    inviteToRoom: async ({ caller, params, body }) => {
+      await services.limits.takeAll([['invite', caller.userId, 1]]);
+      return {
+        body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
+      };
+    },
+    editMessage: async ({ caller, params, body }) => {
+      take('edit', caller);
+      return { body: { message: await editMessage(services, caller, params.id, body.text) } };
+    },
+    deleteMessage: ({ caller, params }) => {
+      take('edit', caller);
+      return deleteMessage(services, caller, params.id);
+    },
     addReaction: async ({ caller, params, body }) => ({
       body: { message: await addReaction(services, caller, params.id, body.emoji) },
     }),
     removeReaction: async ({ caller, params }) => ({
       body: { message: await removeReaction(services, caller, params.id, params.emoji) },
     }),
-    replies: async ({ caller, params, query }) => ({
-      body: await readReplies(services, caller, params.id, query),
-    }),
+    replies: async ({ caller, params, query }) => {
+      take('history', caller);
+      return { body: await readReplies(services, caller, params.id, query) };
+    },
   };
 }
 

@@ -10,7 +10,7 @@ export function createChatOpenApi(version = '0.1.0'): OpenApiDocument {
     description:
       'Messages, history, direct conversations and rooms, threads, reactions, edits and read ' +
       'markers. Every state change is also published to the RabbitMQ exchange `chat.events` ' +
-      '(see DESIGN.md §5).',
+      '(see docs/design.md §5).',
     register(api) {
       for (const [name, route] of routesOf('chat')) {
         api.route({

@@ -1,4 +1,4 @@
-// Messages in MongoDB, and the seq allocation DESIGN.md §4 asks for: a message is
+// Messages in MongoDB, and the seq allocation docs/design.md §4.5 asks for: a message is
 // inserted with seq = (highest stored seq) + 1 under the unique index
 // {conversationId, seq}; a writer that loses the race gets E11000 and tries the next
 // number. Nothing is reserved before the insert, so a failed write leaves no hole.
@@ -145,7 +145,7 @@ export interface MessageStore {
     makeEvents: (message: Message) => ParleyEvent[],
     hint?: SeqHint,
   ): Promise<InsertResult>;
-  /** Ascending seq; see DESIGN.md §4 for which page each cursor gives. */
+  /** Ascending seq; see docs/design.md §4.5 for which page each cursor gives. */
   page(
     conversationId: string,
     options: PageOptions,

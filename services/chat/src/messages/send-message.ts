@@ -72,40 +72,42 @@ export async function sendMessage(
   input: SendMessageInput,
   lifetime: SendLifetime = {},
 ): Promise<SendMessageResult> {
-  const admission = services.sendAdmission;
-  // before any I/O: an overloaded instance answers 503 at once (send-admission.ts)
-  const release = admission.enter();
   try {
-    return await storeMessage(services, caller, input, lifetime);
-  } finally {
-    release();
+    // before the admission gate: a user sending too fast must not take the places
+    // other users' sends need in it (no I/O, see rate-limits/)
+    services.limits.take('send', caller.userId);
+    // before any I/O: an overloaded instance answers 503 at once (send-admission.ts)
+    const release = services.sendAdmission.enter();
+    try {
+      return await storeNewMessage(services, caller, input, lifetime);
+    } finally {
+      release();
+    }
+  } catch (err) {
+    return originalOrThrow(services, caller, input, err);
   }
 }
 
 // A repeated clientMsgId is found by the insert itself (the unique idempotency key
 // refuses it and insertNext returns the original), so a send costs no lookup first.
 // A repeat refused before it reaches the insert, with an answer that would tell the
-// client its message failed for good (429, the caller has left: 403, a peer gone:
-// 404), still gets its original (DESIGN.md §4); the lookup is made only then. A 503
-// is left as it is: it says "try again", and load shedding must stay cheap.
-async function storeMessage(
+// client its message failed for good (429, the caller has left: 403, a conversation
+// or peer gone: 404), still gets its original (docs/design.md §4.7); the lookup is made only
+// then. A 503 is left as it is: it says "try again", and load shedding must stay cheap.
+async function originalOrThrow(
   services: ChatServices,
   caller: Principal,
   input: SendMessageInput,
-  lifetime: SendLifetime,
+  err: unknown,
 ): Promise<SendMessageResult> {
-  try {
-    return await storeNewMessage(services, caller, input, lifetime);
-  } catch (err) {
-    const final =
-      err instanceof RateLimitedError ||
-      err instanceof ForbiddenError ||
-      err instanceof NotFoundError;
-    if (!final || input.clientMsgId === undefined) throw err;
-    const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
-    if (original) return { message: toMessage(original), created: false };
-    throw err;
-  }
+  const final =
+    err instanceof RateLimitedError ||
+    err instanceof ForbiddenError ||
+    err instanceof NotFoundError;
+  if (!final || input.clientMsgId === undefined) throw err;
+  const original = await services.messages.findByIdempotencyKey(caller.userId, input.clientMsgId);
+  if (original) return { message: toMessage(original), created: false };
+  throw err;
 }
 
 async function storeNewMessage(
@@ -116,7 +118,6 @@ async function storeNewMessage(
 ): Promise<SendMessageResult> {
   const admission = services.sendAdmission;
   const prepared = await admission.lookups(lifetime, async () => {
-    await services.sendRateLimit.consume(caller.userId);
     admission.ensureWanted(lifetime);
     const conversation = await resolveConversation(services, caller, input);
     const parentId =
@@ -158,7 +159,7 @@ async function storeNewMessage(
     throw admission.fromQueue(err, lifetime);
   }
   if (!result.created) {
-    services.sendRateLimit.refund(caller.userId); // a retry is not a new message
+    services.limits.refund('send', caller.userId); // a retry is not a new message
     return { message: toMessage(result.doc), created: false };
   }
 

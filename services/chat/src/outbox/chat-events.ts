@@ -1,10 +1,12 @@
-// The events of DESIGN.md §5 that chat emits, each with its recipients, built in one
+// The events of docs/design.md §5 that chat emits, each with its recipients, built in one
 // place with the contracts' createEvent so data and recipients never drift apart.
 import {
   createEvent,
   type Conversation,
   type EventOf,
   type Message,
+  type MessageEdit,
+  type ReactionChange,
   type UserRef,
 } from '@parley/contracts';
 import {
@@ -23,11 +25,28 @@ export function newMessageEvent(
   ]);
 }
 
+/** An edit or a delete: the fields it changed, never the reactions (docs/design.md §4.8). */
 export function messageUpdatedEvent(
   message: Message,
   conversation: ConversationDoc,
 ): EventOf<'message_updated'> {
-  return createEvent('message_updated', { message }, [...conversation.memberIds]);
+  const edit: MessageEdit = {
+    id: message.id,
+    conversationId: message.conversationId,
+    seq: message.seq,
+    text: message.text,
+  };
+  if (message.editedAt !== undefined) edit.editedAt = message.editedAt;
+  if (message.deletedAt !== undefined) edit.deletedAt = message.deletedAt;
+  return createEvent('message_updated', { message: edit }, [...conversation.memberIds]);
+}
+
+/** One reaction added or removed. */
+export function reactionEvent(
+  change: ReactionChange,
+  conversation: ConversationDoc,
+): EventOf<'reaction'> {
+  return createEvent('reaction', change, [...conversation.memberIds]);
 }
 
 export function readEvent(

@@ -1,4 +1,4 @@
-// The transactional outbox (DESIGN.md §4, §7.2), one mechanism for every state change.
+// The transactional outbox (docs/design.md §4.11, §7.2), one mechanism for every state change.
 // Without multi-document transactions the change and its events must be ONE
 // single-document write, so each changed document carries its own pending events:
 //

@@ -3,10 +3,12 @@
 // invite into a room (public or private); a non-member of a public room gets 403
 // not_a_member. Joining twice, or inviting a member, changes nothing and emits
 // nothing. Every membership change emits conversation_updated to the members
-// before and after it.
+// before and after it. A room holds at most ROOM_MAX_MEMBERS (409 room_full past it),
+// and each user added by someone else — invited, or named when the room is created —
+// counts against the adder's invitation limit (docs/design.md §4.14).
 import type { Conversation, UserRef, createRoomRequestSchema } from '@parley/contracts';
 import type { z } from 'zod';
-import type { Principal } from '@parley/server-kit';
+import { ConflictError, type Principal } from '@parley/server-kit';
 import { conversationUpdatedEvent } from '../outbox/chat-events';
 import type { ChatServices } from '../chat-services';
 import { isMember, requireMember, requireVisibleRoom } from '../conversations/conversation-access';
@@ -17,10 +19,17 @@ import {
 } from '../conversations/conversation-store';
 import { userRefOf } from '../messages/send-message';
 
+/** Members a room may have by default (ROOM_MAX_MEMBERS). */
+export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
+
 /** GET /chat/rooms answers at most this many rooms, newest activity first. */
 export const ROOMS_LIST_MAX = 500;
 
 type CreateRoomInput = z.output<typeof createRoomRequestSchema>;
+
+function roomFull(max: number): ConflictError {
+  return new ConflictError(`A room may have at most ${max} members`, { code: 'room_full' });
+}
 
 export async function createRoom(
   services: ChatServices,
@@ -31,6 +40,11 @@ export async function createRoom(
   const others = [...new Set(input.members)].filter(
     (name) => name !== caller.username.toLowerCase(),
   );
+  if (others.length + 1 > services.roomMaxMembers) throw roomFull(services.roomMaxMembers);
+  await services.limits.takeAll([
+    ['roomCreate', caller.userId, 1],
+    ['invite', caller.userId, others.length],
+  ]);
   const users = await Promise.all(
     others.map((name) => services.users.requireByUsername(name, caller.token)),
   );
@@ -65,6 +79,11 @@ export async function getRoom(
   );
 }
 
+/** Throws 409 room_full when the room cannot take one more member. */
+function requireRoomFor(services: ChatServices, room: ConversationDoc): void {
+  if (room.memberIds.length >= services.roomMaxMembers) throw roomFull(services.roomMaxMembers);
+}
+
 async function changeMembers(
   services: ChatServices,
   caller: Principal,
@@ -92,6 +111,7 @@ export function joinRoom(
   return changeMembers(services, caller, id, (room) => {
     if (isMember(room, caller.userId)) return undefined;
     // requireVisibleRoom let a non-member through only for a public room
+    requireRoomFor(services, room);
     return [...room.members, userRefOf(caller)];
   });
 }
@@ -122,6 +142,7 @@ export async function inviteToRoom(
   return changeMembers(services, caller, id, (room) => {
     requireMember(room, caller.userId);
     if (isMember(room, user.id)) return undefined;
+    requireRoomFor(services, room);
     return [...room.members, { id: user.id, username: user.username }];
   });
 }

@@ -40,7 +40,7 @@ import { createApp } from '../../src/http/app';
 import { createChatMetrics } from '../../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../../src/chat-services';
 import type { SendLimits } from '../../src/messages/send-admission';
-import type { SendRateLimitOptions } from '../../src/messages/send-rate-limit';
+import type { UserLimitSettings } from '../../src/rate-limits/user-limits';
 import type { MessageStoreHooks } from '../../src/messages/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../../src/outbox/outbox-relay';
 import { createUserDirectory } from '../../src/user-directory';
@@ -147,7 +147,7 @@ export async function recordEvents(exchange: string): Promise<EventLog> {
       if (!msg) return;
       const body: unknown = JSON.parse(msg.content.toString('utf8'));
       const envelope = eventEnvelopeSchema.parse(body);
-      // the AMQP properties DESIGN.md §5 asks for travel with every event
+      // the AMQP properties docs/design.md §5 asks for travel with every event
       if (msg.properties.messageId !== envelope.id || msg.properties.type !== envelope.type) {
         throw new Error(`event ${envelope.id} has wrong AMQP properties`);
       }
@@ -184,8 +184,12 @@ export interface InstanceOptions {
   /** Default the test RabbitMQ; pass an unreachable one to test the outbox. */
   amqpUrl?: string;
   messageHooks?: MessageStoreHooks;
-  /** Per-user send limit; default the service's. */
-  sendRateLimit?: SendRateLimitOptions;
+  /** Per-user limits; each defaults to the service's. */
+  limits?: Partial<UserLimitSettings>;
+  /** How often the limits' counts sync with MongoDB; default 50 ms (the service's: 250). */
+  rateLimitSyncIntervalMs?: number;
+  /** ROOM_MAX_MEMBERS; default the service's. */
+  roomMaxMembers?: number;
   /** Load-shedding limits; default the service's. */
   sendLimits?: Partial<SendLimits>;
   /** The kit's request deadline (503 past it); default off, like createApp's. */
@@ -201,6 +205,8 @@ export interface InstanceOptions {
 
 export interface ChatHarness {
   db: Db;
+  /** The client the instances share (unless given their own mongoUrl); emits commandStarted. */
+  mongo: MongoClient;
   exchange: string;
   issuer: TestIssuer;
   auth: FakeAuth;
@@ -215,7 +221,11 @@ export interface ChatHarness {
 
 export async function startChatHarness(options: InstanceOptions = {}): Promise<ChatHarness> {
   const mongoUrl = testMongoUrl(uniqueName('chat'));
-  const mongo = await MongoClient.connect(mongoUrl, { serverSelectionTimeoutMS: 5_000 });
+  // command events let a test count the database round trips a request makes
+  const mongo = await MongoClient.connect(mongoUrl, {
+    serverSelectionTimeoutMS: 5_000,
+    monitorCommands: true,
+  });
   const db = mongo.db();
   const exchange = uniqueName('chat_events');
   const issuer = await createTestIssuer();
@@ -256,7 +266,11 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       isBrokerConnected: () => amqp.isConnected(),
       outboxGraceMs: instanceOptions.outboxGraceMs ?? 0,
       ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
-      ...(instanceOptions.sendRateLimit ? { sendRateLimit: instanceOptions.sendRateLimit } : {}),
+      ...(instanceOptions.limits ? { limits: instanceOptions.limits } : {}),
+      rateLimitSyncIntervalMs: instanceOptions.rateLimitSyncIntervalMs ?? 50,
+      ...(instanceOptions.roomMaxMembers !== undefined
+        ? { roomMaxMembers: instanceOptions.roomMaxMembers }
+        : {}),
       ...(instanceOptions.sendLimits ? { sendLimits: instanceOptions.sendLimits } : {}),
       ...(instanceOptions.conversationCacheTtlMs !== undefined
         ? { conversationCacheTtlMs: instanceOptions.conversationCacheTtlMs }
@@ -270,6 +284,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       metrics: chatMetrics,
     });
     if (instanceOptions.relayIntervalMs !== undefined) relay.start();
+    services.rateLimiter.start();
     const app = createApp({
       services,
       verifier,
@@ -295,6 +310,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       async close() {
         await server.close();
         await relay.stop();
+        await services.rateLimiter.stop();
         await publisher.close().catch(() => undefined);
         await services.outbox.drain();
         await amqp.close();
@@ -308,6 +324,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
   const app = await startInstance(options);
   return {
     db,
+    mongo,
     exchange,
     issuer,
     auth,
@@ -356,6 +373,9 @@ export function useChatHarness(options: InstanceOptions = {}): ChatHarness {
   return {
     get db() {
       return started().db;
+    },
+    get mongo() {
+      return started().mongo;
     },
     get exchange() {
       return started().exchange;

@@ -5,16 +5,18 @@
 // exchange like chat does. A fake of chat, never of RabbitMQ.
 import { randomUUID } from 'node:crypto';
 import {
+  RESUME_MESSAGE_BOUND,
   ROUTES,
-  historyQuerySchema,
+  contactsRequestSchema,
   idParamsSchema,
   readRequestSchema,
   sendMessageRequestSchema,
+  syncRequestSchema,
   typingRequestSchema,
-  type Conversation,
   type ConversationRef,
-  type HistoryResponse,
+  type ContactsResponse,
   type Message,
+  type SyncResponse,
   type UserRef,
 } from '@parley/contracts';
 import {
@@ -26,7 +28,6 @@ import {
   getAuth,
   parseBody,
   parseParams,
-  parseQuery,
   requireAuth,
   startHttpServer,
   type RunningHttpServer,
@@ -48,9 +49,12 @@ export interface ChatStub {
   createRoom(name: string, members: UserRef[]): ConversationRef;
   /** Stores a message without announcing it (a message the client "missed"). */
   storeSilently(conversationId: string, sender: UserRef, text: string): Message;
-  /** When false, history pages carry no `conversation` (as an older chat). */
-  labelHistory: boolean;
   readonly sendCalls: number;
+  /** POST /chat/sync and /chat/contacts calls so far. */
+  readonly syncCalls: number;
+  readonly contactsCalls: number;
+  /** While set, POST /chat/sync waits for it before answering. */
+  holdSync: Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -65,6 +69,8 @@ export async function startChatStub(issuer: TestIssuer, events: EventInjector): 
   const conversations = new Map<string, StoredConversation>();
   const byClientMsgId = new Map<string, Message>();
   let sendCalls = 0;
+  let syncCalls = 0;
+  let contactsCalls = 0;
 
   function conversationFor(id: string, userId: string): StoredConversation {
     const conv = conversations.get(id);
@@ -172,37 +178,42 @@ export async function startChatStub(issuer: TestIssuer, events: EventInjector): 
     res.status(204).end();
   });
 
-  app.get(ROUTES.history.path, auth, (req, res) => {
+  // chat's resume in one call: the caller's conversations among those named, the
+  // others in notFound (unknown and foreign alike), up to the bound in all
+  app.post(ROUTES.sync.path, auth, async (req, res) => {
+    syncCalls += 1;
     const me = getAuth(res);
-    const query = parseQuery(historyQuerySchema, req);
-    const conv = conversationFor(query.conversationId ?? '', me.userId);
-    const after = query.after ?? 0;
-    const newer = conv.messages.filter((m) => m.seq > after);
-    const body: HistoryResponse = {
-      conversationId: conv.ref.id,
-      messages: newer.slice(0, query.limit),
-      hasMore: newer.length > query.limit,
-    };
-    if (stub.labelHistory) body.conversation = conv.ref;
+    const { conversations: named } = parseBody(syncRequestSchema, req);
+    await stub.holdSync;
+    const body: SyncResponse = { conversations: [], notFound: [], complete: true };
+    let budget = RESUME_MESSAGE_BOUND;
+    for (const [id, after] of Object.entries(named)) {
+      const conv = conversations.get(id);
+      if (!conv?.members.some((m) => m.id === me.userId)) {
+        body.notFound.push(id);
+        continue;
+      }
+      const newer = conv.messages.filter((m) => m.seq > after);
+      const messages = newer.slice(0, Math.max(0, budget));
+      budget -= messages.length;
+      const hasMore = newer.length > messages.length;
+      if (hasMore) body.complete = false;
+      body.conversations.push({ conversation: conv.ref, messages, hasMore });
+    }
     res.json(body);
   });
 
-  app.get(ROUTES.getRoom.path, auth, (req, res) => {
+  app.post(ROUTES.contacts.path, auth, (req, res) => {
+    contactsCalls += 1;
     const me = getAuth(res);
-    const { id } = parseParams(idParamsSchema, req);
-    const conv = conversations.get(id);
-    if (!conv || conv.ref.kind !== 'room' || !conv.members.some((m) => m.id === me.userId)) {
-      throw new NotFoundError('No such room', { code: 'conversation_not_found' });
+    const { userIds } = parseBody(contactsRequestSchema, req);
+    const shared = new Set([me.userId]);
+    for (const conv of conversations.values()) {
+      if (conv.members.some((m) => m.id === me.userId))
+        for (const m of conv.members) shared.add(m.id);
     }
-    const conversation: Conversation = {
-      ...conv.ref,
-      isPrivate: false,
-      members: conv.members,
-      lastSeq: conv.messages.length,
-      createdAt: conv.createdAt,
-      updatedAt: conv.createdAt,
-    };
-    res.json({ conversation });
+    const body: ContactsResponse = { userIds: userIds.filter((id) => shared.has(id)) };
+    res.json(body);
   });
   finishHttpApp(app);
 
@@ -213,7 +224,7 @@ export async function startChatStub(issuer: TestIssuer, events: EventInjector): 
   });
   const stub: ChatStub = {
     url: server.url,
-    labelHistory: true,
+    holdSync: undefined,
     addUser: (user) => users.set(user.username, user),
     createRoom(name, members) {
       const ref: ConversationRef = { id: `r:${randomUUID()}`, kind: 'room', name };
@@ -232,6 +243,12 @@ export async function startChatStub(issuer: TestIssuer, events: EventInjector): 
     },
     get sendCalls() {
       return sendCalls;
+    },
+    get syncCalls() {
+      return syncCalls;
+    },
+    get contactsCalls() {
+      return contactsCalls;
     },
     close: () => server.close(),
   };

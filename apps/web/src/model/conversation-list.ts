@@ -1,0 +1,132 @@
+// The conversation list: which conversations, in what order, under what name, with
+// how many unread messages. Counts start from the server's (`unreadCount`) and then
+// follow the live stream: a message from someone else past my read marker adds one,
+// my own read marker (from this tab or another device) takes them away.
+import type { ConversationSummary, Message, User, UserRef } from '@parley/contracts';
+import { mentionCountOf } from './extensions';
+
+/** When the conversation last moved: its newest message, else its last change. */
+export function lastActivity(conversation: ConversationSummary): string {
+  return conversation.lastMessage?.createdAt ?? conversation.updatedAt;
+}
+
+/** Newest activity first; ties by id so the order is stable. */
+export function sortConversations(list: readonly ConversationSummary[]): ConversationSummary[] {
+  return [...list].sort((a, b) => {
+    const diff = Date.parse(lastActivity(b)) - Date.parse(lastActivity(a));
+    return diff !== 0 ? diff : a.id.localeCompare(b.id);
+  });
+}
+
+/** Display name of a user: their displayName when known, else the username. */
+export function nameOf(user: UserRef, directory: Readonly<Record<string, User>> = {}): string {
+  return directory[user.id]?.displayName || user.username;
+}
+
+/** The other member of a direct conversation (myself for a note-to-self). */
+export function directPartner(
+  conversation: { members: readonly UserRef[] },
+  meId: string,
+): UserRef | undefined {
+  return conversation.members.find((m) => m.id !== meId) ?? conversation.members[0];
+}
+
+export function conversationTitle(
+  conversation: { kind: string; name?: string | undefined; members: readonly UserRef[] },
+  meId: string,
+  directory: Readonly<Record<string, User>> = {},
+): string {
+  if (conversation.kind === 'room') return conversation.name ?? 'Unnamed room';
+  const partner = directPartner(conversation, meId);
+  return partner === undefined ? 'Direct message' : nameOf(partner, directory);
+}
+
+/** The list after a message arrived: moved up, last message set, unread counted. */
+export function applyMessage(
+  conversation: ConversationSummary,
+  message: Message,
+  meId: string,
+): ConversationSummary {
+  const isNewest = message.seq >= conversation.lastSeq;
+  const fromOther = message.sender.id !== meId;
+  const unread =
+    fromOther && message.seq > conversation.lastReadSeq && message.seq > conversation.lastSeq;
+  return {
+    ...conversation,
+    lastSeq: Math.max(conversation.lastSeq, message.seq),
+    ...(isNewest ? { lastMessage: message } : {}),
+    // My own message means I have read everything up to it.
+    ...(fromOther
+      ? {}
+      : { lastReadSeq: Math.max(conversation.lastReadSeq, message.seq), unreadCount: 0 }),
+    ...(unread ? { unreadCount: conversation.unreadCount + 1 } : {}),
+  };
+}
+
+/** The list after my read marker moved to `seq` (here or on another device). */
+export function applyOwnRead(conversation: ConversationSummary, seq: number): ConversationSummary {
+  if (seq <= conversation.lastReadSeq) return conversation;
+  const unreadCount =
+    seq >= conversation.lastSeq
+      ? 0
+      : Math.min(conversation.unreadCount, conversation.lastSeq - seq);
+  return { ...conversation, lastReadSeq: seq, unreadCount };
+}
+
+/** An edit or deletion of the conversation's last message shows in the list. */
+export function applyMessageUpdate(
+  conversation: ConversationSummary,
+  message: Message,
+): ConversationSummary {
+  if (conversation.lastMessage?.id !== message.id) return conversation;
+  return { ...conversation, lastMessage: message };
+}
+
+export interface Badge {
+  unread: number;
+  mentions: number;
+}
+
+/** What the list shows beside a conversation. */
+export function badgeOf(conversation: ConversationSummary): Badge {
+  return { unread: conversation.unreadCount, mentions: mentionCountOf(conversation) };
+}
+
+/** Totals for the document title: "(3) Parley". */
+export function totalBadge(list: readonly ConversationSummary[]): Badge {
+  return list.reduce<Badge>(
+    (sum, c) => ({
+      unread: sum.unread + c.unreadCount,
+      mentions: sum.mentions + mentionCountOf(c),
+    }),
+    { unread: 0, mentions: 0 },
+  );
+}
+
+/** A one-line preview of the last message. */
+export function previewOf(
+  conversation: ConversationSummary,
+  meId: string,
+  directory: Readonly<Record<string, User>> = {},
+): string {
+  const last = conversation.lastMessage;
+  if (last === undefined) return conversation.kind === 'room' ? 'No messages yet' : '';
+  const body = last.deletedAt !== undefined ? 'Message deleted' : last.text.replace(/\s+/g, ' ');
+  if (last.sender.id === meId) return `You: ${body}`;
+  return conversation.kind === 'room' ? `${nameOf(last.sender, directory)}: ${body}` : body;
+}
+
+/** Case-insensitive filter on the title. */
+export function filterConversations(
+  list: readonly ConversationSummary[],
+  query: string,
+  meId: string,
+  directory: Readonly<Record<string, User>> = {},
+): ConversationSummary[] {
+  const q = query.trim().toLowerCase();
+  if (q === '') return [...list];
+  return list.filter((c) => {
+    if (conversationTitle(c, meId, directory).toLowerCase().includes(q)) return true;
+    return c.kind === 'direct' && c.members.some((m) => m.username.includes(q));
+  });
+}

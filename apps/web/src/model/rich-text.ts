@@ -1,0 +1,31 @@
+// Message text as runs to render: plain text, links (http/https only, shown as they
+// were typed) and @mentions. A mention is highlighted only when the server listed the
+// user in `message.mentions` (docs/design.md §10), never guessed from the text.
+export type TextRun =
+  | { kind: 'text'; text: string }
+  | { kind: 'link'; text: string; href: string }
+  | { kind: 'mention'; text: string; username: string; isMe: boolean };
+
+const TOKEN = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}])|@([a-z0-9_.-]{3,32})/gi;
+
+export function textRuns(
+  text: string,
+  mentioned: ReadonlySet<string> = new Set(),
+  myUsername?: string,
+): TextRun[] {
+  const runs: TextRun[] = [];
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    const [whole, url, username] = match;
+    const start = match.index;
+    const name = username?.toLowerCase();
+    if (url === undefined && (name === undefined || !mentioned.has(name))) continue;
+    if (start > last) runs.push({ kind: 'text', text: text.slice(last, start) });
+    if (url !== undefined) runs.push({ kind: 'link', text: url, href: url });
+    else if (name !== undefined)
+      runs.push({ kind: 'mention', text: whole, username: name, isMe: name === myUsername });
+    last = start + whole.length;
+  }
+  if (last < text.length) runs.push({ kind: 'text', text: text.slice(last) });
+  return runs;
+}

@@ -1,0 +1,207 @@
+// What the browser tests need, in one place: Debian's Chromium driven by
+// playwright-core, the built web app (apps/web) served by its own serve.mjs and
+// pointed at a stack, and the few pieces of @parley/testing they use.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { ParleyClient } from '@parley/client';
+import {
+  closeAllConnections,
+  createClient,
+  freePort,
+  reportLogsOnFailure,
+  spawnNode,
+  startStack,
+  type Stack,
+} from '@parley/testing';
+import { loadWebKnobs } from './web-knobs';
+
+export { createUsers, waitFor, uniqueName, type Stack, type TestUser } from '@parley/testing';
+
+const webRoot = path.resolve(__dirname, '../../apps/web');
+
+/** The browser the tests drive (CHROMIUM_PATH, see web-knobs.ts). */
+export const { CHROMIUM_PATH } = loadWebKnobs();
+export const hasChromium = existsSync(CHROMIUM_PATH);
+export const SKIP_REASON = `[e2e web] skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)\n`;
+
+export interface WebApp {
+  /** http://127.0.0.1:<port>/ */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves the app with `node serve.mjs` (which builds it first if dist/ is stale) on
+ * `port`, its config.json naming the stack's services. A child process of the
+ * launcher's kind: it exits with this process, however that ends.
+ */
+export async function serveWebApp(stack: Stack, port: number): Promise<WebApp> {
+  let announce: (url: string) => void = () => undefined;
+  const announced = new Promise<string>((resolve) => (announce = resolve));
+  const child = spawnNode({
+    label: 'web',
+    args: ['serve.mjs'],
+    cwd: webRoot,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PARLEY_AUTH_URL: stack.authUrl,
+      PARLEY_CHAT_URL: stack.chatUrl,
+      PARLEY_WEBSOCKET_URL: stack.websocketUrls[0] ?? '',
+    },
+    onLine: (line, stream) => {
+      if (stream === 'stderr') process.stderr.write(`[web] ${line}\n`);
+      // serve.mjs prints `Parley web app at http://…/` once it listens.
+      const match = /(http:\/\/\S+)/.exec(line);
+      if (match?.[1]) announce(match[1]);
+    },
+  });
+  const url = await Promise.race([
+    announced,
+    child.exited.then(() => {
+      throw new Error('serve.mjs exited before listening');
+    }),
+  ]);
+  return {
+    url,
+    async stop() {
+      await child.stop();
+    },
+  };
+}
+
+/** Chromium as the brief for these tests wants it: headless, no sandbox or GPU, nothing phoning home. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    // playwright gives every launch a fresh temporary --user-data-dir.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A browser context (one user: its own storage) with a page on the app. */
+export async function openApp(
+  browser: Browser,
+  app: WebApp,
+  viewport = { width: 1280, height: 800 },
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport,
+    colorScheme,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  // The page's own errors belong in the test's output.
+  page.on('pageerror', (error) =>
+    process.stderr.write(`[browser] ${error.stack ?? error.message}\n`),
+  );
+  page.on('console', (message) => {
+    // A refused socket while a service is down is expected (and its URL holds a token).
+    if (message.type() === 'error' && !message.text().startsWith('WebSocket connection to')) {
+      process.stderr.write(`[browser console] ${message.text()}\n`);
+    }
+  });
+  await page.goto(app.url);
+  return { context, page };
+}
+
+/** Logs in through the UI. */
+export async function logInUi(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+}
+
+/** Creates an account through the UI (register, then logged in). */
+export async function registerInUi(
+  page: Page,
+  username: string,
+  displayName: string,
+  password: string,
+): Promise<void> {
+  await page.getByRole('tab', { name: 'Create account' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill(displayName);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+}
+
+export interface WebStackHandle {
+  readonly stack: Stack;
+  readonly app: WebApp;
+  readonly browser: Browser;
+}
+
+/**
+ * For one test file: a stack whose services admit the app's origin (CORS_ORIGINS, as
+ * a deployment would set it), the app served for it, and Chromium; all stopped after
+ * the file's tests, with the services' log tails printed under a failed test.
+ */
+export function useWebStack(name = 'web'): WebStackHandle {
+  let stack: Stack | undefined;
+  let app: WebApp | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    const port = await freePort();
+    stack = await startStack({
+      name,
+      readyTimeoutMs: 60_000,
+      env: {
+        CORS_ORIGINS: `http://127.0.0.1:${port}`,
+        // Chromium shares the cores with the services here: a slow moment should be
+        // slow, not a 503 from the 1.5 s request deadline these tests are not about.
+        REQUEST_DEADLINE_MS: '10000',
+      },
+    });
+    [app, browser] = await Promise.all([serveWebApp(stack, port), launchChromium()]);
+  }, 150_000);
+  reportLogsOnFailure(() => stack);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    closeAllConnections();
+    await stack?.stop();
+  }, 30_000);
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started (use it inside a test)`);
+    return value;
+  };
+  return {
+    get stack() {
+      return started(stack, 'the stack');
+    },
+    get app() {
+      return started(app, 'the web app');
+    },
+    get browser() {
+      return started(browser, 'the browser');
+    },
+  };
+}
+
+/** Registers and logs in a user with a display name (usernames are the stack's own: its database is). */
+export async function registerUser(
+  stack: Stack,
+  username: string,
+  displayName: string,
+  password = `pw-${username}-secret`,
+): Promise<ParleyClient> {
+  const client = createClient(stack);
+  await client.register({ username, password, displayName });
+  await client.login({ username, password });
+  return client;
+}
