@@ -1,9 +1,10 @@
 // `pnpm start`: the whole backend on one machine without Docker. Builds what is
 // stale, starts the FerretDB dev server (unless MONGO_URL names a MongoDB), checks
-// that RabbitMQ answers, then runs every built service as a child process with its
+// that RabbitMQ answers, then runs every built service and the web app
+// (apps/web/serve.mjs, which builds the app when stale) as child processes with their
 // output tagged, through the launcher of @parley/testing (imported once the build is
-// current), and the web app (apps/web/serve.mjs, which builds it when stale). Ctrl-C
-// stops everything; if one service dies, the rest are stopped and the exit code says so.
+// current). Ctrl-C stops everything; if one process dies, the rest are stopped and the
+// exit code says so.
 //
 // The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
 // key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
@@ -14,7 +15,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startWebApp } from '../apps/web/serve.mjs';
 import { readStartEnv } from './start-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +31,7 @@ const services = [
   { name: 'chat', port: settings.CHAT_PORT, color: 35 },
   { name: 'websocket', port: settings.WEBSOCKET_PORT, color: 33 },
 ];
+const web = { name: 'web', port: settings.WEB_PORT, color: 32 };
 const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
 const rawJson = settings.LOG_FORMAT === 'json';
 const paint = (color, text) => (useColor ? `\x1b[${color}m${text}\x1b[0m` : text);
@@ -162,9 +163,9 @@ async function startMongo({ startFerretDb }) {
   return { url: `${server.url}/parley`, stop: server.stop, exited: server.exited };
 }
 
-// Not killed for being slow to get ready: a service that never gets there is seen
+// Not killed for being slow to get ready: a process that never gets there is seen
 // when it exits; Ctrl-C stops one that is still starting. Every variable of this
-// process reaches the services, `shared` over them.
+// process reaches the children, `shared` over them.
 function startService({ ServiceProcess }, { name, port, color }, shared) {
   const prefix = tag(name, color);
   const service = new ServiceProcess({
@@ -214,8 +215,9 @@ async function main() {
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
   const running = runnable.map((service) => startService(testing, service, shared));
-  // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
-  const web = await startWebApp({ settings, log: (line) => say(line) });
+  // The web app beside the services: serve.mjs builds it if stale, then prints its URL.
+  if (existsSync(path.join(root, 'apps', 'web', 'serve.mjs')))
+    running.push(startService(testing, web, { HOST: settings.HOST }));
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -240,7 +242,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all([web.close(), ...running.map((service) => service.stop())]);
+    await Promise.all(running.map((service) => service.stop()));
     await mongo.stop();
     say('stopped');
   };

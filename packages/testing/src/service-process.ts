@@ -1,14 +1,15 @@
 // One Parley service as a real child process: `node dist/main.js` in the service's
-// folder (the production entry point), its output kept in memory and appended to a log
-// file, ready when GET /readyz answers 200. It can be stopped with any signal, killed,
-// and restarted on the same port with the same environment.
+// folder (the production entry point), or the web app's `node serve.mjs` in apps/web;
+// its output kept in memory and appended to a log file, ready when GET /readyz (the
+// web app: /healthz) answers 200. It can be stopped with any signal, killed, and
+// restarted on the same port with the same environment.
 //
 // Ports are not picked beforehand: a free port handed to a child can be taken by
 // another process before the child binds it (parallel jest workers did exactly that,
 // and a test then talked to a stranger). The first start binds PORT=0 (unless a port
 // is given) and the process itself says where it listens: main.ts calls the kit's
 // announceListening(url), a message over the IPC channel the launcher opens (whatever
-// LOG_LEVEL hides). Later starts ask for that same port again — clients hold its URL —
+// LOG_LEVEL hides; serve.mjs sends the same message). Later starts ask for that same port again — clients hold its URL —
 // and retry for a bounded time while something else holds it.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
@@ -17,8 +18,33 @@ import { repoRoot } from './repo-root';
 import { spawnNode, type Env, type ExitInfo, type NodeProcess } from './node-process';
 import { waitFor } from './wait-for';
 
-export type ServiceName = 'auth' | 'chat' | 'websocket';
+export type ServiceName = 'auth' | 'chat' | 'websocket' | 'web';
 export type { Env, ExitInfo };
+
+interface EntryPoint {
+  dir: string;
+  script: string;
+  /** The variable its port goes in. */
+  portVariable: string;
+  /** Answers 200 once it is ready. */
+  readyPath: string;
+}
+
+/** A service's production entry point. */
+const service = (name: string): EntryPoint => ({
+  dir: `services/${name}`,
+  script: 'dist/main.js',
+  portVariable: 'PORT',
+  readyPath: '/readyz',
+});
+
+const entryPoints: Record<ServiceName, EntryPoint> = {
+  auth: service('auth'),
+  chat: service('chat'),
+  websocket: service('websocket'),
+  // serve.mjs reads WEB_PORT before PORT (apps/web/serve-env.cjs)
+  web: { dir: 'apps/web', script: 'serve.mjs', portVariable: 'WEB_PORT', readyPath: '/healthz' },
+};
 
 export interface ServiceProcessOptions {
   service: ServiceName;
@@ -29,17 +55,20 @@ export interface ServiceProcessOptions {
    * it. Any other port is asked for as it is (e.g. `pnpm start`'s 5001).
    */
   port?: number;
-  /** The whole environment (PATH is added; PORT is set by the launcher). */
+  /** The whole environment (PATH is added; PORT, or the web app's WEB_PORT, is set by the launcher). */
   env: Env;
   /** Output (and the launcher's notes) are appended here. */
   logFile?: string;
   /** Each line of output, as it comes. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Node flags before dist/main.js, e.g. `--cpu-prof`. */
+  /** Node flags before the script, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
   /** See NodeProcessOptions.raiseFileLimit. */
   raiseFileLimit?: boolean;
-  /** Bound on the wait for /readyz after each start (default 20 000 ms; may be Infinity). */
+  /**
+   * Bound on the wait for /readyz after each start (default 20 000 ms; may be Infinity).
+   * The web app's first start may run `vite build`.
+   */
   readyTimeoutMs?: number;
   /**
    * How long a start keeps retrying while its port is taken (EADDRINUSE), default
@@ -105,7 +134,7 @@ export class ServiceProcess {
     return this.#process?.running ?? false;
   }
 
-  /** The environment it runs with (PORT included once started). */
+  /** The environment it runs with (its port variable included once started). */
   get env(): Readonly<Env> {
     return this.#env;
   }
@@ -116,7 +145,7 @@ export class ServiceProcess {
   }
 
   /**
-   * Spawns the process and resolves once it listens and /readyz answers 200 (bounded).
+   * Spawns the process and resolves once it listens and is ready (bounded).
    * While its fixed port is taken it tries again, within `portRetryMs`.
    */
   async start(): Promise<void> {
@@ -138,11 +167,12 @@ export class ServiceProcess {
   }
 
   async #startOnce(watch: (line: string) => void): Promise<void> {
-    const env: Env = { ...this.#env, PORT: String(this.#port) };
+    const entry = entryPoints[this.service];
+    const env: Env = { ...this.#env, [entry.portVariable]: String(this.#port) };
     const child = spawnNode({
       label: this.label,
-      args: [...(this.#options.nodeArgs ?? []), 'dist/main.js'],
-      cwd: path.join(repoRoot, 'services', this.service),
+      args: [...(this.#options.nodeArgs ?? []), entry.script],
+      cwd: path.join(repoRoot, entry.dir),
       env,
       ipc: true,
       ...(this.#options.raiseFileLimit ? { raiseFileLimit: true } : {}),
@@ -192,12 +222,12 @@ export class ServiceProcess {
           ])
         : await listening;
       this.#port = Number(new URL(url).port);
-      this.#env = { ...this.#env, PORT: String(this.#port) };
+      this.#env = { ...this.#env, [entry.portVariable]: String(this.#port) };
       // stops polling once the process is gone (exitedEarly has the error then)
       await waitFor(async () => !child.running || (await this.#isReady()), {
         timeoutMs: readyTimeoutMs,
         intervalMs: 50,
-        description: `${this.label} /readyz at ${this.url}`,
+        description: `${this.label} ${entry.readyPath} at ${this.url}`,
       });
       if (!child.running) await exitedEarly;
     })();
@@ -238,7 +268,7 @@ export class ServiceProcess {
 
   /**
    * Stops it if it runs (SIGTERM), then starts it again on the same port and waits
-   * for /readyz. `env` is merged into the environment for this and later starts.
+   * until it is ready. `env` is merged into the environment for this and later starts.
    */
   async restart({ env }: { env?: Env } = {}): Promise<void> {
     await this.stop();
@@ -277,7 +307,8 @@ export class ServiceProcess {
   }
 
   async #isReady(): Promise<boolean> {
-    const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const { readyPath } = entryPoints[this.service];
+    const response = await fetch(`${this.url}${readyPath}`, { signal: AbortSignal.timeout(2_000) });
     await response.arrayBuffer();
     return response.status === 200;
   }

@@ -1,7 +1,7 @@
 // The launcher's promises about ports, against the real auth service (its build) on the
 // test MongoDB: a first start binds port 0 and learns the port from the process
 // (whatever its LOG_LEVEL), and a restart comes back on that port, waiting while
-// something else holds it.
+// something else holds it. The web app's serve.mjs is launched the same way.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { MongoClient } from 'mongodb';
@@ -92,4 +92,21 @@ test("When the port stays taken past portRetryMs, then the restart fails with th
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
+});
+
+test("When the web app starts without a port and is restarted with the services' URLs, then it keeps its port and serves them in config.json", async () => {
+  const web = new ServiceProcess({ service: 'web', env: { HOST: '127.0.0.1' } });
+  started.push(web);
+  await web.start();
+  const { url } = web;
+  expect(web.env['WEB_PORT']).toBe(String(web.port));
+  expect(await (await fetch(`${url}/config.json`)).json()).toEqual({});
+
+  await web.restart({ env: { PARLEY_AUTH_URL: 'http://127.0.0.1:1' } });
+
+  expect(web.url).toBe(url);
+  expect(await (await fetch(`${url}/config.json`)).json()).toEqual({
+    authUrl: 'http://127.0.0.1:1',
+  });
+  expect((await web.stop()).code).toBe(0);
 });
