@@ -21,9 +21,12 @@ WORKDIR /repo
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 RUN pnpm fetch
 COPY . .
+# --filter-prod follows production dependencies only: the services' devDependency on
+# the test toolkit (@parley/testing, with testcontainers and the rest) is not installed,
+# let alone built; `deploy --prod` below leaves it out of every image as well.
 RUN pnpm install --frozen-lockfile --offline \
-      --filter "@parley/auth..." --filter "@parley/chat..." --filter "@parley/websocket..." \
-      --filter "@parley/web..." \
+      --filter-prod "@parley/auth..." --filter-prod "@parley/chat..." \
+      --filter-prod "@parley/websocket..." --filter-prod "@parley/web..." \
  && pnpm exec tsc -b services/auth services/chat services/websocket \
  && pnpm --filter @parley/web build
 # pnpm 10 deploys only injected workspace packages; enabling that for the deploy alone
