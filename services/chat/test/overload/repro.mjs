@@ -76,7 +76,8 @@ async function runServer() {
     logger,
     metrics: chatMetrics,
     isBrokerConnected: () => amqp.isConnected(),
-    sendRateLimit: { points: 0, windowMs: 10_000 },
+    // the send limit off (0), so the queue is measured, not the limiter
+    limits: { send: { points: 0, windowMs: 10_000 } },
     sendLimits,
   });
   await services.ensureIndexes();
