@@ -21,9 +21,11 @@ WORKDIR /repo
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 RUN pnpm fetch
 COPY . .
-# --filter-prod follows production dependencies only: the services' devDependency on
-# the test toolkit (@parley/testing, with testcontainers and the rest) is not installed,
-# let alone built; `deploy --prod` below leaves it out of every image as well.
+# --filter-prod selects the images' projects by production dependencies only, so the
+# services' devDependency on the test toolkit (@parley/testing) selects nothing. The
+# workspace root, which pnpm always installs for its build tools, still brings the
+# toolkit into this stage; it is not built here, and `deploy --prod` below leaves it out
+# of every image (tools/ci/validate-docker.sh checks the deployed folders).
 RUN pnpm install --frozen-lockfile --offline \
       --filter-prod "@parley/auth..." --filter-prod "@parley/chat..." \
       --filter-prod "@parley/websocket..." --filter-prod "@parley/web..." \
