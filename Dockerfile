@@ -21,9 +21,14 @@ WORKDIR /repo
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
 RUN pnpm fetch
 COPY . .
+# --filter-prod selects the images' projects by production dependencies only, so the
+# services' devDependency on the test toolkit (@parley/testing) selects nothing. The
+# workspace root, which pnpm always installs for its build tools, still brings the
+# toolkit into this stage; it is not built here, and `deploy --prod` below leaves it out
+# of every image (tools/ci/validate-docker.sh checks the deployed folders).
 RUN pnpm install --frozen-lockfile --offline \
-      --filter "@parley/auth..." --filter "@parley/chat..." --filter "@parley/websocket..." \
-      --filter "@parley/web..." \
+      --filter-prod "@parley/auth..." --filter-prod "@parley/chat..." \
+      --filter-prod "@parley/websocket..." --filter-prod "@parley/web..." \
  && pnpm exec tsc -b services/auth services/chat services/websocket \
  && pnpm --filter @parley/web build
 # pnpm 10 deploys only injected workspace packages; enabling that for the deploy alone

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync 
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { startFerret } from '../tools/ferretdb/ferretdb.mjs';
+import { localAmqpUrl, startFerretDb } from '@parley/testing';
 import { summariseProfile } from './cpuprofile-summary.mjs';
 import { benchHelp, parseBenchArgs } from './options.mjs';
 import { createHistogram, merge, summary } from './lib/histogram.mjs';
@@ -99,14 +99,14 @@ const results = {
 
 // ---------------------------------------------------------------- infrastructure
 
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const amqpUrl = process.env.AMQP_URL ?? localAmqpUrl;
 const exchange = `bench.${runId}.events`;
 const rawExchange = `bench.${runId}.raw`;
 
 log(`run ${runId}: temp dir ${tmp}`);
 const ferret = opts['mongo-url']
   ? { url: opts['mongo-url'].replace(/\/+$/, ''), pid: undefined, stop: async () => {} }
-  : await startFerret({ dataDir: path.join(tmp, 'ferretdb') });
+  : await startFerretDb({ dataDir: path.join(tmp, 'ferretdb') });
 cleanups.push(() => ferret.stop());
 const mongoBase = ferret.url;
 results.database = opts['mongo-url'] ? 'MongoDB at --mongo-url' : 'FerretDB dev server';

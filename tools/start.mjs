@@ -1,26 +1,23 @@
 // `pnpm start`: the whole backend on one machine without Docker. Builds what is
 // stale, starts the FerretDB dev server (unless MONGO_URL names a MongoDB), checks
-// that RabbitMQ answers, then runs every built service as a child process with its
-// output tagged. Ctrl-C stops everything; if one service dies, the rest are stopped
-// and the exit code says so. Node builtins only.
+// that RabbitMQ answers, then runs every built service and the web app
+// (apps/web/serve.mjs, which builds the app when stale) as child processes with their
+// output tagged, through the launcher of @parley/testing (imported once the build is
+// current). Ctrl-C stops everything; if one process dies, the rest are stopped and the
+// exit code says so.
 //
 // The services log pino JSON lines; here each becomes `HH:MM:SS LEVEL [svc] msg
 // key=value…` (coloured on a terminal) unless LOG_FORMAT=json asks for the raw lines.
 // FerretDB logs errors only unless FERRETDB_LOG_LEVEL says otherwise. The variables it
 // reads are in start-env.mjs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { startWebApp } from '../apps/web/serve.mjs';
-import { startFerret } from './ferretdb/ferretdb.mjs';
 import { readStartEnv } from './start-env.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const killAfterMs = 10_000;
 
 let settings;
 try {
@@ -30,10 +27,11 @@ try {
   process.exit(1);
 }
 const services = [
-  { name: 'auth', port: String(settings.AUTH_PORT), color: 36 },
-  { name: 'chat', port: String(settings.CHAT_PORT), color: 35 },
-  { name: 'websocket', port: String(settings.WEBSOCKET_PORT), color: 33 },
+  { name: 'auth', port: settings.AUTH_PORT, color: 36 },
+  { name: 'chat', port: settings.CHAT_PORT, color: 35 },
+  { name: 'websocket', port: settings.WEBSOCKET_PORT, color: 33 },
 ];
+const web = { name: 'web', port: settings.WEB_PORT, color: 32 };
 const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
 const rawJson = settings.LOG_FORMAT === 'json';
 const paint = (color, text) => (useColor ? `\x1b[${color}m${text}\x1b[0m` : text);
@@ -105,10 +103,9 @@ function formatLogLine(line, prefix) {
   return `${paint(2, clock)} ${level} ${prefix} ${message}${pairs.length ? ` ${pairs.join(' ')}` : ''}${stack}`;
 }
 
-function pipeLines(stream, prefix, out) {
-  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-    out.write(`${rawJson ? `${prefix} ${line}` : formatLogLine(line, prefix)}\n`);
-  });
+function printLine(line, prefix, stream) {
+  const out = stream === 'stderr' ? process.stderr : process.stdout;
+  out.write(`${rawJson ? `${prefix} ${line}` : formatLogLine(line, prefix)}\n`);
 }
 
 function newestMtime(dir) {
@@ -142,31 +139,7 @@ function buildIfStale() {
   if (result.status !== 0) throw new Error('build failed (see above); fix it or run `pnpm build`');
 }
 
-// Speaks the first bytes of AMQP 0-9-1: a broker answers the protocol header with
-// a Connection.Start method frame (frame type 1).
-function amqpAnswers(url) {
-  const { hostname, port, protocol } = new URL(url);
-  const tls = protocol === 'amqps:';
-  return new Promise((resolve) => {
-    const socket = net.connect({
-      host: hostname || '127.0.0.1',
-      port: Number(port || (tls ? 5671 : 5672)),
-    });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(3_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => {
-      if (tls) return done(true);
-      socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
-    });
-    socket.once('data', (data) => done(data[0] === 1));
-  });
-}
-
-async function startMongo() {
+async function startMongo({ startFerretDb }) {
   if (settings.MONGO_URL !== undefined) {
     say(`using MONGO_URL ${settings.MONGO_URL}`);
     return { url: settings.MONGO_URL, stop: async () => {} };
@@ -174,7 +147,7 @@ async function startMongo() {
   const listen = `127.0.0.1:${settings.MONGO_PORT}`;
   const dataDir = path.join(root, '.data', 'ferretdb');
   const prefix = tag('mongo', 34);
-  const server = await startFerret({
+  const server = await startFerretDb({
     dataDir,
     listen,
     // its warn level logs every error reply it sends (e.g. to the driver's endSessions)
@@ -190,36 +163,35 @@ async function startMongo() {
   return { url: `${server.url}/parley`, stop: server.stop, exited: server.exited };
 }
 
-function startService({ name, port, color }, shared) {
-  const dir = path.join(root, 'services', name);
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: dir,
-    env: { ...process.env, ...shared, PORT: port },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+// Not killed for being slow to get ready: a process that never gets there is seen
+// when it exits; Ctrl-C stops one that is still starting. Every variable of this
+// process reaches the children, `shared` over them.
+function startService({ ServiceProcess }, { name, port, color }, shared) {
   const prefix = tag(name, color);
-  pipeLines(child.stdout, prefix, process.stdout);
-  pipeLines(child.stderr, prefix, process.stderr);
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  const service = new ServiceProcess({
+    service: name,
+    port,
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...shared }).filter(([, value]) => value !== undefined),
+    ),
+    onLine: (line, stream) => printLine(line, prefix, stream),
+    readyTimeoutMs: Infinity,
+    // a taken port is the user's to free: fail at once instead of waiting for it
+    portRetryMs: 0,
+  });
+  service.start().then(
+    () => say(`${name} ready at ${service.url} (pid ${service.pid})`),
+    () => undefined, // its exit (below) says what happened
   );
-  say(`${name} started (pid ${child.pid}) on port ${port}`);
-  return { name, child, exited };
-}
-
-async function stopService({ child, exited }) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  await exited;
-  clearTimeout(killer);
+  return service;
 }
 
 async function main() {
   buildIfStale();
+  const testing = await import('@parley/testing');
 
   const amqpUrl = settings.AMQP_URL;
-  if (!(await amqpAnswers(amqpUrl))) {
+  if (!(await testing.amqpAnswers(amqpUrl, 3_000))) {
     const where = new URL(amqpUrl).host;
     throw new Error(
       `RabbitMQ does not answer at ${where}. Start it (e.g. \`rabbitmq-server -detached\`) or set AMQP_URL.`,
@@ -227,7 +199,7 @@ async function main() {
   }
   say(`RabbitMQ answers at ${new URL(amqpUrl).host}`);
 
-  const mongo = await startMongo();
+  const mongo = await startMongo(testing);
   const shared = {
     MONGO_URL: mongo.url,
     AMQP_URL: amqpUrl,
@@ -242,9 +214,10 @@ async function main() {
   );
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');
-  const running = runnable.map((service) => startService(service, shared));
-  // The web app beside the services (apps/web/serve.mjs builds it if stale and prints its URL).
-  const web = await startWebApp({ settings, log: (line) => say(line) });
+  const running = runnable.map((service) => startService(testing, service, shared));
+  // The web app beside the services: serve.mjs builds it if stale, then prints its URL.
+  if (existsSync(path.join(root, 'apps', 'web', 'serve.mjs')))
+    running.push(startService(testing, web, { HOST: settings.HOST }));
   if (running.length === 0 && !mongo.exited) {
     say('nothing to run: no built service and MONGO_URL points at an outside database');
     return;
@@ -269,7 +242,7 @@ async function main() {
     stopping = true;
     clearInterval(parentWatch);
     say(`stopping (${reason})`);
-    await Promise.all([web.close(), ...running.map(stopService)]);
+    await Promise.all(running.map((service) => service.stop()));
     await mongo.stop();
     say('stopped');
   };
@@ -282,7 +255,7 @@ async function main() {
 
   // Whatever ends first decides: a signal (clean exit), or a child that died.
   const died = [
-    ...running.map(({ name, exited }) => exited.then((how) => ({ name, ...how }))),
+    ...running.map(({ service, exited }) => exited.then((how) => ({ name: service, ...how }))),
     ...(mongo.exited ? [mongo.exited.then((how) => ({ name: 'mongo', ...how }))] : []),
   ];
   const first = await Promise.race(died);

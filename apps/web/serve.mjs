@@ -149,6 +149,14 @@ export async function startWebApp({ settings = readWebEnv(), log = console.log }
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   startWebApp()
     .then((web) => {
+      // Where it listens, for a launcher that opened an IPC channel (@parley/testing's:
+      // the tests and `pnpm start`; the services send the same message), which learns
+      // port 0 this way. A no-op without one (the image); the channel must not keep this
+      // process alive once the server closes.
+      if (process.send) {
+        process.send({ type: 'parley:listening', url: web.url });
+        process.channel?.unref();
+      }
       process.once('SIGTERM', () => void web.close());
       process.once('SIGINT', () => void web.close());
     })

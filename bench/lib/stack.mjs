@@ -1,122 +1,68 @@
-// Starts what a benchmark run measures, as real processes on free loopback ports:
-// the FerretDB dev server (throwaway data dir), Parley's three built services on a
-// throwaway database and a unique exchange, and the raw pipeline. Every process is
-// spawned through `sh -c 'ulimit -n <hard>; exec …'` so its soft open-file limit is
-// the hard one (10,000 sockets need more than the usual 1,024).
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import net from 'node:net';
+// What a benchmark run measures, as real processes started through @parley/testing's
+// launcher: Parley's three built services (each on a port it binds itself) and the
+// raw pipeline, every one with its soft open-file limit raised to the hard one
+// (10,000 sockets need more than the usual 1,024) and its output in the run's log dir.
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ServiceProcess, spawnNode } from '@parley/testing';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const benchRoot = path.join(repoRoot, 'bench');
+export const benchRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// whatever happens to the bench (a throw, Ctrl-C), no process it started outlives it
-const running = new Set();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/** Spawns `node …args` with the raised fd limit; stdout/stderr go to `logFile`. */
-export function spawnNode(name, args, { cwd, env, logFile, ipc = false, onStdoutLine } = {}) {
-  const child = spawn(
-    'sh',
-    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...args],
-    {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
-    },
-  );
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
-  const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
-  lines.on('line', (line) => {
-    log?.write(`${line}\n`);
-    onStdoutLine?.(line);
-  });
-  child.stderr.on('data', (chunk) => log?.write(chunk));
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      log?.end();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    name,
-    child,
-    pid: child.pid,
-    exited,
-    async stop(timeoutMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const how = await exited;
-      clearTimeout(killer);
-      return how;
-    },
-  };
-}
-
-async function waitReady(url, proc, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited while starting`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-      last = `${res.status}`;
-    } catch (err) {
-      last = err.message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${proc.name}: ${url} not ready within ${timeoutMs / 1000}s (${last})`);
-}
+let started = 0;
 
 /**
  * One Parley service from services/<name>/dist/main.js. `nodeArgs` lets the profile
  * pass `--cpu-prof`; `env` is the whole service environment.
  */
 export async function startService(name, { env, logDir, nodeArgs = [] }) {
-  const port = await freePort();
-  const proc = spawnNode(name, [...nodeArgs, 'dist/main.js'], {
-    cwd: path.join(repoRoot, 'services', name),
-    env: { ...env, PORT: String(port) },
-    logFile: path.join(logDir, `${name}-${port}.log`),
+  started += 1;
+  const service = new ServiceProcess({
+    service: name,
+    label: `${name}-${started}`,
+    env: { ...process.env, ...env },
+    logFile: path.join(logDir, `${name}-${started}.log`),
+    nodeArgs,
+    raiseFileLimit: true,
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 15_000,
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/readyz`, proc);
-  return { ...proc, port, url };
+  await service.start();
+  return service;
+}
+
+/** A process of the bench (a raw-pipeline server, a load worker) with the raised limit. */
+export function startBenchProcess(name, args, { env = {}, logDir, ipc = false, onLine } = {}) {
+  return spawnNode({
+    label: name,
+    args,
+    cwd: benchRoot,
+    env: { ...process.env, ...env },
+    logFile: path.join(logDir, `${name}.log`),
+    raiseFileLimit: true,
+    ipc,
+    stopTimeoutMs: 15_000,
+    ...(onLine ? { onLine } : {}),
+  });
 }
 
 /** A raw-pipeline process from bench/raw/; it prints `{"port":N}` once it listens. */
 export function startRaw(file, { env, logDir }) {
   return new Promise((resolve, reject) => {
     const name = path.basename(file, '.mjs');
-    const proc = spawnNode(name, [path.join(benchRoot, 'raw', file)], {
-      cwd: benchRoot,
+    const proc = startBenchProcess(name, [path.join(benchRoot, 'raw', file)], {
       env,
-      logFile: path.join(logDir, `${name}.log`),
-      onStdoutLine: (line) => {
+      logDir,
+      onLine: (line, stream) => {
+        if (stream !== 'stdout') return;
         try {
           const { port } = JSON.parse(line);
-          if (port) resolve({ ...proc, port, url: `http://127.0.0.1:${port}` });
+          if (port)
+            resolve({
+              pid: proc.pid,
+              stop: () => proc.stop(),
+              port,
+              url: `http://127.0.0.1:${port}`,
+            });
         } catch {
           // a log line
         }
@@ -151,5 +97,3 @@ export function parleyEnv({ mongoUrl, amqpUrl, exchange, authUrl, chatUrl, logLe
     SEND_RATE_LIMIT: '1000000000',
   };
 }
-
-export { waitReady };

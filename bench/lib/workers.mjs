@@ -1,14 +1,13 @@
 // The load-generator processes (load-worker.mjs) and a promise-returning RPC over
 // their IPC channel.
 import path from 'node:path';
-import { benchRoot, spawnNode } from './stack.mjs';
+import { benchRoot, startBenchProcess } from './stack.mjs';
 
 export function startWorkers(count, logDir) {
   return Array.from({ length: count }, (_, index) => {
-    const proc = spawnNode(`load-${index}`, [path.join(benchRoot, 'load-worker.mjs')], {
-      cwd: benchRoot,
+    const proc = startBenchProcess(`load-${index}`, [path.join(benchRoot, 'load-worker.mjs')], {
+      logDir,
       ipc: true,
-      logFile: path.join(logDir, `load-${index}.log`),
     });
     let nextId = 0;
     const pending = new Map();
@@ -24,7 +23,8 @@ export function startWorkers(count, logDir) {
       }
     });
     return {
-      ...proc,
+      pid: proc.pid,
+      exited: proc.exited,
       index,
       call(cmd, args) {
         const id = nextId++;
@@ -35,7 +35,7 @@ export function startWorkers(count, logDir) {
       },
       async stop() {
         proc.child.disconnect();
-        return proc.stop(5_000);
+        return proc.stop({ timeoutMs: 5_000 });
       },
     };
   });

@@ -8,11 +8,12 @@ import type { Message } from '@parley/contracts';
 import {
   createUsers,
   openRawSocket,
+  tokenOf,
   useStack,
   waitFor,
   type RawSocket,
   type TestUser,
-} from '../harness';
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'abuse' });
 
@@ -23,17 +24,11 @@ let dm: Message; // alice ↔ bob
 let aliceSocket: RawSocket;
 let bobSocket: RawSocket;
 
-function token(user: TestUser): string {
-  const session = user.client.session;
-  if (session === null) throw new Error(`${user.username} is not logged in`);
-  return session.accessToken;
-}
-
 async function call(user: TestUser, method: string, path: string, body?: unknown) {
   const res = await fetch(`${e2e.stack.chatUrl}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${token(user)}`,
+      authorization: `Bearer ${tokenOf(user)}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -67,8 +62,8 @@ beforeAll(async () => {
     TestUser,
   ];
   dm = await alice.client.send({ to: bob.username, text: 'just between us' });
-  aliceSocket = await openRawSocket(e2e.stack.websocketUrls[0]!, token(alice));
-  bobSocket = await openRawSocket(e2e.stack.websocketUrls[0]!, token(bob));
+  aliceSocket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(alice));
+  bobSocket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(bob));
 }, 30_000);
 afterAll(async () => {
   await Promise.all([aliceSocket?.close(), bobSocket?.close()]);
@@ -96,7 +91,7 @@ test('When the attacker probes a direct conversation id and a message id of othe
   expect(real).toEqual(fake);
   expect(real.map((a) => a['status'])).toEqual([404, 404, 404, 404, 404, 404]);
   // over the socket too: resume names both, and both come back as not found
-  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, token(mallory));
+  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(mallory));
   socket.sendJson({
     type: 'resume',
     ref: 'probe',
@@ -151,7 +146,7 @@ test('When the attacker floods typing into a room, then the others get at most o
     name: 'typing',
     members: [bob.username, mallory.username],
   });
-  const attacker = await openRawSocket(e2e.stack.websocketUrls[0]!, token(mallory));
+  const attacker = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(mallory));
   const before = bobSocket.frames.length;
   const started = Date.now();
 
@@ -196,7 +191,7 @@ test('When the attacker creates rooms in a row pulling strangers in, then creati
 });
 
 test('When the attacker sends resumes naming 1,000 and 100 made-up conversations, then one answer each and never one per conversation', async () => {
-  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, token(mallory));
+  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(mallory));
   const thousand = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`d_fake_${i}`, 0]));
   const hundred = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`d_fake_${i}`, 0]));
 
@@ -229,11 +224,11 @@ test('When the attacker sends resumes naming 1,000 and 100 made-up conversations
 
 test('When the attacker subscribes to the presence of a stranger, then it is unknown and stays so while the stranger comes and goes', async () => {
   const [stranger] = (await createUsers(e2e.stack, ['carol'])) as [TestUser];
-  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, token(mallory));
+  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(mallory));
   socket.sendJson({ type: 'presence_subscribe', userIds: [stranger.user.id, alice.user.id] });
   const answers = [await socket.next('presence'), await socket.next('presence')];
 
-  const online = await openRawSocket(e2e.stack.websocketUrls[0]!, token(stranger));
+  const online = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(stranger));
   await online.close();
   await new Promise((resolve) => setTimeout(resolve, 2_500)); // past the offline grace
 

@@ -12,10 +12,10 @@ import {
   createClient,
   createUsers,
   Inbox,
+  type TestUser,
   useStack,
   waitFor,
-  type TestUser,
-} from '../harness';
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'broker-drop', websocketInstances: 2 });
 

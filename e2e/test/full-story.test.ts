@@ -2,18 +2,18 @@
 // story from registration to going offline, each step checked on every device it
 // should reach (and on the one it should not). Alice's phone is a raw socket, so the
 // exact frames it gets are visible; every other device is the real client.
-import type { RealtimeConnection } from '@parley/client';
 import type { Message } from '@parley/contracts';
 import {
   connect,
   createUsers,
   Inbox,
   openRawSocket,
-  useStack,
-  waitFor,
   type RawSocket,
   type TestUser,
-} from '../harness';
+  tokenOf,
+  useStack,
+  waitFor,
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'story' });
 
@@ -25,22 +25,11 @@ let laptop: Inbox; // alice's second device
 let bobRt: Inbox;
 let carolRt: Inbox;
 let dm = '';
-const opened: RealtimeConnection[] = [];
-
 async function realtime(user: TestUser): Promise<Inbox> {
-  const rt = await connect(user);
-  opened.push(rt);
-  return new Inbox(rt);
-}
-
-function token(user: TestUser): string {
-  const session = user.client.session;
-  if (session === null) throw new Error(`${user.username} is not logged in`);
-  return session.accessToken;
+  return new Inbox(await connect(user));
 }
 
 afterAll(async () => {
-  for (const rt of opened) rt.close();
   await phone?.close();
 });
 
@@ -64,7 +53,7 @@ test('When alice connects two devices, then bob watching her presence sees her o
     (p) => p.userId === alice.user.id && p.status === 'offline',
     'alice offline before she connects',
   );
-  phone = await openRawSocket(e2e.stack.websocketUrls[0] as string, token(alice));
+  phone = await openRawSocket(e2e.stack.websocketUrls[0] as string, tokenOf(alice));
   laptop = await realtime(alice);
   await bobRt.waitIn(
     bobRt.presence,

@@ -1,30 +1,22 @@
 // docs/design.md §7.4 over real processes: two websocket instances behind one exchange,
 // users spread over them (carol on both), each instance delivering to the sockets it
 // holds, and presence right whichever instance the watcher and the watched are on.
-import type { RealtimeConnection } from '@parley/client';
 import {
   connect,
   createClient,
   createUsers,
   Inbox,
+  type TestUser,
   useStack,
   waitFor,
-  type TestUser,
-} from '../harness';
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'two-ws', websocketInstances: 2 });
-
-const opened: RealtimeConnection[] = [];
-afterAll(() => {
-  for (const rt of opened) rt.close();
-});
 
 async function realtime(user: TestUser, websocket: number): Promise<Inbox> {
   // the client's socket goes to the instance its ParleyClient was made for; a second
   // client for the same user (same session) opens it on another instance
-  const rt = await connect(websocket === 0 ? user : await onInstance(user, websocket));
-  opened.push(rt);
-  return new Inbox(rt);
+  return new Inbox(await connect(websocket === 0 ? user : await onInstance(user, websocket)));
 }
 
 /** The same user logged in again with a client whose socket goes to another instance. */

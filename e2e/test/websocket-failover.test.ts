@@ -12,10 +12,10 @@ import {
   failoverWebSocket,
   Inbox,
   openRawSocket,
-  useStack,
   type TestUser,
-} from '../harness';
-import { waitFor } from '@parley/server-kit/testing';
+  useStack,
+  waitFor,
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'failover', websocketInstances: 2 });
 

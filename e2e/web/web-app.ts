@@ -1,74 +1,41 @@
 // What the browser tests need, in one place: Debian's Chromium driven by
-// playwright-core, the built web app (apps/web) served by its own serve.mjs and
-// pointed at a stack, and the few pieces of the e2e harness they use.
-import { spawn, type ChildProcess } from 'node:child_process';
+// playwright-core, and the built web app (apps/web) served by its own serve.mjs and
+// pointed at a stack, both started through @parley/testing.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import readline from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ParleyClient } from '@parley/client';
 import {
   closeAllConnections,
   createClient,
-  freePorts,
   reportLogsOnFailure,
+  ServiceProcess,
   startStack,
   type Stack,
-} from '../harness';
+} from '@parley/testing';
 import { loadWebKnobs } from './web-knobs';
 
-export { createUsers, waitFor, uniqueName, type Stack, type TestUser } from '../harness';
-
-const repoRoot = path.resolve(__dirname, '../..');
-const webRoot = path.join(repoRoot, 'apps/web');
+export { createUsers, waitFor, uniqueName, type Stack, type TestUser } from '@parley/testing';
 
 /** The browser the tests drive (CHROMIUM_PATH, see web-knobs.ts). */
 export const { CHROMIUM_PATH } = loadWebKnobs();
 export const hasChromium = existsSync(CHROMIUM_PATH);
 export const SKIP_REASON = `[e2e web] skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium)\n`;
 
-export interface WebApp {
-  /** http://127.0.0.1:<port>/ */
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
 /**
- * Serves the app with `node serve.mjs` (which builds it first if dist/ is stale) on
- * `port`, its config.json naming the stack's services.
+ * The app as `node serve.mjs` (which builds it first if dist/ is stale), a child
+ * process like the services: port 0, and gone with this process however it ends. Its
+ * stderr is passed on to the test's.
  */
-export async function serveWebApp(stack: Stack, port: number): Promise<WebApp> {
-  // The harness's watchdog: the server exits with this process, however it ends.
-  const watchdog = path.join(repoRoot, 'e2e/harness/exit-with-parent.cjs');
-  const child: ChildProcess = spawn(process.execPath, ['--require', watchdog, 'serve.mjs'], {
-    cwd: webRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PARLEY_AUTH_URL: stack.authUrl,
-      PARLEY_CHAT_URL: stack.chatUrl,
-      PARLEY_WEBSOCKET_URL: stack.websocketUrls[0] ?? '',
+function webAppProcess(): ServiceProcess {
+  return new ServiceProcess({
+    service: 'web',
+    env: { HOST: '127.0.0.1' },
+    // a stale dist/ is rebuilt first (vite build)
+    readyTimeoutMs: 120_000,
+    onLine: (line, stream) => {
+      if (stream === 'stderr') process.stderr.write(`[web] ${line}\n`);
     },
-    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    // serve.mjs prints `Parley web app at http://…/` once it listens.
-    const lines = readline.createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const match = /(http:\/\/\S+)/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    });
-    void exited.then(() => reject(new Error('serve.mjs exited before listening')));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** Chromium as the brief for these tests wants it: headless, no sandbox or GPU, nothing phoning home. */
@@ -91,7 +58,7 @@ export function launchChromium(): Promise<Browser> {
 /** A browser context (one user: its own storage) with a page on the app. */
 export async function openApp(
   browser: Browser,
-  app: WebApp,
+  app: { readonly url: string },
   viewport = { width: 1280, height: 800 },
   colorScheme: 'light' | 'dark' = 'light',
 ): Promise<{ context: BrowserContext; page: Page }> {
@@ -142,7 +109,8 @@ export async function registerInUi(
 
 export interface WebStackHandle {
   readonly stack: Stack;
-  readonly app: WebApp;
+  /** The web app; its `url` is the page to open. */
+  readonly app: ServiceProcess;
   readonly browser: Browser;
 }
 
@@ -150,30 +118,40 @@ export interface WebStackHandle {
  * For one test file: a stack whose services admit the app's origin (CORS_ORIGINS, as
  * a deployment would set it), the app served for it, and Chromium; all stopped after
  * the file's tests, with the services' log tails printed under a failed test.
+ *
+ * The services must know the app's origin before they start, and the app the
+ * services' URLs: so the app binds port 0 first, and once the stack runs it comes back
+ * on that same port with the stack's URLs (a restart, as the launcher does for any
+ * service). No port is picked beforehand.
  */
 export function useWebStack(name = 'web'): WebStackHandle {
   let stack: Stack | undefined;
-  let app: WebApp | undefined;
+  let app: ServiceProcess | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
-    const [port] = await freePorts(1);
-    if (port === undefined) throw new Error('no free port');
+    app = webAppProcess();
+    await app.start();
     stack = await startStack({
       name,
       readyTimeoutMs: 60_000,
       env: {
-        CORS_ORIGINS: `http://127.0.0.1:${port}`,
+        CORS_ORIGINS: app.url,
         // Chromium shares the cores with the services here: a slow moment should be
         // slow, not a 503 from the 1.5 s request deadline these tests are not about.
         REQUEST_DEADLINE_MS: '10000',
       },
     });
-    [app, browser] = await Promise.all([serveWebApp(stack, port), launchChromium()]);
+    const urls = {
+      PARLEY_AUTH_URL: stack.authUrl,
+      PARLEY_CHAT_URL: stack.chatUrl,
+      PARLEY_WEBSOCKET_URL: stack.websocketUrls[0] ?? '',
+    };
+    [, browser] = await Promise.all([app.restart({ env: urls }), launchChromium()]);
   }, 150_000);
   reportLogsOnFailure(() => stack);
   afterAll(async () => {
     await browser?.close();
-    await app?.stop();
+    await app?.dispose();
     closeAllConnections();
     await stack?.stop();
   }, 30_000);

@@ -15,7 +15,8 @@
 #      with dockerfile-utils and dockerfilelint, the Dockerfile linters npm has
 #      (hadolint is in neither npm nor Debian; tools/ci/.dockerfilelintrc says why one
 #      dockerfilelint rule is replaced by a check here);
-#   4. the keygen script writes, keeps and refuses keys as docker-compose.yml relies on.
+#   4. the keygen script writes, keeps and refuses keys as docker-compose.yml relies on;
+#   5. each image's `pnpm deploy --prod` leaves out the test toolkit (@parley/testing).
 # Installs docker-compose with apt and the linters with npm (into a temp dir) when
 # missing. Exits non-zero on the first problem.
 set -euo pipefail
@@ -230,4 +231,20 @@ keygen RS256 | grep -q 'keeping' || fail 'keygen did not keep the key'
 if keygen ES256 2>/dev/null; then fail 'keygen accepted an RSA key for ES256'; fi
 node --check tools/docker/healthcheck.mjs || fail 'healthcheck.mjs does not parse'
 log 'keygen and healthcheck scripts: ok'
+
+# The test toolkit is a devDependency of the services and the workspace root and must
+# never reach an image: run each image's deploy as the build stage does (from the
+# installed workspace's store) and look for it, and for testcontainers, in the result.
+for app in auth chat websocket web; do
+  pnpm --filter "@parley/${app}" deploy --prod --offline \
+    --config.inject-workspace-packages=true "$tmp/deploy/${app}" >"$tmp/deploy-${app}.log" 2>&1 || {
+    cat "$tmp/deploy-${app}.log"
+    fail "pnpm deploy --prod of @parley/${app} (run pnpm install first)"
+  }
+  if [ -e "$tmp/deploy/${app}/node_modules/@parley/testing" ] ||
+    find "$tmp/deploy/${app}/node_modules" -name 'testcontainers*' -print -quit | grep -q .; then
+    fail "the production deploy of @parley/${app} holds the test toolkit"
+  fi
+done
+log 'production deploys (auth, chat, websocket, web): no @parley/testing, no testcontainers'
 log 'all Docker checks passed'

@@ -8,10 +8,10 @@ import { benchOptionsSchema } from '../../bench/options.mjs';
 import { faultKnobsSchema } from '../../e2e/faults/support/fault-knobs.js';
 import { fuzzKnobsSchema } from '../../e2e/fuzz/support/fuzz-knobs.js';
 import { webKnobsSchema } from '../../e2e/web/web-knobs.js';
+import { infraEnvSchema } from '../../packages/testing/src/infra-env.js';
 import { composeEnvSchema } from '../docker/compose-env.js';
 import { healthcheckEnvSchema, keygenEnvSchema } from '../docker/script-env.mjs';
 import { startEnvSchema } from '../start-env.mjs';
-import { infraEnvSchema } from '../test-infra/infra-env.js';
 import { settingsOf, splitShared, type ConfigSection } from './render-config-docs.js';
 
 export { composeEnvSchema };
@@ -67,7 +67,7 @@ export function configSections(): ConfigSection[] {
     },
     {
       title: 'Tests: infrastructure',
-      intro: `${source('tools/test-infra/infra-env.js')} The jest global setup and teardown (see [testing.md](testing.md#how-tests-find-their-infrastructure)).`,
+      intro: `${source('packages/testing/src/infra-env.ts')} The jest global setup and teardown (see [testing.md](testing.md#how-tests-find-their-infrastructure)).`,
       settings: settingsOf(infraEnvSchema),
     },
     {

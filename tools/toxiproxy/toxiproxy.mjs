@@ -6,8 +6,8 @@
 //   node tools/toxiproxy/toxiproxy.mjs start [--listen ADDR] [--log-level LEVEL]
 //
 // `start` prints `ready <api-url>` once the API answers and stops on SIGINT/SIGTERM or
-// when its stdin closes, so a test runner can start it as a child (see
-// toxiproxy-client.ts). As a module: ensureBuilt() and startToxiproxy().
+// when its stdin closes, so a test runner can start it as a child (@parley/testing
+// does). As a module: ensureBuilt() and startToxiproxy().
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 

@@ -1,21 +1,28 @@
-// A stack (e2e/harness) whose links to MongoDB and RabbitMQ run through Toxiproxy, so
-// a test cuts, stalls and restores them for real, plus what the fault tests measure:
-// plain HTTP calls with their status and latency, the messages stored per
-// conversation, and the RSS of each service process.
+// A stack (startStack from @parley/testing) whose links to MongoDB and RabbitMQ run
+// through Toxiproxy, so a test cuts, stalls and restores them for real, plus what the
+// fault tests measure: plain HTTP calls with their status and latency, the messages
+// stored per conversation, and the RSS of each service process.
 import { readFileSync } from 'node:fs';
 import type { Message } from '@parley/contracts';
 import { MongoClient } from 'mongodb';
-import { startStack, type Stack, type StackOptions } from '../../harness/stack';
-import { connect, createUsers, type TestUser } from '../../harness/users';
-import { Inbox } from '../../harness/inbox';
-import { amqpUrl, waitFor } from '../../../tools/test-infra';
 import {
-  startToxiproxy,
-  upstreamOf,
-  viaProxy,
+  amqpUrl,
+  connect,
+  createUsers,
+  Inbox,
   type ProxyLink,
+  type Stack,
+  type StackOptions,
+  startStack,
+  startToxiproxy,
+  tokenOf,
+  type TestUser,
   type ToxiproxyServer,
-} from '../../../tools/toxiproxy';
+  upstreamOf,
+  useStarted,
+  viaProxy,
+  waitFor,
+} from '@parley/testing';
 import type { RealtimeConnection, RealtimeOptions, WebSocketConstructor } from '@parley/client';
 
 export interface FaultStack {
@@ -92,6 +99,37 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   };
 }
 
+/**
+ * A fault stack per test file (jest hooks, as useStack): started before the file's
+ * tests, its logs printed under a failed test, and after them every realtime
+ * connection closed and everything stopped. Read its fields inside tests.
+ */
+export function useFaultStack(options: FaultStackOptions = {}): FaultStack {
+  const started = useStarted(
+    () => startFaultStack(options),
+    (faults) => faults.stack,
+    180_000,
+  );
+  return {
+    get stack() {
+      return started().stack;
+    },
+    get toxiproxy() {
+      return started().toxiproxy;
+    },
+    get mongo() {
+      return started().mongo;
+    },
+    get amqp() {
+      return started().amqp;
+    },
+    get db() {
+      return started().db;
+    },
+    stop: () => started().stop(),
+  };
+}
+
 export interface Call {
   status: number;
   ms: number;
@@ -132,12 +170,6 @@ export async function call(
   } catch (err) {
     return { status: 0, ms: Date.now() - started, body: {}, error: String(err) };
   }
-}
-
-export function tokenOf(user: TestUser): string {
-  const token = user.client.session?.accessToken;
-  if (!token) throw new Error(`${user.username} is not logged in`);
-  return token;
 }
 
 /** POST /chat/send as `user`; the message on 200/201. */

@@ -6,8 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { WebSocketConstructor } from '@parley/client';
 import type { Message } from '@parley/contracts';
 import WebSocket from 'ws';
-import type { Stack } from '../../harness/stack';
-import { createUsers, type TestUser } from '../../harness/users';
+import { createUsers, type Stack, type TestUser } from '@parley/testing';
 import { rssMiB, type Expected, type Participant } from './fault-stack';
 
 /**

@@ -11,34 +11,24 @@ import {
   expectGapFree,
   pendingOutbox,
   send,
-  startFaultStack,
   storedMessages,
   waitForDelivery,
   type Expected,
-  type FaultStack,
   type Participant,
+  useFaultStack,
 } from '../support/fault-stack';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/testing';
 import type { Message } from '@parley/contracts';
 
 jest.setTimeout(120_000);
 
 const CRASH = '#crash-after-store#';
-let faults: FaultStack;
+const faults = useFaultStack({
+  name: 'chatcrash',
+  websocketInstances: 1,
+  serviceEnv: { chat: { CHAT_TEST_CRASH_AFTER_STORE: CRASH } },
+});
 let participants: Participant[] = [];
-
-beforeAll(async () => {
-  faults = await startFaultStack({
-    name: 'chatcrash',
-    websocketInstances: 1,
-    serviceEnv: { chat: { CHAT_TEST_CRASH_AFTER_STORE: CRASH } },
-  });
-});
-
-afterAll(async () => {
-  for (const p of participants) p.rt.close();
-  await faults?.stop();
-});
 
 async function storedByText(text: string): Promise<{ _id: unknown; outboxCount?: number }[]> {
   return faults.db

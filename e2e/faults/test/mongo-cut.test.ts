@@ -8,32 +8,26 @@ import {
   createUsers,
   expectGapFree,
   send,
-  startFaultStack,
   storedMessages,
   type Call,
-  type FaultStack,
   type TestUser,
+  useFaultStack,
 } from '../support/fault-stack';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/testing';
 
 jest.setTimeout(120_000);
 
-let faults: FaultStack;
+const faults = useFaultStack({ name: 'mongocut', websocketInstances: 1 });
 let ann: TestUser;
 let bob: TestUser;
 let roomId: string;
 
 beforeAll(async () => {
-  faults = await startFaultStack({ name: 'mongocut', websocketInstances: 1 });
   [ann, bob] = (await createUsers(faults.stack, ['ann', 'bob'])) as [TestUser, TestUser];
   roomId = (await ann.client.createRoom({ name: 'mongo-room', members: [bob.username] })).id;
   expect((await send(faults.stack, ann, { conversationId: roomId, text: 'first' })).status).toBe(
     201,
   );
-});
-
-afterAll(async () => {
-  await faults?.stop();
 });
 
 async function duringOutage(): Promise<Call[]> {

@@ -8,31 +8,20 @@ import {
   expectGapFree,
   pendingOutbox,
   send,
-  startFaultStack,
   storedMessages,
   waitForDelivery,
   type Expected,
-  type FaultStack,
   type Participant,
+  useFaultStack,
 } from '../support/fault-stack';
+import { failoverWebSocket, waitFor } from '@parley/testing';
 import { loadFaultKnobs } from '../support/fault-knobs';
-import { waitFor } from '../../../tools/test-infra';
-import { failoverWebSocket } from '../../harness/failover-websocket';
 
 const CUT_MS = loadFaultKnobs().FAULT_CUT_MS;
 jest.setTimeout(120_000);
 
-let faults: FaultStack;
+const faults = useFaultStack({ name: 'amqpcut', websocketInstances: 2 });
 let participants: Participant[] = [];
-
-beforeAll(async () => {
-  faults = await startFaultStack({ name: 'amqpcut', websocketInstances: 2 });
-});
-
-afterAll(async () => {
-  for (const p of participants) p.rt.close();
-  await faults?.stop();
-});
 
 it('When the RabbitMQ link is cut for 10 s during sends, then every send is 201 and every message reaches every recipient once after it returns', async () => {
   const { stack } = faults;

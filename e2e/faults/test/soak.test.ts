@@ -9,11 +9,10 @@
 import path from 'node:path';
 import {
   connectAll,
-  startFaultStack,
   waitForDelivery,
   type Expected,
-  type FaultStack,
   type Participant,
+  useFaultStack,
 } from '../support/fault-stack';
 import {
   createManyUsers,
@@ -40,23 +39,14 @@ const WARM_UP_SECONDS = Math.min(30, Math.round(SOAK_SECONDS / 4));
 
 jest.setTimeout((SOAK_SECONDS + 180) * 1_000);
 
-let faults: FaultStack;
+const faults = useFaultStack({
+  name: 'soak',
+  websocketInstances: 2,
+  websocketsThroughAmqpProxy: false,
+  env: { LOG_LEVEL: 'warn' },
+  serviceEnv: { auth: { REGISTRATIONS_PER_IP: String(USERS * 2) } },
+});
 let participants: Participant[] = [];
-
-beforeAll(async () => {
-  faults = await startFaultStack({
-    name: 'soak',
-    websocketInstances: 2,
-    websocketsThroughAmqpProxy: false,
-    env: { LOG_LEVEL: 'warn' },
-    serviceEnv: { auth: { REGISTRATIONS_PER_IP: String(USERS * 2) } },
-  });
-});
-
-afterAll(async () => {
-  for (const p of participants) p.rt.close();
-  await faults?.stop();
-});
 
 it(`When ${USERS} users chat for SOAK_SECONDS with random disconnects, then nothing is lost or doubled and every service's memory stays flat`, async () => {
   const { stack } = faults;

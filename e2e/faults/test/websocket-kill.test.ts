@@ -7,12 +7,11 @@ import {
   connectAll,
   createUsers,
   expectGapFree,
-  startFaultStack,
   storedMessages,
   waitForDelivery,
   type Expected,
-  type FaultStack,
   type Participant,
+  useFaultStack,
 } from '../support/fault-stack';
 import { createRooms, droppableWebSocket, runSendLoop, sleep } from '../support/load';
 
@@ -21,21 +20,12 @@ jest.setTimeout(120_000);
 const USERS = 20;
 // ~13 sends/s in all: what chat over the FerretDB dev server serves with room to spare
 const SEND_INTERVAL_MS = 1_500;
-let faults: FaultStack;
+const faults = useFaultStack({
+  name: 'wskill',
+  websocketInstances: 2,
+  websocketsThroughAmqpProxy: false,
+});
 let participants: Participant[] = [];
-
-beforeAll(async () => {
-  faults = await startFaultStack({
-    name: 'wskill',
-    websocketInstances: 2,
-    websocketsThroughAmqpProxy: false,
-  });
-});
-
-afterAll(async () => {
-  for (const p of participants) p.rt.close();
-  await faults?.stop();
-});
 
 it('When a websocket instance is SIGKILLed mid-load, then its clients resume on the other and nothing is lost or doubled', async () => {
   const { stack } = faults;

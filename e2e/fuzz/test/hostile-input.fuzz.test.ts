@@ -18,10 +18,14 @@ import {
   serverFrameSchema,
   type RouteSpec,
 } from '@parley/contracts';
-import { startStack, type Stack } from '../../harness/stack';
-import { createUsers, type TestUser } from '../../harness/users';
-import { openRawSocket } from '../../harness/raw-socket';
-import { waitFor } from '../../../tools/test-infra';
+import {
+  createUsers,
+  openRawSocket,
+  type TestUser,
+  tokenOf,
+  useStack,
+  waitFor,
+} from '@parley/testing';
 import {
   edgeNumber,
   fieldsOf,
@@ -41,7 +45,20 @@ const IP_CAP = 40;
 const routes = Object.entries(ROUTES) as [string, RouteSpec][];
 const counters = { requests: 0, frames: 0, refusedBatchesChecked: 0, socketsTried: 0 };
 
-let stack: Stack;
+const e2e = useStack({
+  name: 'fuzz',
+  serviceEnv: {
+    auth: { LOGIN_MAX_FAILURES_PER_IP: '100000', LOGIN_MAX_FAILURES_PER_USERNAME: '100000' },
+    chat: { SEND_RATE_LIMIT: '0' },
+    websocket: {
+      MAX_CONNECTIONS_PER_IP: String(IP_CAP),
+      MAX_CONNECTIONS_PER_USER: '1000',
+      RATE_LIMIT_PER_SECOND: '10000',
+      RATE_LIMIT_BURST: '10000',
+      ABUSE_MAX_BAD_FRAMES: '100000',
+    },
+  },
+});
 let db: MongoClient;
 let ann: TestUser;
 let bob: TestUser;
@@ -50,20 +67,7 @@ let messageId: string;
 let pids: (number | undefined)[];
 
 beforeAll(async () => {
-  stack = await startStack({
-    name: 'fuzz',
-    serviceEnv: {
-      auth: { LOGIN_MAX_FAILURES_PER_IP: '100000', LOGIN_MAX_FAILURES_PER_USERNAME: '100000' },
-      chat: { SEND_RATE_LIMIT: '0' },
-      websocket: {
-        MAX_CONNECTIONS_PER_IP: String(IP_CAP),
-        MAX_CONNECTIONS_PER_USER: '1000',
-        RATE_LIMIT_PER_SECOND: '10000',
-        RATE_LIMIT_BURST: '10000',
-        ABUSE_MAX_BAD_FRAMES: '100000',
-      },
-    },
-  });
+  const { stack } = e2e;
   db = await MongoClient.connect(stack.mongoUrl);
   [ann, bob] = (await createUsers(stack, ['ann', 'bob'])) as [TestUser, TestUser];
   roomId = (await ann.client.createRoom({ name: 'fuzz-room', members: [bob.username] })).id;
@@ -78,17 +82,12 @@ afterAll(async () => {
       `${counters.socketsTried} sockets opened from one IP\n`,
   );
   await db?.close();
-  await stack?.stop();
 });
 
-function tokenOf(user: TestUser): string {
-  return user.client.session!.accessToken;
-}
-
 function baseOf(route: RouteSpec): string {
-  if (route.service === 'auth') return stack.authUrl;
-  if (route.service === 'chat') return stack.chatUrl;
-  return stack.websocketUrls[0]!;
+  if (route.service === 'auth') return e2e.stack.authUrl;
+  if (route.service === 'chat') return e2e.stack.chatUrl;
+  return e2e.stack.websocketUrls[0]!;
 }
 
 interface Answer {
@@ -242,8 +241,8 @@ async function fire(
 }
 
 function expectAlive(): void {
-  expect(stack.unexpectedExits).toEqual([]);
-  expect(stack.all.map((s) => s.pid)).toEqual(pids);
+  expect(e2e.stack.unexpectedExits).toEqual([]);
+  expect(e2e.stack.all.map((s) => s.pid)).toEqual(pids);
 }
 
 describe('every HTTP route', () => {
@@ -373,14 +372,14 @@ describe('every WebSocket frame type', () => {
   );
 
   it('When random frames of every type are sent, then each gets an error frame (or a valid answer) and the socket stays usable', async () => {
-    let socket = await openRawSocket(stack.websocketUrls[0]!, tokenOf(ann));
+    let socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(ann));
     const before = await storedFingerprint(db);
     let pings = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(frameArb, { minLength: 10, maxLength: 10 }), async (frames) => {
         if (socket.ws.readyState !== WebSocket.OPEN) {
           expect(Object.values(WS_CLOSE)).toContain(await socket.closed);
-          socket = await openRawSocket(stack.websocketUrls[0]!, tokenOf(ann));
+          socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(ann));
         }
         const from = socket.frames.length;
         for (const frame of frames) {
@@ -421,7 +420,7 @@ describe('every WebSocket frame type', () => {
   });
 
   it('When a frame is over the size limit, then the socket closes with 1009 and the service stays up', async () => {
-    const socket = await openRawSocket(stack.websocketUrls[0]!, tokenOf(ann));
+    const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(ann));
     socket.ws.send(
       JSON.stringify({
         type: 'send',
@@ -432,7 +431,7 @@ describe('every WebSocket frame type', () => {
     );
     counters.frames += 1;
     expect(await socket.closed).toBe(WS_CLOSE.messageTooBig);
-    const again = await openRawSocket(stack.websocketUrls[0]!, tokenOf(ann));
+    const again = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(ann));
     again.sendJson({ type: 'ping' });
     await again.next('pong');
     await again.close();
@@ -461,7 +460,7 @@ describe('connection caps', () => {
           (_v, k) =>
             new Promise<string>((resolve) => {
               counters.socketsTried += 1;
-              const url = new URL('/ws', stack.websocketUrls[0]!.replace(/^http/, 'ws'));
+              const url = new URL('/ws', e2e.stack.websocketUrls[0]!.replace(/^http/, 'ws'));
               url.searchParams.set('token', tokens[(i + k) % 2]!);
               const ws = new WebSocket(url);
               ws.once('open', () => {
@@ -487,13 +486,13 @@ describe('connection caps', () => {
     for (const ws of open) ws.close(1000);
     await waitFor(
       async () => {
-        const res = await fetch(`${stack.websocketUrls[0]}/metrics`);
+        const res = await fetch(`${e2e.stack.websocketUrls[0]}/metrics`);
         const text = await res.text();
         return !/^ws_connections(\{[^}]*\})? [1-9]/m.test(text);
       },
       { timeoutMs: 10_000, description: 'the sockets to close' },
     ).catch(() => undefined);
-    const again = await openRawSocket(stack.websocketUrls[0]!, tokenOf(ann));
+    const again = await openRawSocket(e2e.stack.websocketUrls[0]!, tokenOf(ann));
     await again.close();
     expectAlive();
   });

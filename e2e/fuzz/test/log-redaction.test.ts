@@ -4,20 +4,11 @@
 // sends a plain HTTP GET /ws?token= (which the request logger records). No password,
 // access token, refresh token or Authorization value may appear in any log line.
 import WebSocket from 'ws';
-import { startStack, type Stack } from '../../harness/stack';
-import { openRawSocket } from '../../harness/raw-socket';
+import { openRawSocket, useStack } from '@parley/testing';
 
 jest.setTimeout(60_000);
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ name: 'logredact', env: { LOG_LEVEL: 'debug' } });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-});
+const e2e = useStack({ name: 'logredact', env: { LOG_LEVEL: 'debug' } });
 
 async function json(url: string, init: RequestInit & { body?: string } = {}) {
   const res = await fetch(url, {
@@ -37,34 +28,34 @@ it('When users register, log in, refresh, call chat and open sockets with ?token
 
   expect(
     (
-      await json(`${stack.authUrl}/auth/register`, {
+      await json(`${e2e.stack.authUrl}/auth/register`, {
         method: 'POST',
         body: JSON.stringify({ username, password }),
       })
     ).status,
   ).toBe(201);
-  const login = await json(`${stack.authUrl}/auth/login`, {
+  const login = await json(`${e2e.stack.authUrl}/auth/login`, {
     method: 'POST',
     body: JSON.stringify({ username, password }),
   });
   expect(login.status).toBe(200);
-  const wrong = await json(`${stack.authUrl}/auth/login`, {
+  const wrong = await json(`${e2e.stack.authUrl}/auth/login`, {
     method: 'POST',
     body: JSON.stringify({ username, password: `${password}-wrong` }),
   });
   expect(wrong.status).toBe(401);
   secrets.push(`${password}-wrong`);
-  const refreshed = await json(`${stack.authUrl}/auth/refresh`, {
+  const refreshed = await json(`${e2e.stack.authUrl}/auth/refresh`, {
     method: 'POST',
     body: JSON.stringify({ refreshToken: login.body.refreshToken }),
   });
   expect(refreshed.status).toBe(200);
   // a replay of the rotated token (refused, and logged as reuse)
-  await json(`${stack.authUrl}/auth/refresh`, {
+  await json(`${e2e.stack.authUrl}/auth/refresh`, {
     method: 'POST',
     body: JSON.stringify({ refreshToken: login.body.refreshToken }),
   });
-  const again = await json(`${stack.authUrl}/auth/login`, {
+  const again = await json(`${e2e.stack.authUrl}/auth/login`, {
     method: 'POST',
     body: JSON.stringify({ username, password }),
   });
@@ -78,14 +69,17 @@ it('When users register, log in, refresh, call chat and open sockets with ?token
     again.body.refreshToken as string,
   );
   const bearer = { authorization: `Bearer ${access}` };
-  expect((await json(`${stack.authUrl}/auth/me`, { headers: bearer })).status).toBe(200);
+  expect((await json(`${e2e.stack.authUrl}/auth/me`, { headers: bearer })).status).toBe(200);
   expect(
-    (await json(`${stack.chatUrl}/chat/conversations?access_token=${access}`, { headers: bearer }))
-      .status,
+    (
+      await json(`${e2e.stack.chatUrl}/chat/conversations?access_token=${access}`, {
+        headers: bearer,
+      })
+    ).status,
   ).toBe(200);
   expect(
     (
-      await json(`${stack.chatUrl}/chat/send`, {
+      await json(`${e2e.stack.chatUrl}/chat/send`, {
         method: 'POST',
         headers: bearer,
         body: JSON.stringify({ to: username, text: 'note to self' }),
@@ -94,7 +88,7 @@ it('When users register, log in, refresh, call chat and open sockets with ?token
   ).toBe(201);
 
   // the socket upgrade with the token in the query string, and one refused (bad token)
-  const socket = await openRawSocket(stack.websocketUrls[0]!, access);
+  const socket = await openRawSocket(e2e.stack.websocketUrls[0]!, access);
   socket.sendJson({ type: 'auth', token: access });
   socket.sendJson({ type: 'ping' });
   await socket.next('pong');
@@ -103,21 +97,21 @@ it('When users register, log in, refresh, call chat and open sockets with ?token
   secrets.push(forged);
   await new Promise<void>((resolve) => {
     const ws = new WebSocket(
-      `${stack.websocketUrls[0]!.replace(/^http/, 'ws')}/ws?token=${forged}`,
+      `${e2e.stack.websocketUrls[0]!.replace(/^http/, 'ws')}/ws?token=${forged}`,
     );
     ws.once('unexpected-response', () => resolve());
     ws.once('error', () => resolve());
   });
   // a plain HTTP request for the socket path, which the request logger does record
-  await fetch(`${stack.websocketUrls[0]}/ws?token=${access}`).then((r) => r.arrayBuffer());
-  await fetch(`${stack.chatUrl}/chat/history?token=${access}&with=${username}`, {
+  await fetch(`${e2e.stack.websocketUrls[0]}/ws?token=${access}`).then((r) => r.arrayBuffer());
+  await fetch(`${e2e.stack.chatUrl}/chat/history?token=${access}&with=${username}`, {
     headers: bearer,
   }).then((r) => r.arrayBuffer());
   await logout(again.body.refreshToken as string);
 
   // every line each process wrote, after the last requests were logged
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const lines = stack.all.flatMap((s) => s.lines().map((line) => ({ label: s.label, line })));
+  const lines = e2e.stack.all.flatMap((s) => s.lines().map((line) => ({ label: s.label, line })));
   expect(lines.length).toBeGreaterThan(20);
   const jwtSignatures = secrets
     .filter((s) => s.split('.').length === 3)
@@ -135,7 +129,7 @@ it('When users register, log in, refresh, call chat and open sockets with ?token
 });
 
 async function logout(refreshToken: string): Promise<void> {
-  const res = await json(`${stack.authUrl}/auth/logout`, {
+  const res = await json(`${e2e.stack.authUrl}/auth/logout`, {
     method: 'POST',
     body: JSON.stringify({ refreshToken }),
   });

@@ -121,6 +121,23 @@ export async function startHttpServer(
   return { server, port, url: `http://${urlHost}:${port}`, close };
 }
 
+/** The message announceListening() sends. */
+export interface ListeningAnnouncement {
+  type: 'parley:listening';
+  url: string;
+}
+
+/**
+ * Tells the process that started this one where the server listens, when it was
+ * started with an IPC channel (the launcher of packages/testing: tests, the bench,
+ * `pnpm start`), whatever LOG_LEVEL hides; with PORT=0 that is the only way it learns
+ * the port. A no-op without a channel (production, containers). Call it from main.ts
+ * only: a jest worker has a channel of its own.
+ */
+export function announceListening(url: string): void {
+  process.send?.({ type: 'parley:listening', url } satisfies ListeningAnnouncement);
+}
+
 /** What Node's parser reports (err.code) and the answer it gets; anything else is a 400. */
 const CLIENT_ERROR_ANSWERS: Record<string, { status: number; code: ErrorCode; detail: string }> = {
   HPE_HEADER_OVERFLOW: {

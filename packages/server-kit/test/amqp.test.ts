@@ -2,7 +2,6 @@
 // exchange and queues and deletes them afterwards.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import { eventEnvelopeSchema, type EventEnvelope } from '@parley/contracts';
@@ -16,9 +15,9 @@ import {
   type EventConsumer,
   type EventPublisher,
 } from '@parley/server-kit';
-import { createSilentLogger, uniqueName, waitFor } from '@parley/server-kit/testing';
+import { amqpUrl, createSilentLogger, freePort, uniqueName, waitFor } from '@parley/testing';
 
-const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+const AMQP_URL = amqpUrl();
 const logger = createSilentLogger();
 const run = promisify(execFile);
 
@@ -61,14 +60,6 @@ async function closeFromBroker(name: string): Promise<number> {
   for (const pid of pids)
     await run('rabbitmqctl', ['close_connection', pid, 'closed by server-kit test']);
   return pids.length;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('RabbitMQ publisher and consumer', () => {

@@ -19,7 +19,7 @@ import {
   ValidationError,
   type RunningHttpServer,
 } from '@parley/server-kit';
-import { createCapturingLogger, waitFor } from '@parley/server-kit/testing';
+import { createCapturingLogger, waitFor } from '@parley/testing';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

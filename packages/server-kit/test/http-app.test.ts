@@ -12,7 +12,7 @@ import {
   RateLimitedError,
   type ReadinessCheck,
 } from '@parley/server-kit';
-import { createCapturingLogger } from '@parley/server-kit/testing';
+import { createCapturingLogger } from '@parley/testing';
 
 const bodySchema = z.strictObject({ text: z.string().min(1) });
 

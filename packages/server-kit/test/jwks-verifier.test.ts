@@ -15,7 +15,7 @@ import {
   requireAuth,
   UnauthorizedError,
 } from '@parley/server-kit';
-import { createSilentLogger, createTestIssuer } from '@parley/server-kit/testing';
+import { createSilentLogger, createTestIssuer } from '@parley/testing';
 
 const ISSUER = 'parley-auth';
 const AUDIENCE = 'parley';

@@ -1,12 +1,10 @@
 // Component tests against a real MongoDB-compatible server (MONGO_URL from the jest
 // global setup), plus one FerretDB process of our own that is stopped and started
 // again to prove the connection recovers by itself.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   connectMongo,
   createMongoReadinessCheck,
@@ -14,8 +12,17 @@ import {
   isDependencyFailure,
   type MongoConnection,
 } from '@parley/server-kit';
-import { createSilentLogger, uniqueDbName, waitFor } from '@parley/server-kit/testing';
-import { startToxiproxy, upstreamOf, viaProxy } from '../../../tools/toxiproxy';
+import {
+  createSilentLogger,
+  freePort,
+  startFerretDbProcess,
+  startToxiproxy,
+  uniqueDbName,
+  upstreamOf,
+  viaProxy,
+  waitFor,
+  type ToolProcess,
+} from '@parley/testing';
 
 const mongoBaseUrl = process.env['MONGO_URL'] ?? 'mongodb://127.0.0.1:27017';
 const logger = createSilentLogger();
@@ -24,14 +31,6 @@ function withDb(base: string, db: string): string {
   const url = new URL(base);
   url.pathname = `/${db}`;
   return url.toString();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('connectMongo', () => {
@@ -133,44 +132,34 @@ describe('connectMongo', () => {
 });
 
 describe('connectMongo when the server goes away and comes back', () => {
-  const ferretDir = path.resolve(__dirname, '../../../tools/ferretdb');
-  const binary = path.join(ferretDir, 'bin', 'ferretdb-dev');
   let dataDir = '';
-  let child: ChildProcess | undefined;
+  let ferret: ToolProcess | undefined;
 
   beforeAll(() => {
     // a no-op when the binary is current; builds it (needs Go) otherwise
-    execFileSync(process.execPath, [path.join(ferretDir, 'ferretdb.mjs'), 'build'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      process.execPath,
+      [path.resolve(__dirname, '../../../tools/ferretdb/ferretdb.mjs'), 'build'],
+      {
+        stdio: 'ignore',
+      },
+    );
     dataDir = mkdtempSync(path.join(tmpdir(), 'kit-ferret-'));
   }, 300_000);
 
-  afterAll(() => {
-    child?.kill('SIGKILL');
+  afterAll(async () => {
+    await ferret?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function startFerret(listen: string): Promise<string> {
-    const proc = spawn(binary, ['-listen', listen, '-data', dataDir], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    child = proc;
-    const lines: string[] = [];
-    createInterface({ input: proc.stdout! }).on('line', (line: string) => lines.push(line));
-    const ready = await waitFor(() => lines.find((line) => line.startsWith('ready ')), {
-      timeoutMs: 20_000,
-      description: 'FerretDB ready line',
-    });
-    return ready.slice('ready '.length).trim();
+    // the port it had may be taken meanwhile: try again for a while
+    ferret = await startFerretDbProcess({ dataDir, listen, portRetryMs: 10_000 });
+    return ferret.url;
   }
 
   async function stopFerret(): Promise<void> {
-    const proc = child;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGTERM');
-    await exited;
+    await ferret?.stop();
   }
 
   it('When MongoDB restarts, then requests fail fast meanwhile and the same connection recovers without restart', async () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createShutdown, installSignalHandlers } from '@parley/server-kit';
-import { createCapturingLogger } from '@parley/server-kit/testing';
+import { createCapturingLogger } from '@parley/testing';
 
 describe('createShutdown', () => {
   it('When shutdown runs, then the steps close in the given order', async () => {

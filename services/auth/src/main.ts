@@ -1,6 +1,7 @@
 // The auth process: config → logger → MongoDB → indexes → signing keys → HTTP on
 // PORT (5001), and one ordered shutdown on SIGTERM/SIGINT.
 import {
+  announceListening,
   connectMongo,
   createLogger,
   createMetrics,
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     ...httpServerTimeouts(config),
   });
   logger.info({ url: http.url }, 'auth listening');
+  announceListening(http.url);
 
   const shutdown = createShutdown({
     logger,

@@ -1,9 +1,9 @@
 // POST /auth/login: the token response, the access-token layout, and one answer for
 // an unknown user and a wrong password (same body, a bcrypt comparison in both).
 import jwt from 'jsonwebtoken';
-import { createTestApp, PASSWORD, uniqueUsername, useAuthSuite } from './support/auth-harness';
+import { createTestApp, PASSWORD, uniqueUsername, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_login');
+const t = useAuthHarness('auth_login');
 
 async function register(username = uniqueUsername(), password = PASSWORD): Promise<string> {
   await t.http.post('/auth/register').send({ username, password }).expect(201);

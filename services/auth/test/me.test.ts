@@ -3,9 +3,9 @@
 import jwt from 'jsonwebtoken';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
-import { createTestApp, registerAndLogin, useAuthSuite } from './support/auth-harness';
+import { createTestApp, registerAndLogin, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_me');
+const t = useAuthHarness('auth_me');
 
 function claimsFor(
   user: { userId: string; username: string },

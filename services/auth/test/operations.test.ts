@@ -6,9 +6,9 @@ import { routesOf } from '@parley/contracts';
 import { connectMongo, createLogger, toOpenApiPath } from '@parley/server-kit';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadConfiguredSigningKey } from '../src/signing-keys';
-import { createTestApp, useAuthSuite } from './support/auth-harness';
+import { createTestApp, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_ops');
+const t = useAuthHarness('auth_ops');
 
 describe('service endpoints', () => {
   it('When /openapi.json is fetched, then it is a valid OpenAPI 3.x document with every auth route of the contracts', async () => {

@@ -1,22 +1,15 @@
 // Rate limiting with low limits set through config: failed logins per username and
 // per IP, registrations per IP, counted in MongoDB so every instance shares them.
 // TRUST_PROXY=true lets each test present its own client IP via X-Forwarded-For.
-import type { MongoConnection } from '@parley/server-kit';
 import { randomInt } from 'node:crypto';
 import {
   PASSWORD,
-  Recorder,
-  connectTestDb,
   createTestApp,
-  expectNoPasswordHashes,
   uniqueUsername,
+  useAuthHarness,
   type TestApp,
 } from './support/auth-harness';
 
-let mongo: MongoConnection;
-let t: TestApp;
-let second: TestApp;
-const recorder = new Recorder();
 const limits = {
   TRUST_PROXY: 'true',
   LOGIN_MAX_FAILURES_PER_USERNAME: '3',
@@ -25,17 +18,11 @@ const limits = {
   REGISTRATIONS_PER_IP: '3',
   REGISTRATION_WINDOW: '1h',
 };
+const t = useAuthHarness('auth_ratelimit', { env: limits });
+let second: TestApp;
 
 beforeAll(async () => {
-  mongo = await connectTestDb('auth_ratelimit');
-  t = await createTestApp(mongo, recorder, { env: limits });
-  second = await createTestApp(mongo, recorder, { env: limits, signingKeys: t.signingKeys });
-});
-
-afterAll(async () => {
-  expectNoPasswordHashes(recorder);
-  await mongo.db.dropDatabase();
-  await mongo.close();
+  second = await createTestApp(t.mongo, t.recorder, { env: limits, signingKeys: t.signingKeys });
 });
 
 const uniqueIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -139,7 +126,7 @@ describe('registration rate limiting', () => {
       .set('X-Forwarded-For', ip)
       .send({ username, password: PASSWORD });
     expectRateLimited(res, 3600);
-    expect(await mongo.db.collection('users').countDocuments({ username })).toBe(0);
+    expect(await t.mongo.db.collection('users').countDocuments({ username })).toBe(0);
     await register(t, uniqueUsername(), uniqueIp());
   });
 });

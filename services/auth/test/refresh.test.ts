@@ -2,9 +2,9 @@
 // revokes the whole token family, expiry, and logout without an oracle.
 import { ObjectId } from 'mongodb';
 import { createRefreshTokenStore } from '../src/refresh-token-store';
-import { createTestApp, registerAndLogin, useAuthSuite } from './support/auth-harness';
+import { createTestApp, registerAndLogin, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_refresh');
+const t = useAuthHarness('auth_refresh');
 
 interface Tokens {
   accessToken: string;

@@ -1,8 +1,8 @@
 // POST /auth/register: accounts, case-insensitive unique usernames, every validation
 // rule, hostile bodies, and the problem+json answers of docs/design.md §2–§3.
-import { PASSWORD, uniqueUsername, useAuthSuite } from './support/auth-harness';
+import { PASSWORD, uniqueUsername, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_register');
+const t = useAuthHarness('auth_register');
 
 function expectProblem(
   res: { status: number; headers: Record<string, string>; body: unknown },

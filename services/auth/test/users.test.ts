@@ -1,8 +1,8 @@
 // GET /users/:username and GET /users?ids=: lookups for authenticated callers.
 import { ObjectId } from 'mongodb';
-import { registerAndLogin, uniqueUsername, useAuthSuite } from './support/auth-harness';
+import { registerAndLogin, uniqueUsername, useAuthHarness } from './support/auth-harness';
 
-const t = useAuthSuite('auth_users');
+const t = useAuthHarness('auth_users');
 let caller: Awaited<ReturnType<typeof registerAndLogin>>;
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { ParleyEvent } from '@parley/contracts';
 import {
+  announceListening,
   connectMongo,
   createAmqpConnection,
   createEventPublisher,
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     ...httpServerTimeouts(config),
   });
   logger.info({ url: server.url, exchange: config.EVENTS_EXCHANGE }, 'chat listening');
+  announceListening(server.url);
 
   const shutdown = createShutdown({
     logger,

@@ -2,15 +2,9 @@
 // and typing, with their events.
 import { conversationsResponseSchema } from '@parley/contracts';
 import request from 'supertest';
-import { bearer, startChatHarness, type ChatHarness, type TestUser } from './chat-harness';
+import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 const api = () => request(h.app.url);
 

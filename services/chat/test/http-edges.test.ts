@@ -3,15 +3,9 @@
 // endpoints (health, readiness, metrics, OpenAPI, docs).
 import { ROUTES, problemSchema, routesOf } from '@parley/contracts';
 import request from 'supertest';
-import { bearer, startChatHarness, type ChatHarness } from './chat-harness';
+import { bearer, useChatHarness } from './support/chat-harness';
 
-let h: ChatHarness;
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 const api = () => request(h.app.url);
 

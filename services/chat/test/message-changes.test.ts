@@ -3,15 +3,9 @@
 // with the one reaction added or removed.
 import { messageResponseSchema, type Message } from '@parley/contracts';
 import request from 'supertest';
-import { bearer, startChatHarness, type ChatHarness, type TestUser } from './chat-harness';
+import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 const api = () => request(h.app.url);
 

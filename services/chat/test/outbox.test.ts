@@ -2,22 +2,18 @@
 // event then, the outbox relay publishes it once the broker is reachable, exactly
 // once per event, and the document's outbox is emptied.
 import request from 'supertest';
-import { waitFor } from '@parley/server-kit/testing';
-import { bearer, startChatHarness, type ChatHarness, type ChatInstance } from './chat-harness';
+import { waitFor } from '@parley/testing';
+import { bearer, useChatHarness, type ChatInstance } from './support/chat-harness';
 
-let h: ChatHarness;
+const h = useChatHarness();
 let brokerless: ChatInstance;
 
 beforeAll(async () => {
-  h = await startChatHarness();
   // same database and exchange, but an AMQP URL nothing listens on
   brokerless = await h.startInstance({
     amqpUrl: 'amqp://guest:guest@127.0.0.1:1',
     publishTimeoutMs: 300,
   });
-});
-afterAll(async () => {
-  await h.close();
 });
 
 function pendingDocs(): Promise<number> {

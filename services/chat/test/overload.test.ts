@@ -4,24 +4,11 @@
 // a slow or stuck database is simulated with the store's beforeInsert hook.
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { waitFor } from '../../../tools/test-infra';
+import { waitFor } from '@parley/testing';
 import type { InsertAttempt } from '../src/messages/message-store';
-import {
-  bearer,
-  startChatHarness,
-  type ChatHarness,
-  type ChatInstance,
-  type TestUser,
-} from './chat-harness';
+import { bearer, useChatHarness, type ChatInstance, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
-
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 /** Inserts into `conversationId` wait until open() (a database that stopped answering). */
 function stuckInserts() {

@@ -2,15 +2,9 @@
 // conversation_updated to the members before and after each change.
 import { conversationResponseSchema, roomsResponseSchema } from '@parley/contracts';
 import request from 'supertest';
-import { bearer, startChatHarness, type ChatHarness, type TestUser } from './chat-harness';
+import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 const api = () => request(h.app.url);
 

@@ -7,16 +7,9 @@ import {
 } from '@parley/contracts';
 import request from 'supertest';
 import { directConversationId } from '../src/conversations/conversation-store';
-import { bearer, startChatHarness, type ChatHarness, type TestUser } from './chat-harness';
+import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
-
-beforeAll(async () => {
-  h = await startChatHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
+const h = useChatHarness();
 
 async function send(from: TestUser, body: Record<string, unknown>) {
   return request(h.app.url).post('/chat/send').set(bearer(from)).send(body);

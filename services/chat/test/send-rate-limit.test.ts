@@ -3,17 +3,13 @@
 // its original, and other users are not affected.
 import { historyResponseSchema, problemSchema } from '@parley/contracts';
 import request from 'supertest';
-import { bearer, startChatHarness, type ChatHarness, type ChatInstance } from './chat-harness';
+import { bearer, useChatHarness, type ChatInstance } from './support/chat-harness';
 
-let h: ChatHarness;
+const h = useChatHarness();
 let limited: ChatInstance;
 
 beforeAll(async () => {
-  h = await startChatHarness();
   limited = await h.startInstance({ limits: { send: { points: 3, windowMs: 60_000 } } });
-});
-afterAll(async () => {
-  await h.close();
 });
 
 it('When a user sends past the limit, then the extra send is 429 rate_limited with Retry-After and not stored', async () => {

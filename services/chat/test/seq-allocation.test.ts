@@ -2,21 +2,14 @@
 // even when writes fail midway, under concurrency in one instance and across two.
 import request from 'supertest';
 import type { InsertAttempt } from '../src/messages/message-store';
-import {
-  bearer,
-  startChatHarness,
-  type ChatHarness,
-  type ChatInstance,
-  type TestUser,
-} from './chat-harness';
+import { bearer, useChatHarness, type ChatInstance, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
+const h = useChatHarness();
 // the seam into the store: tests choose which insert attempts fail
 let failInsert: (attempt: InsertAttempt) => boolean = () => false;
 let faulty: ChatInstance;
 
 beforeAll(async () => {
-  h = await startChatHarness();
   faulty = await h.startInstance({
     messageHooks: {
       beforeInsert(attempt) {
@@ -24,9 +17,6 @@ beforeAll(async () => {
       },
     },
   });
-});
-afterAll(async () => {
-  await h.close();
 });
 
 async function roomWith(owner: TestUser, others: TestUser[]): Promise<string> {

@@ -2,9 +2,8 @@
 // against the real test MongoDB with a hand-driven clock: the sliding window, the
 // Retry-After it computes, what two instances over one database admit together, what
 // it costs in database commands, and what it does while the database is away.
-import { createSilentLogger, uniqueName } from '@parley/server-kit/testing';
+import { createSilentLogger, testMongoUrl, uniqueName } from '@parley/testing';
 import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
-import { testMongoUrl } from '../../../tools/test-infra';
 import {
   RATE_LIMIT_COLLECTION,
   createSharedRateLimiter,

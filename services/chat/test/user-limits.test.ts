@@ -3,23 +3,16 @@
 // send limit ahead of the shared admission gate, the reaction caps and the room member
 // cap, and POST /chat/sync and /chat/contacts answering in one membership query.
 import { problemSchema } from '@parley/contracts';
-import { waitFor } from '@parley/server-kit/testing';
+import { waitFor } from '@parley/testing';
 import request from 'supertest';
-import {
-  bearer,
-  startChatHarness,
-  type ChatHarness,
-  type ChatInstance,
-  type TestUser,
-} from './chat-harness';
+import { bearer, useChatHarness, type ChatInstance, type TestUser } from './support/chat-harness';
 
-let h: ChatHarness;
+const h = useChatHarness();
 let a: ChatInstance;
 let b: ChatInstance;
 const SYNC_MS = 50;
 
 beforeAll(async () => {
-  h = await startChatHarness();
   // two instances over one database, with small limits
   const limits = {
     edit: { points: 3, windowMs: 60_000 },
@@ -34,9 +27,6 @@ beforeAll(async () => {
   };
   a = await h.startInstance({ limits, rateLimitSyncIntervalMs: SYNC_MS, roomMaxMembers: 4 });
   b = await h.startInstance({ limits, rateLimitSyncIntervalMs: SYNC_MS, roomMaxMembers: 4 });
-});
-afterAll(async () => {
-  await h.close();
 });
 
 /** Long enough for both instances to have synced their counts twice. */

@@ -2,6 +2,7 @@
 // shuts down in order: stop accepting, close sockets with 1001 (clients reconnect to
 // another instance), then the consumer and publisher, then the AMQP connection.
 import {
+  announceListening,
   createAmqpConnection,
   createJwksVerifier,
   createLogger,
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
   logger.info({ url: server.url }, 'websocket service listening');
+  announceListening(server.url);
 
   let serverClosed: Promise<void> | undefined;
   const shutdown = createShutdown({

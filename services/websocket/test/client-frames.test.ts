@@ -1,39 +1,20 @@
 // Client → server frames (docs/design.md §6) against a chat stand-in that announces its
 // changes on the real exchange, as chat does.
 import { RESUME_MESSAGE_BOUND, type Message } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
-import { startChatStub, type ChatStub } from './support/chat-stub';
+import { uniqueName, waitFor } from '@parley/testing';
 import { ref } from './support/fixtures';
 import {
   connect,
-  deleteExchange,
   newUser,
-  startInstance,
-  type Instance,
+  useWebsocketHarness,
   type TestClient,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-let instance: Instance;
-let chat: ChatStub;
-const exchange = uniqueName('ws-frames');
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  chat = await startChatStub(issuer, exchange);
-  instance = await startInstance({ issuer, exchange, chatUrl: chat.url });
-});
-
-afterAll(async () => {
-  await instance.stop();
-  await chat.close();
-  await issuer.close();
-  await deleteExchange(exchange);
-});
+const ws = useWebsocketHarness({ name: 'ws-frames', chatStub: true });
 
 function user() {
-  const u = newUser(issuer);
-  chat.addUser(ref(u));
+  const u = newUser(ws.issuer);
+  ws.chat.addUser(ref(u));
   return u;
 }
 
@@ -44,7 +25,7 @@ async function stillOpen(client: TestClient): Promise<void> {
 
 describe('ping', () => {
   test('When a client sends ping, then it gets pong', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
     client.sendJson({ type: 'ping' });
     expect(await client.next('pong')).toEqual({ type: 'pong' });
     await client.close();
@@ -55,9 +36,9 @@ describe('send', () => {
   test('When alice sends from her phone, then the phone gets only the ack, her laptop and bob get the message', async () => {
     const alice = user();
     const bob = user();
-    const phone = await connect(instance.wsBase, alice.token);
-    const laptop = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const phone = await connect(ws.instance.wsBase, alice.token);
+    const laptop = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
     const sentRef = uniqueName('ref');
 
     phone.sendJson({ type: 'send', ref: sentRef, to: bob.username, text: 'hi bob' });
@@ -84,8 +65,8 @@ describe('send', () => {
   test('When the same ref is sent twice, then both acks carry the one stored message', async () => {
     const alice = user();
     const bob = user();
-    const phone = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const phone = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
     const sentRef = uniqueName('ref');
     phone.sendJson({ type: 'send', ref: sentRef, to: bob.username, text: 'once' });
     const first = await phone.next('ack');
@@ -100,8 +81,8 @@ describe('send', () => {
 
   test('When chat refuses a send (403 not_a_member, 404 user_not_found), then the error frame carries chat code and the ref', async () => {
     const alice = user();
-    const outsiders = chat.createRoom('secret', [ref(user())]);
-    const client = await connect(instance.wsBase, alice.token);
+    const outsiders = ws.chat.createRoom('secret', [ref(user())]);
+    const client = await connect(ws.instance.wsBase, alice.token);
 
     client.sendJson({ type: 'send', ref: 'r-1', conversationId: outsiders.id, text: 'let me in' });
     expect(await client.next('error')).toMatchObject({ code: 'not_a_member', ref: 'r-1' });
@@ -116,9 +97,9 @@ describe('typing and read', () => {
   test('When alice types and reads, then bob gets typing and both get read', async () => {
     const alice = user();
     const bob = user();
-    const room = chat.createRoom('pair', [ref(alice), ref(bob)]);
-    const aliceClient = await connect(instance.wsBase, alice.token);
-    const bobClient = await connect(instance.wsBase, bob.token);
+    const room = ws.chat.createRoom('pair', [ref(alice), ref(bob)]);
+    const aliceClient = await connect(ws.instance.wsBase, alice.token);
+    const bobClient = await connect(ws.instance.wsBase, bob.token);
 
     aliceClient.sendJson({ type: 'typing', conversationId: room.id, isTyping: true });
     expect(await bobClient.next('typing')).toEqual({
@@ -136,8 +117,8 @@ describe('typing and read', () => {
   });
 
   test('When a typing frame names a conversation the user is not in, then an error frame says not_a_member', async () => {
-    const client = await connect(instance.wsBase, user().token);
-    const room = chat.createRoom('closed', [ref(user())]);
+    const client = await connect(ws.instance.wsBase, user().token);
+    const room = ws.chat.createRoom('closed', [ref(user())]);
     client.sendJson({ type: 'typing', conversationId: room.id, isTyping: true });
     expect(await client.next('error')).toMatchObject({ code: 'not_a_member' });
     await client.close();
@@ -146,7 +127,7 @@ describe('typing and read', () => {
 
 describe('bad frames', () => {
   test('When frames are not JSON, not a known shape or binary, then each gets an error and the socket stays open', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
     client.ws.send('{nope');
     expect(await client.next('error')).toMatchObject({ code: 'malformed_frame' });
     client.sendJson({ type: 'teleport' });
@@ -166,7 +147,7 @@ describe('bad frames', () => {
 
 describe('invalid sends', () => {
   test('When a send fails validation but its ref is valid, then the validation_failed error carries that ref', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
 
     client.sendJson({ type: 'send', ref: 'r4', to: 'bob1', text: '   ' });
     const blank = await client.next('error');
@@ -181,7 +162,7 @@ describe('invalid sends', () => {
   });
 
   test('When the ref itself is missing or invalid, or the frame is not a send, then the error has no ref', async () => {
-    const client = await connect(instance.wsBase, user().token);
+    const client = await connect(ws.instance.wsBase, user().token);
 
     for (const frame of [
       { type: 'send', to: 'bob1', text: '   ' },
@@ -204,14 +185,14 @@ describe('resume', () => {
   test('When a client resumes after missing messages, then it gets exactly those, in seq order, then resumed complete', async () => {
     const alice = user();
     const bob = user();
-    const room = chat.createRoom('resume', [ref(alice), ref(bob)]);
-    const direct = chat.createRoom('other', [ref(alice), ref(bob)]);
-    const seen = [1, 2, 3].map((i) => chat.storeSilently(room.id, ref(bob), `seen ${i}`));
-    const missed = [4, 5, 6, 7].map((i) => chat.storeSilently(room.id, ref(bob), `missed ${i}`));
-    const missedOther = [chat.storeSilently(direct.id, ref(alice), 'other 1')];
+    const room = ws.chat.createRoom('resume', [ref(alice), ref(bob)]);
+    const direct = ws.chat.createRoom('other', [ref(alice), ref(bob)]);
+    const seen = [1, 2, 3].map((i) => ws.chat.storeSilently(room.id, ref(bob), `seen ${i}`));
+    const missed = [4, 5, 6, 7].map((i) => ws.chat.storeSilently(room.id, ref(bob), `missed ${i}`));
+    const missedOther = [ws.chat.storeSilently(direct.id, ref(alice), 'other 1')];
     expect(seen).toHaveLength(3);
 
-    const client = await connect(instance.wsBase, alice.token);
+    const client = await connect(ws.instance.wsBase, alice.token);
     client.sendJson({ type: 'resume', conversations: { [room.id]: 3, [direct.id]: 0 } });
     expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: true });
     const replayed = client.frames.filter((f) => f.type === 'message');
@@ -222,11 +203,11 @@ describe('resume', () => {
 
   test('When more than the bound was missed, then exactly the bound is sent in order and resumed is not complete', async () => {
     const alice = user();
-    const room = chat.createRoom('busy', [ref(alice)]);
+    const room = ws.chat.createRoom('busy', [ref(alice)]);
     const stored: Message[] = [];
     for (let i = 0; i < RESUME_MESSAGE_BOUND + 20; i++)
-      stored.push(chat.storeSilently(room.id, ref(alice), `m${i}`));
-    const client = await connect(instance.wsBase, alice.token);
+      stored.push(ws.chat.storeSilently(room.id, ref(alice), `m${i}`));
+    const client = await connect(ws.instance.wsBase, alice.token);
     client.sendJson({ type: 'resume', conversations: { [room.id]: 0 } });
     expect(await client.next('resumed', undefined, 20_000)).toEqual({
       type: 'resumed',
@@ -239,11 +220,11 @@ describe('resume', () => {
 
   test("When a resume names conversations that are not the caller's, then resumed lists them in notFound, unknown and foreign alike, with no error frame", async () => {
     const alice = user();
-    const mine = chat.createRoom('mine', [ref(alice)]);
-    const missed = chat.storeSilently(mine.id, ref(alice), 'missed');
-    const foreign = chat.createRoom('theirs', [ref(user()), ref(user())]);
-    chat.storeSilently(foreign.id, ref(user()), 'not for alice');
-    const client = await connect(instance.wsBase, alice.token);
+    const mine = ws.chat.createRoom('mine', [ref(alice)]);
+    const missed = ws.chat.storeSilently(mine.id, ref(alice), 'missed');
+    const foreign = ws.chat.createRoom('theirs', [ref(user()), ref(user())]);
+    ws.chat.storeSilently(foreign.id, ref(user()), 'not for alice');
+    const client = await connect(ws.instance.wsBase, alice.token);
 
     client.sendJson({
       type: 'resume',
@@ -266,46 +247,46 @@ describe('resume', () => {
 
   test('When one resume frame names 100 made-up conversations, then chat is called once and one resumed answers it', async () => {
     const alice = user();
-    const client = await connect(instance.wsBase, alice.token);
-    const callsBefore = chat.syncCalls;
+    const client = await connect(ws.instance.wsBase, alice.token);
+    const callsBefore = ws.chat.syncCalls;
     const made = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`r:fake-${i}`, 0]));
 
     client.sendJson({ type: 'resume', conversations: made });
 
     const resumed = await client.next('resumed');
     expect(resumed.notFound).toHaveLength(100);
-    expect(chat.syncCalls - callsBefore).toBe(1);
+    expect(ws.chat.syncCalls - callsBefore).toBe(1);
     expect(client.frames.filter((f) => f.type !== 'ready' && f.type !== 'resumed')).toEqual([]);
     await client.close();
   });
 
   test('When a resume names more than 100 conversations, then it is refused with validation_failed and chat is not called', async () => {
-    const client = await connect(instance.wsBase, user().token);
-    const callsBefore = chat.syncCalls;
+    const client = await connect(ws.instance.wsBase, user().token);
+    const callsBefore = ws.chat.syncCalls;
     const tooMany = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`r:x-${i}`, 0]));
 
     client.sendJson({ type: 'resume', ref: 'big', conversations: tooMany });
 
     expect(await client.next('error')).toMatchObject({ code: 'validation_failed' });
     await stillOpen(client);
-    expect(chat.syncCalls).toBe(callsBefore);
+    expect(ws.chat.syncCalls).toBe(callsBefore);
     expect(client.frames.some((f) => f.type === 'resumed')).toBe(false);
     await client.close();
   });
 
   test('When a second resume arrives while the first runs, then it gets error rate_limited with its ref and the first completes', async () => {
     const alice = user();
-    const room = chat.createRoom('slow', [ref(alice)]);
-    chat.storeSilently(room.id, ref(alice), 'one');
-    const client = await connect(instance.wsBase, alice.token);
+    const room = ws.chat.createRoom('slow', [ref(alice)]);
+    ws.chat.storeSilently(room.id, ref(alice), 'one');
+    const client = await connect(ws.instance.wsBase, alice.token);
     let release = () => undefined as void;
-    chat.holdSync = new Promise<void>((resolve) => {
+    ws.chat.holdSync = new Promise<void>((resolve) => {
       release = resolve;
     });
     try {
-      const callsBefore = chat.syncCalls;
+      const callsBefore = ws.chat.syncCalls;
       client.sendJson({ type: 'resume', ref: 'first', conversations: { [room.id]: 0 } });
-      await waitFor(() => chat.syncCalls === callsBefore + 1, { description: 'the first sync' });
+      await waitFor(() => ws.chat.syncCalls === callsBefore + 1, { description: 'the first sync' });
       client.sendJson({ type: 'resume', ref: 'second', conversations: { [room.id]: 0 } });
 
       expect(await client.next('error')).toMatchObject({ code: 'rate_limited', ref: 'second' });
@@ -315,7 +296,7 @@ describe('resume', () => {
         complete: true,
         ref: 'first',
       });
-      expect(chat.syncCalls).toBe(callsBefore + 1);
+      expect(ws.chat.syncCalls).toBe(callsBefore + 1);
       // and once it is done, the next resume runs
       client.sendJson({ type: 'resume', ref: 'third', conversations: { [room.id]: 1 } });
       expect(await client.next('resumed')).toEqual({
@@ -324,7 +305,7 @@ describe('resume', () => {
         ref: 'third',
       });
     } finally {
-      chat.holdSync = undefined;
+      ws.chat.holdSync = undefined;
       release();
     }
     await client.close();
@@ -334,22 +315,22 @@ describe('resume', () => {
 /** Two users who share a conversation, so each may see the other's presence. */
 function contacts(): [ReturnType<typeof user>, ReturnType<typeof user>] {
   const [a, b] = [user(), user()];
-  chat.createRoom('contacts', [ref(a), ref(b)]);
+  ws.chat.createRoom('contacts', [ref(a), ref(b)]);
   return [a, b];
 }
 
 describe('presence on one instance', () => {
   test('When a watched user connects and leaves, then the watcher gets offline at once, then online, then offline', async () => {
     const [me, watched] = contacts();
-    const watcher = await connect(instance.wsBase, me.token);
+    const watcher = await connect(ws.instance.wsBase, me.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [watched.userId] });
     expect(await watcher.next('presence')).toEqual({
       type: 'presence',
       userId: watched.userId,
       status: 'offline',
     });
-    const phone = await connect(instance.wsBase, watched.token);
-    const laptop = await connect(instance.wsBase, watched.token);
+    const phone = await connect(ws.instance.wsBase, watched.token);
+    const laptop = await connect(ws.instance.wsBase, watched.token);
     expect(await watcher.next('presence')).toEqual({
       type: 'presence',
       userId: watched.userId,
@@ -363,7 +344,7 @@ describe('presence on one instance', () => {
       status: 'offline',
     });
     // exactly one transition each way: the second device changed nothing
-    await waitFor(() => instance.app.registry.countForUser(watched.userId) === 0);
+    await waitFor(() => ws.instance.app.registry.countForUser(watched.userId) === 0);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
     await watcher.close();
   });
@@ -371,8 +352,8 @@ describe('presence on one instance', () => {
   test('When one presence_subscribe names a user several times, then one presence frame comes for that user', async () => {
     const [me, watched] = contacts();
     const other = user();
-    chat.createRoom('more contacts', [ref(me), ref(other)]);
-    const watcher = await connect(instance.wsBase, me.token);
+    ws.chat.createRoom('more contacts', [ref(me), ref(other)]);
+    const watcher = await connect(ws.instance.wsBase, me.token);
 
     watcher.sendJson({
       type: 'presence_subscribe',
@@ -385,7 +366,7 @@ describe('presence on one instance', () => {
       { type: 'presence', userId: other.userId, status: 'offline' },
     ]);
     // and one online frame when the user connects, not one per repetition
-    const phone = await connect(instance.wsBase, watched.token);
+    const phone = await connect(ws.instance.wsBase, watched.token);
     await watcher.next('presence', (f) => f.status === 'online');
     await stillOpen(watcher);
     expect(watcher.frames.filter((f) => f.type === 'presence')).toHaveLength(3);
@@ -394,9 +375,9 @@ describe('presence on one instance', () => {
   });
 
   test('When a stranger subscribes to a user who shares no conversation with them, then the answer is unknown and never changes', async () => {
-    const stranger = await connect(instance.wsBase, user().token);
+    const stranger = await connect(ws.instance.wsBase, user().token);
     const target = user();
-    const contactsBefore = chat.contactsCalls;
+    const contactsBefore = ws.chat.contactsCalls;
 
     stranger.sendJson({ type: 'presence_subscribe', userIds: [target.userId] });
 
@@ -405,11 +386,11 @@ describe('presence on one instance', () => {
       userId: target.userId,
       status: 'unknown',
     });
-    expect(chat.contactsCalls - contactsBefore).toBe(1);
+    expect(ws.chat.contactsCalls - contactsBefore).toBe(1);
     // the target comes online and goes again: the stranger hears nothing
-    const phone = await connect(instance.wsBase, target.token);
+    const phone = await connect(ws.instance.wsBase, target.token);
     await phone.close();
-    await waitFor(() => instance.app.registry.countForUser(target.userId) === 0);
+    await waitFor(() => ws.instance.app.registry.countForUser(target.userId) === 0);
     await stillOpen(stranger);
     expect(stranger.frames.filter((f) => f.type === 'presence')).toHaveLength(1);
     await stranger.close();
@@ -417,12 +398,12 @@ describe('presence on one instance', () => {
 
   test('When two users start a conversation, then the next subscribe shows the presence that was unknown', async () => {
     const [me, later] = [user(), user()];
-    const watcher = await connect(instance.wsBase, me.token);
-    const online = await connect(instance.wsBase, later.token);
+    const watcher = await connect(ws.instance.wsBase, me.token);
+    const online = await connect(ws.instance.wsBase, later.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [later.userId] });
     expect(await watcher.next('presence')).toMatchObject({ status: 'unknown' });
 
-    chat.createRoom('first words', [ref(me), ref(later)]);
+    ws.chat.createRoom('first words', [ref(me), ref(later)]);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [later.userId] });
 
     expect(await watcher.next('presence')).toEqual({
@@ -435,16 +416,16 @@ describe('presence on one instance', () => {
 
   test('When one subscribe names 500 users, then chat is asked once; a repeat of visible ones is answered from the cache', async () => {
     const [me, friend] = contacts();
-    const watcher = await connect(instance.wsBase, me.token);
+    const watcher = await connect(ws.instance.wsBase, me.token);
     const strangers = Array.from({ length: 499 }, (_, i) => `stranger-${i}`);
-    const contactsBefore = chat.contactsCalls;
+    const contactsBefore = ws.chat.contactsCalls;
 
     watcher.sendJson({ type: 'presence_subscribe', userIds: [friend.userId, ...strangers] });
     await waitFor(() => watcher.frames.filter((f) => f.type === 'presence').length === 500);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [friend.userId, me.userId] });
     await waitFor(() => watcher.frames.filter((f) => f.type === 'presence').length === 502);
 
-    expect(chat.contactsCalls - contactsBefore).toBe(1);
+    expect(ws.chat.contactsCalls - contactsBefore).toBe(1);
     const statuses = watcher.frames.flatMap((f) => (f.type === 'presence' ? [f.status] : []));
     expect(statuses.filter((s) => s === 'unknown')).toHaveLength(499);
     expect(statuses.at(-1)).toBe('online'); // oneself: always visible

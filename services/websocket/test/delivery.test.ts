@@ -2,43 +2,23 @@
 // recipient connected here, and no one else; redeliveries and unknown events are
 // dropped. Events are injected on the real exchange as chat would publish them.
 import { createEvent, type ParleyEvent, type ServerFrame } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import { uniqueName, waitFor } from '@parley/testing';
 import amqplib from 'amqplib';
 import request from 'supertest';
 import { makeConversation, makeMessage, ref } from './support/fixtures';
 import {
   AMQP_URL,
   connect,
-  deleteExchange,
-  createInjector,
   newUser,
-  startInstance,
-  type EventInjector,
-  type Instance,
+  useWebsocketHarness,
   type TestClient,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-let instance: Instance;
-let injector: EventInjector;
-const exchange = uniqueName('ws-delivery');
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  instance = await startInstance({ issuer, exchange });
-  injector = createInjector(exchange);
-});
-
-afterAll(async () => {
-  await injector.close();
-  await instance.stop();
-  await issuer.close();
-  await deleteExchange(exchange);
-});
+const ws = useWebsocketHarness({ name: 'ws-delivery' });
 
 /** Proves a client got nothing before a sentinel addressed to it (one queue keeps order). */
 async function expectNothingBeforeSentinel(client: TestClient): Promise<void> {
-  const sentinel = await injector.publish(
+  const sentinel = await ws.injector.publish(
     'read',
     { conversationId: 'sentinel', userId: client.ready.userId, seq: 1 },
     [client.ready.userId],
@@ -52,14 +32,14 @@ async function expectNothingBeforeSentinel(client: TestClient): Promise<void> {
 }
 
 async function setup() {
-  const alice = newUser(issuer);
-  const bob = newUser(issuer);
-  const carol = newUser(issuer);
+  const alice = newUser(ws.issuer);
+  const bob = newUser(ws.issuer);
+  const carol = newUser(ws.issuer);
   const clients = {
-    alicePhone: await connect(instance.wsBase, alice.token),
-    aliceLaptop: await connect(instance.wsBase, alice.token),
-    bob: await connect(instance.wsBase, bob.token),
-    carol: await connect(instance.wsBase, carol.token),
+    alicePhone: await connect(ws.instance.wsBase, alice.token),
+    aliceLaptop: await connect(ws.instance.wsBase, alice.token),
+    bob: await connect(ws.instance.wsBase, bob.token),
+    carol: await connect(ws.instance.wsBase, carol.token),
   };
   return { alice, bob, carol, clients };
 }
@@ -100,26 +80,30 @@ describe('event delivery', () => {
       { type: 'read', conversationId: convRef.id, userId: bob.userId, seq: 1 },
       { type: 'conversation_updated', conversation: makeConversation(convRef, members) },
     ];
-    await injector.publish('new_message', { message, conversation: convRef }, recipients);
+    await ws.injector.publish('new_message', { message, conversation: convRef }, recipients);
     const updated = expected[1] as Extract<ServerFrame, { type: 'message_updated' }>;
-    await injector.publish('message_updated', { message: updated.message }, recipients);
+    await ws.injector.publish('message_updated', { message: updated.message }, recipients);
     const { type: _reaction, ...change } = expected[2] as Extract<
       ServerFrame,
       { type: 'reaction' }
     >;
-    await injector.publish('reaction', change, recipients);
-    await injector.publish(
+    await ws.injector.publish('reaction', change, recipients);
+    await ws.injector.publish(
       'typing',
       { conversationId: convRef.id, user: ref(bob), isTyping: true },
       recipients,
     );
-    await injector.publish(
+    await ws.injector.publish(
       'read',
       { conversationId: convRef.id, userId: bob.userId, seq: 1 },
       recipients,
     );
     const conv = expected[5] as Extract<ServerFrame, { type: 'conversation_updated' }>;
-    await injector.publish('conversation_updated', { conversation: conv.conversation }, recipients);
+    await ws.injector.publish(
+      'conversation_updated',
+      { conversation: conv.conversation },
+      recipients,
+    );
 
     for (const client of [clients.alicePhone, clients.aliceLaptop, clients.bob]) {
       await waitFor(() => client.frames.length >= 1 + expected.length, {
@@ -141,8 +125,8 @@ describe('event delivery', () => {
       { message, conversation: { id: message.conversationId, kind: 'direct' } },
       [alice.userId],
     ) as ParleyEvent;
-    await injector.publishEvent(event);
-    await injector.publishEvent(event);
+    await ws.injector.publishEvent(event);
+    await ws.injector.publishEvent(event);
     await clients.alicePhone.next('message');
     await expectNothingBeforeSentinelAfter(clients.alicePhone, 2);
     await teardown(clients);
@@ -158,10 +142,10 @@ describe('event delivery', () => {
       ...createEvent('read', { conversationId: 'c', userId: alice.userId, seq: 1 }, [alice.userId]),
       version: 2,
     };
-    await injector.publishRaw(unknownType);
-    await injector.publishRaw(unknownVersion);
+    await ws.injector.publishRaw(unknownType);
+    await ws.injector.publishRaw(unknownVersion);
     await expectNothingBeforeSentinel(clients.alicePhone);
-    const metrics = await request(instance.httpUrl).get('/metrics');
+    const metrics = await request(ws.instance.httpUrl).get('/metrics');
     expect(metrics.text).toMatch(/ws_events_consumed_total\{[^}]*type="other"[^}]*\} [1-9]/);
     expect(metrics.text).toMatch(/ws_delivery_latency_seconds_count\{[^}]*\} [1-9]/);
     await teardown(clients);
@@ -173,14 +157,14 @@ describe('event delivery', () => {
       ...createEvent('read', { conversationId: 'c', userId: alice.userId, seq: 1 }, [alice.userId]),
       data: { seq: 'x' },
     };
-    await injector.publishRaw(poison);
+    await ws.injector.publishRaw(poison);
     await expectNothingBeforeSentinel(clients.alicePhone);
     await waitFor(
       async () => {
         const connection = await amqplib.connect(AMQP_URL);
         try {
           const channel = await connection.createChannel();
-          const { messageCount } = await channel.checkQueue(`${exchange}.dead-letter`);
+          const { messageCount } = await channel.checkQueue(`${ws.exchange}.dead-letter`);
           return messageCount >= 1;
         } finally {
           await connection.close();
@@ -196,7 +180,7 @@ describe('event delivery', () => {
     const message = makeMessage(uniqueName('conv'), ref(alice), 1, {
       clientMsgId: uniqueName('rest'),
     });
-    await injector.publish(
+    await ws.injector.publish(
       'new_message',
       { message, conversation: { id: message.conversationId, kind: 'direct' } },
       [alice.userId, bob.userId],
@@ -210,7 +194,7 @@ describe('event delivery', () => {
 
 /** Like expectNothingBeforeSentinel, for a client that already holds `count` frames. */
 async function expectNothingBeforeSentinelAfter(client: TestClient, count: number): Promise<void> {
-  await injector.publish(
+  await ws.injector.publish(
     'read',
     { conversationId: 'sentinel', userId: client.ready.userId, seq: 1 },
     [client.ready.userId],

@@ -1,48 +1,23 @@
 // Limits and abuse (docs/design.md §6): oversized frames, floods, persistent garbage, slow
 // readers, dead peers and expired tokens each end the connection with their code.
 import { WS_CLOSE } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import { uniqueName, waitFor } from '@parley/testing';
 import type { Socket } from 'node:net';
 import request from 'supertest';
 import { makeConversation } from './support/fixtures';
-import {
-  connect,
-  deleteExchange,
-  createInjector,
-  newUser,
-  startInstance,
-  type EventInjector,
-  type Instance,
-} from './support/harness';
+import { connect, newUser, useWebsocketHarness } from './support/websocket-harness';
 
-let issuer: TestIssuer;
-let instance: Instance;
-let injector: EventInjector;
-const exchange = uniqueName('ws-limits');
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  instance = await startInstance({
-    issuer,
-    exchange,
-    env: {
-      MAX_FRAME_BYTES: '4096',
-      RATE_LIMIT_PER_SECOND: '5',
-      RATE_LIMIT_BURST: '10',
-      ABUSE_MAX_BAD_FRAMES: '5',
-      SEND_BUFFER_SOFT_LIMIT_BYTES: '65536',
-      SEND_BUFFER_LIMIT_BYTES: '2097152',
-      CLOSE_GRACE_MS: '5000',
-    },
-  });
-  injector = createInjector(exchange);
-});
-
-afterAll(async () => {
-  await injector.close();
-  await instance.stop();
-  await issuer.close();
-  await deleteExchange(exchange);
+const ws = useWebsocketHarness({
+  name: 'ws-limits',
+  env: {
+    MAX_FRAME_BYTES: '4096',
+    RATE_LIMIT_PER_SECOND: '5',
+    RATE_LIMIT_BURST: '10',
+    ABUSE_MAX_BAD_FRAMES: '5',
+    SEND_BUFFER_SOFT_LIMIT_BYTES: '65536',
+    SEND_BUFFER_LIMIT_BYTES: '2097152',
+    CLOSE_GRACE_MS: '5000',
+  },
 });
 
 function rawSocket(ws: unknown): Socket {
@@ -50,13 +25,13 @@ function rawSocket(ws: unknown): Socket {
 }
 
 test('When a frame is larger than MAX_FRAME_BYTES, then the socket is closed with 1009', async () => {
-  const client = await connect(instance.wsBase, newUser(issuer).token);
+  const client = await connect(ws.instance.wsBase, newUser(ws.issuer).token);
   client.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(5000) }));
   expect((await client.closed).code).toBe(WS_CLOSE.messageTooBig);
 });
 
 test('When a client floods past its rate limit, then it is closed with 1008', async () => {
-  const client = await connect(instance.wsBase, newUser(issuer).token);
+  const client = await connect(ws.instance.wsBase, newUser(ws.issuer).token);
   for (let i = 0; i < 50; i++) client.sendJson({ type: 'ping' });
   expect((await client.closed).code).toBe(WS_CLOSE.policyViolation);
   // it got pongs for its burst before the close
@@ -64,16 +39,16 @@ test('When a client floods past its rate limit, then it is closed with 1008', as
 });
 
 test('When a client keeps sending bad frames, then it is closed with 1008 after the allowance', async () => {
-  const client = await connect(instance.wsBase, newUser(issuer).token);
+  const client = await connect(ws.instance.wsBase, newUser(ws.issuer).token);
   for (let i = 0; i < 5; i++) client.ws.send('garbage');
   expect((await client.closed).code).toBe(WS_CLOSE.policyViolation);
   expect(client.frames.filter((f) => f.type === 'error')).toHaveLength(5);
 });
 
 test('When a client stops reading while many events arrive, then typing frames are dropped first and it is closed with 4008', async () => {
-  const reader = newUser(issuer);
-  const client = await connect(instance.wsBase, reader.token);
-  const healthy = await connect(instance.wsBase, newUser(issuer).token);
+  const reader = newUser(ws.issuer);
+  const client = await connect(ws.instance.wsBase, reader.token);
+  const healthy = await connect(ws.instance.wsBase, newUser(ws.issuer).token);
   rawSocket(client.ws).pause();
 
   // conversation_updated frames with many members are large: the kernel buffers fill quickly
@@ -86,16 +61,16 @@ test('When a client stops reading while many events arrive, then typing frames a
     members,
   );
   const closed4008 = () =>
-    request(instance.httpUrl)
+    request(ws.instance.httpUrl)
       .get('/metrics')
       .then((res) => /ws_closes_total\{[^}]*code="4008"[^}]*\} [1-9]/.test(res.text));
   await waitFor(
     async () => {
       for (let i = 0; i < 5; i++) {
-        await injector.publish('conversation_updated', { conversation }, [reader.userId]);
+        await ws.injector.publish('conversation_updated', { conversation }, [reader.userId]);
       }
       const typist = { id: 'typist', username: 'typist' };
-      await injector.publish(
+      await ws.injector.publish(
         'typing',
         { conversationId: conversation.id, user: typist, isTyping: true },
         [reader.userId],
@@ -106,7 +81,7 @@ test('When a client stops reading while many events arrive, then typing frames a
   );
   rawSocket(client.ws).resume();
   expect((await client.closed).code).toBe(WS_CLOSE.slowConsumer);
-  const metrics = await request(instance.httpUrl).get('/metrics');
+  const metrics = await request(ws.instance.httpUrl).get('/metrics');
   expect(metrics.text).toMatch(/ws_frames_dropped_total\{[^}]*type="typing"[^}]*\} [1-9]/);
 
   // the others are unaffected
@@ -116,11 +91,11 @@ test('When a client stops reading while many events arrive, then typing frames a
 }, 60_000);
 
 test('When a peer stops answering pings, then it is dropped by the heartbeat', async () => {
-  const beating = await startInstance({ issuer, exchange, env: { HEARTBEAT_INTERVAL_MS: '200' } });
+  const beating = await ws.startInstance({ env: { HEARTBEAT_INTERVAL_MS: '200' } });
   try {
-    const user = newUser(issuer);
+    const user = newUser(ws.issuer);
     const client = await connect(beating.wsBase, user.token);
-    const answering = await connect(beating.wsBase, newUser(issuer).token);
+    const answering = await connect(beating.wsBase, newUser(ws.issuer).token);
     rawSocket(client.ws).pause();
     await waitFor(() => beating.app.registry.countForUser(user.userId) === 0, {
       timeoutMs: 5_000,
@@ -138,19 +113,19 @@ test('When a peer stops answering pings, then it is dropped by the heartbeat', a
 
 describe('token expiry', () => {
   test('When the token expires, then the socket is closed with 4001', async () => {
-    const user = newUser(issuer, 2);
-    const client = await connect(instance.wsBase, user.token);
+    const user = newUser(ws.issuer, 2);
+    const client = await connect(ws.instance.wsBase, user.token);
     const started = Date.now();
     expect((await client.closed).code).toBe(WS_CLOSE.tokenExpired);
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 
   test('When the client sends a fresh token before expiry, then the socket outlives the first token', async () => {
-    const user = newUser(issuer, 2);
-    const client = await connect(instance.wsBase, user.token);
+    const user = newUser(ws.issuer, 2);
+    const client = await connect(ws.instance.wsBase, user.token);
     client.sendJson({
       type: 'auth',
-      token: issuer.mint({ userId: user.userId, username: user.username, expiresInSeconds: 60 }),
+      token: ws.issuer.mint({ userId: user.userId, username: user.username, expiresInSeconds: 60 }),
     });
     const firstExpiry = Date.now() + 3_500;
     await waitFor(() => Date.now() > firstExpiry, {
@@ -164,8 +139,8 @@ describe('token expiry', () => {
   });
 
   test('When the auth frame carries an invalid token, then an error frame says unauthorized and the socket stays', async () => {
-    const user = newUser(issuer);
-    const client = await connect(instance.wsBase, user.token);
+    const user = newUser(ws.issuer);
+    const client = await connect(ws.instance.wsBase, user.token);
     client.sendJson({ type: 'auth', token: 'garbage' });
     expect(await client.next('error')).toMatchObject({ code: 'unauthorized' });
     client.sendJson({ type: 'ping' });
@@ -174,8 +149,8 @@ describe('token expiry', () => {
   });
 
   test('When the auth frame carries another user token, then the socket is closed with 1008', async () => {
-    const client = await connect(instance.wsBase, newUser(issuer).token);
-    client.sendJson({ type: 'auth', token: newUser(issuer).token });
+    const client = await connect(ws.instance.wsBase, newUser(ws.issuer).token);
+    client.sendJson({ type: 'auth', token: newUser(ws.issuer).token });
     expect(await client.next('error')).toMatchObject({ code: 'forbidden' });
     expect((await client.closed).code).toBe(WS_CLOSE.policyViolation);
   });

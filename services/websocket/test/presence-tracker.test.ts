@@ -1,6 +1,6 @@
 // Unit tests of the presence bookkeeping, with a hand-driven clock.
 import { createEvent, type ParleyEvent, type PresenceStatus } from '@parley/contracts';
-import { createSilentLogger } from '@parley/server-kit/testing';
+import { createSilentLogger } from '@parley/testing';
 import { createPresenceTracker } from '../src/presence-tracker';
 
 function setup(offlineGraceMs = 0) {

@@ -2,40 +2,22 @@
 // one exchange, each with its own queue; short heartbeats so a silent peer is
 // noticed quickly.
 import { WS_CLOSE } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import { waitFor } from '@parley/testing';
 import request from 'supertest';
-import { startChatStub, type ChatStub } from './support/chat-stub';
 import { ref } from './support/fixtures';
-import { connect, deleteExchange, newUser, startInstance, type Instance } from './support/harness';
+import { connect, newUser, useWebsocketHarness, type Instance } from './support/websocket-harness';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 600;
 const OFFLINE_GRACE_MS = 300;
-let issuer: TestIssuer;
-// answers the instances' presence checks (POST /chat/contacts): who shares a conversation
-let chat: ChatStub;
-const exchanges: string[] = [];
-function newExchange(prefix: string): string {
-  const name = uniqueName(prefix);
-  exchanges.push(name);
-  return name;
-}
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  chat = await startChatStub(issuer, newExchange('ws-presence-chat'));
-});
-afterAll(async () => {
-  await chat.close();
-  await issuer.close();
-  for (const exchange of exchanges) await deleteExchange(exchange);
-});
+// the chat stand-in answers the instances' presence checks (POST /chat/contacts): who
+// shares a conversation
+const ws = useWebsocketHarness({ name: 'ws-presence', instance: false, chatStub: true });
 
 function start(exchange: string): Promise<Instance> {
-  return startInstance({
-    issuer,
+  return ws.startInstance({
     exchange,
-    chatUrl: chat.url,
+    chatUrl: ws.chat.url,
     env: {
       PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
       PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -53,13 +35,13 @@ async function restPresence(instance: Instance, token: string, userId: string): 
 }
 
 test('When a user is on instance A and A crashes without a word, then a watcher on B sees online, then offline within the timeout', async () => {
-  const exchange = newExchange('ws-presence');
+  const exchange = ws.newExchange('ws-presence');
   const a = await start(exchange);
   const b = await start(exchange);
   try {
-    const alice = newUser(issuer);
-    const bob = newUser(issuer);
-    chat.createRoom('friends', [ref(alice), ref(bob)]);
+    const alice = newUser(ws.issuer);
+    const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(b.wsBase, bob.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });
     expect(await watcher.next('presence')).toEqual({
@@ -97,14 +79,14 @@ test('When a user is on instance A and A crashes without a word, then a watcher 
 });
 
 test('When a user is on two instances and one crashes, then the user stays online', async () => {
-  const exchange = newExchange('ws-presence-both');
+  const exchange = ws.newExchange('ws-presence-both');
   const a = await start(exchange);
   const b = await start(exchange);
   const c = await start(exchange);
   try {
-    const alice = newUser(issuer);
-    const bob = newUser(issuer);
-    chat.createRoom('friends', [ref(alice), ref(bob)]);
+    const alice = newUser(ws.issuer);
+    const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(c.wsBase, bob.token);
     await connect(a.wsBase, alice.token);
     await connect(b.wsBase, alice.token);
@@ -133,10 +115,10 @@ test('When a user is on two instances and one crashes, then the user stays onlin
 });
 
 test('When an instance starts after users connected elsewhere, then it learns them from the next snapshot', async () => {
-  const exchange = newExchange('ws-presence-late');
+  const exchange = ws.newExchange('ws-presence-late');
   const a = await start(exchange);
   try {
-    const alice = newUser(issuer);
+    const alice = newUser(ws.issuer);
     await connect(a.wsBase, alice.token);
     const late = await start(exchange);
     try {
@@ -156,13 +138,13 @@ test('When an instance starts after users connected elsewhere, then it learns th
 });
 
 test('When an instance shuts down gracefully, then its sockets close with 1001 and watchers elsewhere see offline at once', async () => {
-  const exchange = newExchange('ws-presence-shutdown');
-  const a = await startInstance({ issuer, exchange, chatUrl: chat.url });
-  const b = await startInstance({ issuer, exchange, chatUrl: chat.url });
+  const exchange = ws.newExchange('ws-presence-shutdown');
+  const a = await ws.startInstance({ exchange, chatUrl: ws.chat.url });
+  const b = await ws.startInstance({ exchange, chatUrl: ws.chat.url });
   try {
-    const alice = newUser(issuer);
-    const bob = newUser(issuer);
-    chat.createRoom('friends', [ref(alice), ref(bob)]);
+    const alice = newUser(ws.issuer);
+    const bob = newUser(ws.issuer);
+    ws.chat.createRoom('friends', [ref(alice), ref(bob)]);
     const watcher = await connect(b.wsBase, bob.token);
     const client = await connect(a.wsBase, alice.token);
     watcher.sendJson({ type: 'presence_subscribe', userIds: [alice.userId] });

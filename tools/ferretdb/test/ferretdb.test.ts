@@ -12,7 +12,7 @@
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import type { Db } from 'mongodb';
 
-import { testMongoUrl, uniqueName } from '../../test-infra';
+import { testMongoUrl, uniqueName } from '@parley/testing';
 
 let client: MongoClient;
 let db: Db;

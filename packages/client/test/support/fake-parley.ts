@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ClientFrame, ConversationSummary, Message, ServerFrame } from '@parley/contracts';
+import { waitFor as pollUntil } from '@parley/testing';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   ParleyClient,
@@ -329,17 +330,13 @@ export class FakeParley {
   }
 }
 
-/** Bounded poll for a condition that no event announces. */
+/** Bounded poll (every 5 ms: the fakes answer at once) for a condition no event announces. */
 export async function waitFor(
   condition: () => boolean,
   timeoutMs = 5000,
   label = 'condition',
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await pollUntil(condition, { timeoutMs, intervalMs: 5, description: label });
 }
 
 export { WebSocket };

@@ -16,7 +16,7 @@ import {
   startHttpServer,
   type RunningHttpServer,
 } from '@parley/server-kit';
-import { createSilentLogger } from '@parley/server-kit/testing';
+import { createSilentLogger } from '@parley/testing';
 
 const echoSchema = z.strictObject({
   name: z.string().max(64),

@@ -9,7 +9,7 @@ import {
   createMongoReadinessCheck,
   type MongoConnection,
 } from '@parley/server-kit';
-import { uniqueDbName, uniqueName } from '@parley/server-kit/testing';
+import { uniqueDbName, uniqueName } from '@parley/testing';
 import type { Express } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
@@ -22,7 +22,7 @@ import { loadStoredSigningKeys, type SigningKeys } from '../../src/signing-keys'
 export function mongoBaseUrl(): string {
   const url = process.env['MONGO_URL'];
   if (!url)
-    throw new Error('MONGO_URL is not set: run through jest (tools/test-infra global setup)');
+    throw new Error('MONGO_URL is not set: run through jest (its global setup provides it)');
   return url;
 }
 
@@ -153,7 +153,7 @@ export function expectNoPasswordHashes(recorder: Recorder): void {
 }
 
 /** One test file's app: its own database, recorder, and the no-hash check at the end. */
-export interface AuthSuite extends TestApp {
+export interface AuthHarness extends TestApp {
   readonly mongo: MongoConnection;
   readonly recorder: Recorder;
 }
@@ -164,12 +164,12 @@ export interface AuthSuite extends TestApp {
  * proof that no response or log line carried a password hash, then the database
  * dropped. Fields are readable from inside tests (after beforeAll ran).
  */
-export function useAuthSuite(prefix: string, options: TestAppOptions = {}): AuthSuite {
+export function useAuthHarness(prefix: string, options: TestAppOptions = {}): AuthHarness {
   const recorder = new Recorder();
   let mongo: MongoConnection | undefined;
   let app: TestApp | undefined;
   const ready = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('useAuthSuite: read before beforeAll ran');
+    if (value === undefined) throw new Error('useAuthHarness: read before beforeAll ran');
     return value;
   };
 

@@ -10,10 +10,10 @@
 //
 // MONGO_URL (no database) and AMQP_URL are used when set; otherwise it starts the
 // FerretDB dev server (tools/ferretdb) in a temp dir and uses RabbitMQ on 127.0.0.1.
+// Processes and test tokens come from @parley/testing (built by `pnpm build`).
 // Send limits for the server come from SEND_MAX_PENDING, SEND_MAX_ACTIVE, SEND_CONVERSATION_QUEUE_MAX
 // and SEND_MIN_TIME_LEFT_MS when set (README.md), else the service defaults. The
 // per-user rate limit is off: this measures the queue, not the limiter.
-import { fork } from 'node:child_process';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,6 +21,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  createSilentLogger,
+  createTestIssuer,
+  localAmqpUrl,
+  spawnNode,
+  startFerretDb,
+} from '@parley/testing';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = (line) => process.stdout.write(`${line}\n`);
@@ -40,14 +47,13 @@ async function runServer() {
   const load = (name) => import(pathToFileURL(path.join(dist, `${name}.js`)).href);
   const [{ createApp }, { createChatMetrics }, { createChatServices }, { createUserDirectory }] =
     await Promise.all([
-      load('app'),
+      load('http/app'),
       load('chat-metrics'),
       load('chat-services'),
       load('user-directory'),
     ]);
-  const { createOutboxRelay } = await load('outbox-relay');
+  const { createOutboxRelay } = await load('outbox/outbox-relay');
   const kit = await import('@parley/server-kit');
-  const { createTestIssuer, createSilentLogger } = await import('@parley/server-kit/testing');
 
   const env = process.env;
   const logger = createSilentLogger('chat');
@@ -70,7 +76,8 @@ async function runServer() {
     logger,
     metrics: chatMetrics,
     isBrokerConnected: () => amqp.isConnected(),
-    sendRateLimit: { points: 0, windowMs: 10_000 },
+    // the send limit off (0), so the queue is measured, not the limiter
+    limits: { send: { points: 0, windowMs: 10_000 } },
     sendLimits,
   });
   await services.ensureIndexes();
@@ -205,21 +212,20 @@ async function runLoad() {
   let dataDir;
   let mongoBase = process.env.MONGO_URL;
   if (!mongoBase) {
-    const { startFerret } = await import(
-      pathToFileURL(path.join(here, '../../../../tools/ferretdb/ferretdb.mjs')).href
-    );
     dataDir = await mkdtemp(path.join(tmpdir(), 'chat-overload-'));
-    ferret = await startFerret({ dataDir });
+    ferret = await startFerretDb({ dataDir });
     mongoBase = ferret.url;
   }
   const dbName = `chat_overload_${Date.now()}`;
   const parsed = new URL(mongoBase);
   parsed.pathname = `/${dbName}`;
   const mongoUrl = parsed.href;
-  const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const amqpUrl = process.env.AMQP_URL ?? localAmqpUrl;
 
-  const child = fork(fileURLToPath(import.meta.url), ['--server'], {
-    execArgv: ['--expose-gc'],
+  const { child } = spawnNode({
+    label: 'chat',
+    args: ['--expose-gc', fileURLToPath(import.meta.url), '--server'],
+    cwd: here,
     env: {
       ...process.env,
       REPRO_MONGO_URL: mongoUrl,
@@ -227,6 +233,8 @@ async function runLoad() {
       REPRO_USERS: values.users,
       REPRO_ROOMS: values.rooms,
     },
+    ipc: true,
+    onLine: (line) => process.stderr.write(`[chat] ${line}\n`),
   });
   const samples = [];
   let latest;

@@ -1,16 +1,14 @@
-// An in-test stand-in for the chat service (services/chat is not written yet): the
-// endpoints the websocket service calls, shaped by the contracts' schemas, with
-// problem+json errors from the kit, keeping conversations in memory and announcing
-// changes on the real RabbitMQ exchange like chat does. A fake of chat, never of
-// RabbitMQ.
+// An in-test stand-in for the chat service, so the websocket service's own tests stay
+// inside its boundary (e2e/ runs it against the real chat): the endpoints the websocket
+// service calls, shaped by the contracts' schemas, with problem+json errors from the
+// kit, keeping conversations in memory and announcing changes on the real RabbitMQ
+// exchange like chat does. A fake of chat, never of RabbitMQ.
 import { randomUUID } from 'node:crypto';
 import {
   RESUME_MESSAGE_BOUND,
   ROUTES,
   contactsRequestSchema,
-  createEvent,
   idParamsSchema,
-  parleyEventSchema,
   readRequestSchema,
   sendMessageRequestSchema,
   syncRequestSchema,
@@ -18,14 +16,12 @@ import {
   type ConversationRef,
   type ContactsResponse,
   type Message,
-  type ParleyEvent,
   type SyncResponse,
   type UserRef,
 } from '@parley/contracts';
 import {
   ForbiddenError,
   NotFoundError,
-  createEventPublisher,
   createHttpApp,
   createMetrics,
   finishHttpApp,
@@ -36,8 +32,8 @@ import {
   startHttpServer,
   type RunningHttpServer,
 } from '@parley/server-kit';
-import { createSilentLogger, type TestIssuer } from '@parley/server-kit/testing';
-import { amqpConnection } from './harness';
+import { createSilentLogger, type TestIssuer } from '@parley/testing';
+import type { EventInjector } from './websocket-harness';
 
 interface StoredConversation {
   ref: ConversationRef;
@@ -66,13 +62,9 @@ export function directId(a: string, b: string): string {
   return `d:${[a, b].sort().join(':')}`;
 }
 
-export async function startChatStub(issuer: TestIssuer, exchange: string): Promise<ChatStub> {
+/** Announces its changes through `events` (on the websocket instance's exchange). */
+export async function startChatStub(issuer: TestIssuer, events: EventInjector): Promise<ChatStub> {
   const logger = createSilentLogger();
-  const amqp = amqpConnection('chat-stub');
-  const publisher = createEventPublisher<ParleyEvent>(amqp, {
-    exchange,
-    schema: parleyEventSchema,
-  });
   const users = new Map<string, UserRef>();
   const conversations = new Map<string, StoredConversation>();
   const byClientMsgId = new Map<string, Message>();
@@ -149,12 +141,10 @@ export async function startChatStub(issuer: TestIssuer, exchange: string): Promi
       ...(body.parentId === undefined ? {} : { parentId: body.parentId }),
     });
     if (key !== undefined) byClientMsgId.set(key, message);
-    await publisher.publish(
-      createEvent(
-        'new_message',
-        { message, conversation: conv.ref },
-        conv.members.map((m) => m.id),
-      ),
+    await events.publish(
+      'new_message',
+      { message, conversation: conv.ref },
+      conv.members.map((m) => m.id),
     );
     res.status(201).json({ message });
   });
@@ -163,16 +153,14 @@ export async function startChatStub(issuer: TestIssuer, exchange: string): Promi
     const me = getAuth(res);
     const body = parseBody(typingRequestSchema, req);
     const conv = conversationFor(body.conversationId, me.userId);
-    await publisher.publish(
-      createEvent(
-        'typing',
-        {
-          conversationId: conv.ref.id,
-          user: { id: me.userId, username: me.username },
-          isTyping: body.isTyping,
-        },
-        conv.members.filter((m) => m.id !== me.userId).map((m) => m.id),
-      ),
+    await events.publish(
+      'typing',
+      {
+        conversationId: conv.ref.id,
+        user: { id: me.userId, username: me.username },
+        isTyping: body.isTyping,
+      },
+      conv.members.filter((m) => m.id !== me.userId).map((m) => m.id),
     );
     res.status(204).end();
   });
@@ -182,12 +170,10 @@ export async function startChatStub(issuer: TestIssuer, exchange: string): Promi
     const { id } = parseParams(idParamsSchema, req);
     const { seq } = parseBody(readRequestSchema, req);
     const conv = conversationFor(id, me.userId);
-    await publisher.publish(
-      createEvent(
-        'read',
-        { conversationId: id, userId: me.userId, seq },
-        conv.members.map((m) => m.id),
-      ),
+    await events.publish(
+      'read',
+      { conversationId: id, userId: me.userId, seq },
+      conv.members.map((m) => m.id),
     );
     res.status(204).end();
   });
@@ -264,11 +250,7 @@ export async function startChatStub(issuer: TestIssuer, exchange: string): Promi
     get contactsCalls() {
       return contactsCalls;
     },
-    async close() {
-      await server.close();
-      await publisher.close();
-      await amqp.close();
-    },
+    close: () => server.close(),
   };
   return stub;
 }

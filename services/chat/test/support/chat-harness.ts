@@ -1,7 +1,8 @@
-// Builds a real chat app for component tests: a fresh database on the test MongoDB,
-// a per-file exchange on the real RabbitMQ with an exclusive queue bound to it that
-// records every event, the kit's test issuer for tokens, and a small stand-in for
-// auth's user lookup (GET /users/:username, GET /users?ids=) shaped by the contracts.
+// Builds a real chat app for component tests, on port 0: a fresh database on the test
+// MongoDB, a per-file exchange on the real RabbitMQ with an exclusive queue bound to it
+// that records every event, a test issuer for tokens, and a small stand-in for auth's
+// user lookup (GET /users/:username, GET /users?ids=) shaped by the contracts.
+// useChatHarness() is the jest wiring a test file uses.
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,21 +28,22 @@ import {
 import amqplib from 'amqplib';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
 import {
+  amqpUrl,
   createSilentLogger,
   createTestIssuer,
+  testMongoUrl,
   uniqueName,
   waitFor,
   type TestIssuer,
-} from '@parley/server-kit/testing';
-import { amqpUrl, testMongoUrl } from '../../../tools/test-infra';
-import { createApp } from '../src/http/app';
-import { createChatMetrics } from '../src/chat-metrics';
-import { createChatServices, type ChatServices } from '../src/chat-services';
-import type { SendLimits } from '../src/messages/send-admission';
-import type { UserLimitSettings } from '../src/rate-limits/user-limits';
-import type { MessageStoreHooks } from '../src/messages/message-store';
-import { createOutboxRelay, type OutboxRelay } from '../src/outbox/outbox-relay';
-import { createUserDirectory } from '../src/user-directory';
+} from '@parley/testing';
+import { createApp } from '../../src/http/app';
+import { createChatMetrics } from '../../src/chat-metrics';
+import { createChatServices, type ChatServices } from '../../src/chat-services';
+import type { SendLimits } from '../../src/messages/send-admission';
+import type { UserLimitSettings } from '../../src/rate-limits/user-limits';
+import type { MessageStoreHooks } from '../../src/messages/message-store';
+import { createOutboxRelay, type OutboxRelay } from '../../src/outbox/outbox-relay';
+import { createUserDirectory } from '../../src/user-directory';
 
 export interface TestUser {
   id: string;
@@ -348,4 +350,50 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
 
 export function bearer(user: TestUser): { Authorization: string } {
   return { Authorization: `Bearer ${user.token}` };
+}
+
+/**
+ * Registers the beforeAll/afterAll hooks of a component test file: the harness (and its
+ * first instance, with `options`) started before the file's tests and closed after them,
+ * with every further instance. Read its fields inside tests (after beforeAll ran); a
+ * file's own beforeAll, registered after this call, runs after the harness started.
+ */
+export function useChatHarness(options: InstanceOptions = {}): ChatHarness {
+  let harness: ChatHarness | undefined;
+  const started = (): ChatHarness => {
+    if (harness === undefined) throw new Error('useChatHarness: read before beforeAll ran');
+    return harness;
+  };
+  beforeAll(async () => {
+    harness = await startChatHarness(options);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  return {
+    get db() {
+      return started().db;
+    },
+    get mongo() {
+      return started().mongo;
+    },
+    get exchange() {
+      return started().exchange;
+    },
+    get issuer() {
+      return started().issuer;
+    },
+    get auth() {
+      return started().auth;
+    },
+    get events() {
+      return started().events;
+    },
+    get app() {
+      return started().app;
+    },
+    startInstance: (instanceOptions) => started().startInstance(instanceOptions),
+    newUser: (prefix) => started().newUser(prefix),
+    close: () => started().close(),
+  };
 }

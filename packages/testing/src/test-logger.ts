@@ -1,7 +1,7 @@
 // Loggers for tests: one that says nothing, and one that keeps its lines so a test
 // can assert what was (or was not) logged.
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, type Logger } from '@parley/server-kit';
 
 export function createSilentLogger(name = 'test'): Logger {
   return createLogger({ name, level: 'silent' });

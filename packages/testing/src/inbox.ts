@@ -12,7 +12,7 @@ import {
   type DisconnectInfo,
 } from '@parley/client';
 import type { Message } from '@parley/contracts';
-import { waitFor } from '../../tools/test-infra';
+import { waitFor } from './wait-for';
 
 type FrameOf<E extends keyof RealtimeEvents> = RealtimeEvents[E][0];
 

@@ -8,7 +8,7 @@ import {
   type ServerFrameOf,
 } from '@parley/contracts';
 import WebSocket from 'ws';
-import { waitFor } from '../../tools/test-infra';
+import { waitFor } from './wait-for';
 
 export interface RawSocket {
   readonly ws: WebSocket;

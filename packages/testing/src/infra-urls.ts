@@ -1,9 +1,10 @@
 // Where a test finds the infrastructure the jest global setup provides
-// (tools/test-infra/global-setup.js exports MONGO_URL without a database, and AMQP_URL).
-import { uniqueDbName } from '@parley/server-kit/testing';
+// (jest-global-setup.ts exports MONGO_URL without a database, and AMQP_URL).
+import { uniqueDbName } from './unique-name';
 
 const defaultMongoUrl = 'mongodb://127.0.0.1:27017';
-const defaultAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
+/** A RabbitMQ on this machine with its default account. */
+export const localAmqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
 
 /**
  * MONGO_URL with `dbName` as its database (a fresh unique one by default), keeping any
@@ -21,5 +22,5 @@ export function testMongoUrl(dbName: string = uniqueDbName('t')): string {
 }
 
 export function amqpUrl(): string {
-  return process.env['AMQP_URL'] ?? defaultAmqpUrl;
+  return process.env['AMQP_URL'] ?? localAmqpUrl;
 }

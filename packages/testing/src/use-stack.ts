@@ -19,20 +19,41 @@ const tailLines = 30;
  *   test('When …, then …', async () => { const [alice] = await createUsers(e2e.stack, ['alice']); … });
  */
 export function useStack(options: StackOptions = {}, startTimeoutMs = 60_000): StackHandle {
-  let stack: Stack | undefined;
-  beforeAll(async () => {
-    stack = await startStack(options);
-  }, startTimeoutMs);
-  reportLogsOnFailure(() => stack);
-  afterAll(async () => {
-    closeAllConnections();
-    await stack?.stop();
-  }, 30_000);
+  const started = useStarted(
+    () => startStack(options),
+    (stack) => stack,
+    startTimeoutMs,
+  );
   return {
     get stack() {
-      if (stack === undefined) throw new Error('the stack is not started (use it inside a test)');
-      return stack;
+      return started();
     },
+  };
+}
+
+/**
+ * The wiring under useStack, for anything a file starts once around a stack (e.g. a
+ * stack behind Toxiproxy): `start` in beforeAll, the stack's logs under a failed test,
+ * and in afterAll every connection opened with connect() closed, then `stop()`.
+ * Returns a getter for what was started (it throws before beforeAll has run).
+ */
+export function useStarted<T extends { stop(): Promise<void> }>(
+  start: () => Promise<T>,
+  stackOf: (started: T) => Stack,
+  startTimeoutMs = 60_000,
+): () => T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  }, startTimeoutMs);
+  reportLogsOnFailure(() => (started === undefined ? undefined : stackOf(started)));
+  afterAll(async () => {
+    closeAllConnections();
+    await started?.stop();
+  }, 30_000);
+  return () => {
+    if (started === undefined) throw new Error('not started yet (use it inside a test)');
+    return started;
   };
 }
 

@@ -2,7 +2,7 @@
 // checked against a real TCP echo server through a real toxiproxy-dev.
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
-import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from '..';
+import { startToxiproxy, type ProxyLink, type ToxiproxyServer } from '@parley/testing';
 
 let toxiproxy: ToxiproxyServer;
 let echo: net.Server;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { MongoClient } from 'mongodb';
-import { amqpUrl, testMongoUrl, uniqueName } from '../../tools/test-infra';
-import { freePorts } from './free-ports';
+import { uniqueName } from './unique-name';
+import { amqpUrl, testMongoUrl } from './infra-urls';
 import { ServiceProcess, type Env, type ExitInfo, type ServiceName } from './service-process';
 
 /** Extra variables for one service, or a function of the variables the stack chose. */
@@ -92,9 +92,10 @@ function applyOverride(defaults: Env, override: EnvOverride | undefined): Env {
 }
 
 /**
- * Starts auth, chat and `websocketInstances` websocket processes on free ports, in
- * parallel, and resolves once every /readyz answers 200. If any fails to start, the
- * others are stopped and the error carries its log tail.
+ * Starts auth, then chat (which needs auth's URL), then `websocketInstances` websocket
+ * processes in parallel (which need chat's), each on a port it binds itself, and
+ * resolves once every /readyz answers 200. If any fails to start, the others are
+ * stopped and the error carries its log tail.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const name = uniqueName(options.name ?? 'e2e');
@@ -105,17 +106,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
   mkdirSync(logDir, { recursive: true });
 
-  const instances = options.websocketInstances ?? 1;
-  const [authPort, chatPort, ...wsPorts] = await freePorts(2 + instances);
-  if (authPort === undefined || chatPort === undefined) throw new Error('no free ports');
-  const authUrl = `http://127.0.0.1:${authPort}`;
-  const chatUrl = `http://127.0.0.1:${chatPort}`;
-
-  const common: Env = {
-    ...testDefaults.common,
-    JWKS_URL: `${authUrl}/.well-known/jwks.json`,
-    ...options.env,
-  };
   const unexpectedExits: { label: string; exit: ExitInfo }[] = [];
   const onUnexpectedExit = (service: ServiceProcess, exit: ExitInfo) => {
     unexpectedExits.push({ label: service.label, exit });
@@ -123,95 +113,100 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       `[e2e] ${service.label} exited unexpectedly (code ${exit.code}, signal ${exit.signal})\n${service.tail()}\n`,
     );
   };
-  const make = (service: ServiceName, label: string, port: number, env: Env) =>
-    new ServiceProcess({
+  const all: ServiceProcess[] = [];
+  const make = (service: ServiceName, label: string, env: Env) => {
+    const made = new ServiceProcess({
       service,
       label,
-      port,
       env,
       logFile: path.join(logDir, `${label}.log`),
       onUnexpectedExit,
       ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
     });
-
-  const auth = make(
-    'auth',
-    'auth',
-    authPort,
-    applyOverride(
-      { ...testDefaults.auth, ...common, MONGO_URL: mongoUrl },
-      options.serviceEnv?.auth,
-    ),
-  );
-  const chat = make(
-    'chat',
-    'chat',
-    chatPort,
-    applyOverride(
-      {
-        ...testDefaults.chat,
-        ...common,
-        MONGO_URL: mongoUrl,
-        AMQP_URL: amqp,
-        AUTH_URL: authUrl,
-        EVENTS_EXCHANGE: exchange,
-      },
-      options.serviceEnv?.chat,
-    ),
-  );
-  const websockets = wsPorts.map((port, index) => {
-    const label = `websocket-${index}`;
-    const defaults: Env = {
-      ...testDefaults.websocket,
-      ...common,
-      AMQP_URL: amqp,
-      CHAT_URL: chatUrl,
-      EVENTS_EXCHANGE: exchange,
-      INSTANCE_ID: `${name}-ws${index}`,
-    };
-    const override = options.serviceEnv?.websocket;
-    const env =
-      override === undefined
-        ? defaults
-        : {
-            ...defaults,
-            ...(typeof override === 'function' ? override(defaults, index) : override),
-          };
-    return make('websocket', label, port, env);
-  });
-  const all = [auth, chat, ...websockets];
-
-  let stopped: Promise<void> | undefined;
-  const stack: Stack = {
-    name,
-    dbName,
-    exchange,
-    mongoUrl,
-    amqpUrl: amqp,
-    authUrl,
-    chatUrl,
-    websocketUrls: websockets.map((ws) => ws.url),
-    services: { auth, chat, websockets },
-    all,
-    logDir,
-    unexpectedExits,
-    logTails: (lines = 40) => all.map((service) => service.tail(lines)).join('\n'),
-    stop() {
-      stopped ??= (async () => {
-        await Promise.all(all.map((service) => service.dispose()));
-        if (!options.keepData) await dropData(mongoUrl, amqp, exchange);
-      })();
-      return stopped;
-    },
+    all.push(made);
+    return made;
   };
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      await Promise.all(all.map((service) => service.dispose()));
+      if (!options.keepData) await dropData(mongoUrl, amqp, exchange);
+    })());
 
-  const started = await Promise.allSettled(all.map((service) => service.start()));
-  const failed = started.find((result) => result.status === 'rejected');
-  if (failed) {
-    await stack.stop();
-    throw failed.reason;
+  try {
+    const auth = make(
+      'auth',
+      'auth',
+      applyOverride(
+        { ...testDefaults.auth, ...testDefaults.common, ...options.env, MONGO_URL: mongoUrl },
+        options.serviceEnv?.auth,
+      ),
+    );
+    await auth.start();
+    const common: Env = {
+      ...testDefaults.common,
+      JWKS_URL: `${auth.url}/.well-known/jwks.json`,
+      ...options.env,
+    };
+    const chat = make(
+      'chat',
+      'chat',
+      applyOverride(
+        {
+          ...testDefaults.chat,
+          ...common,
+          MONGO_URL: mongoUrl,
+          AMQP_URL: amqp,
+          AUTH_URL: auth.url,
+          EVENTS_EXCHANGE: exchange,
+        },
+        options.serviceEnv?.chat,
+      ),
+    );
+    await chat.start();
+    const websockets = Array.from({ length: options.websocketInstances ?? 1 }, (_, index) => {
+      const defaults: Env = {
+        ...testDefaults.websocket,
+        ...common,
+        AMQP_URL: amqp,
+        CHAT_URL: chat.url,
+        EVENTS_EXCHANGE: exchange,
+        INSTANCE_ID: `${name}-ws${index}`,
+      };
+      const override = options.serviceEnv?.websocket;
+      const env =
+        override === undefined
+          ? defaults
+          : {
+              ...defaults,
+              ...(typeof override === 'function' ? override(defaults, index) : override),
+            };
+      return make('websocket', `websocket-${index}`, env);
+    });
+    const started = await Promise.allSettled(websockets.map((ws) => ws.start()));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    return {
+      name,
+      dbName,
+      exchange,
+      mongoUrl,
+      amqpUrl: amqp,
+      authUrl: auth.url,
+      chatUrl: chat.url,
+      websocketUrls: websockets.map((ws) => ws.url),
+      services: { auth, chat, websockets },
+      all,
+      logDir,
+      unexpectedExits,
+      logTails: (lines = 40) => all.map((service) => service.tail(lines)).join('\n'),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-  return stack;
 }
 
 // Best effort, bounded: a leftover database or exchange is harmless, a hang is not.

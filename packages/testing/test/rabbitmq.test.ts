@@ -4,7 +4,7 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
-import { amqpUrl, uniqueName, waitFor } from '..';
+import { amqpUrl, uniqueName, waitFor } from '@parley/testing';
 
 let connection: ChannelModel;
 

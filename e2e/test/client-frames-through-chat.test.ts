@@ -1,31 +1,41 @@
-// The client frames that go through chat, against the REAL chat app in-process
-// (services/chat, on FerretDB via MONGO_URL and the real RabbitMQ, through chat's own
-// test harness with its auth stand-in): the same promises as client-frames.test.ts,
-// end to end through chat's store, outbox and events.
-import { waitFor } from '@parley/server-kit/testing';
+// The client frames that go through chat (services/websocket/test/client-frames.test.ts
+// proves them against a chat stand-in), here against the real auth, chat and websocket
+// processes: end to end through chat's store, outbox and events, with their default
+// limits. Bare sockets, so the exact frames each device gets are visible.
 import request from 'supertest';
-import { startChatHarness, type ChatHarness } from '../../chat/test/chat-harness';
-import { connect, startInstance, type Instance } from './support/harness';
+import {
+  createUsers,
+  openRawSocket,
+  tokenOf,
+  useStack,
+  waitFor,
+  type TestUser,
+} from '@parley/testing';
 
-let chat: ChatHarness;
-let ws: Instance;
+const e2e = useStack({ name: 'frames' });
 
-beforeAll(async () => {
-  chat = await startChatHarness({ relayIntervalMs: 50 });
-  ws = await startInstance({ issuer: chat.issuer, exchange: chat.exchange, chatUrl: chat.app.url });
-}, 30_000);
+/** Registered and logged-in users, one per name prefix. */
+async function users<const P extends readonly string[]>(
+  ...prefixes: P
+): Promise<{ [K in keyof P]: TestUser }> {
+  return (await createUsers(e2e.stack, [...prefixes])) as { [K in keyof P]: TestUser };
+}
 
-afterAll(async () => {
-  await ws?.stop();
-  await chat?.close();
-});
+const connect = (user: TestUser) =>
+  openRawSocket(e2e.stack.websocketUrls[0] as string, tokenOf(user));
+
+function post(user: TestUser, path: string, body: object) {
+  return request(e2e.stack.chatUrl)
+    .post(path)
+    .set('authorization', `Bearer ${tokenOf(user)}`)
+    .send(body);
+}
 
 test('When alice sends over WS to bob via real chat, then her phone gets the ack only, her laptop and bob get the message', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const phone = await connect(ws.wsBase, alice.token);
-  const laptop = await connect(ws.wsBase, alice.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const [alice, bob] = await users('alice', 'bob');
+  const phone = await connect(alice);
+  const laptop = await connect(alice);
+  const bobClient = await connect(bob);
 
   phone.sendJson({ type: 'send', ref: 'real-1', to: bob.username, text: 'hello for real' });
   const ack = await phone.next('ack');
@@ -44,17 +54,11 @@ test('When alice sends over WS to bob via real chat, then her phone gets the ack
 });
 
 test('When a send names a direct conversation of others, then the error frame says 404 conversation_not_found, as for an unknown id, with the ref', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const carol = chat.newUser('carol');
-  const sent = await request(chat.app.url)
-    .post('/chat/send')
-    .set('authorization', `Bearer ${alice.token}`)
-    .send({ to: bob.username, text: 'private' })
-    .expect(201);
+  const [alice, bob, carol] = await users('alice', 'bob', 'carol');
+  const sent = await post(alice, '/chat/send', { to: bob.username, text: 'private' }).expect(201);
   const conversationId = (sent.body as { message: { conversationId: string } }).message
     .conversationId;
-  const client = await connect(ws.wsBase, carol.token);
+  const client = await connect(carol);
   client.sendJson({ type: 'send', ref: 'sneaky', conversationId, text: 'let me in' });
   const foreign = await client.next('error');
   client.sendJson({ type: 'send', ref: 'made-up', conversationId: 'd_nobody_none', text: 'hi' });
@@ -65,22 +69,22 @@ test('When a send names a direct conversation of others, then the error frame sa
 });
 
 test('When bob was offline while alice wrote over REST, then resume replays exactly the missed messages', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
+  const [alice, bob] = await users('alice', 'bob');
+  // alice's own socket sees each send's live event: once it has the last one, the
+  // events are out, and only the replay can bring them to bob
+  const aliceClient = await connect(alice);
   const texts = ['one', 'two', 'three', 'four', 'five'];
   let conversationId = '';
   for (const text of texts) {
-    const res = await request(chat.app.url)
-      .post('/chat/send')
-      .set('authorization', `Bearer ${alice.token}`)
-      .send({ to: bob.username, text })
-      .expect(201);
+    const res = await post(alice, '/chat/send', { to: bob.username, text }).expect(201);
     conversationId = (res.body as { message: { conversationId: string } }).message.conversationId;
   }
-  // the live events of those sends are out before bob connects: only the replay brings them
-  await chat.events.waitFor('new_message', (e) => e.data.message.text === 'five');
+  await waitFor(
+    () => aliceClient.frames.some((f) => f.type === 'message' && f.message.text === 'five'),
+    { description: "the live event of alice's last send" },
+  );
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const client = await connect(ws.wsBase, bob.token);
+  const client = await connect(bob);
   client.sendJson({ type: 'resume', conversations: { [conversationId]: 2 } });
   expect(await client.next('resumed')).toEqual({ type: 'resumed', complete: true });
 
@@ -91,46 +95,37 @@ test('When bob was offline while alice wrote over REST, then resume replays exac
     [5, 'five'],
   ]);
   expect(replayed[0]?.conversation).toMatchObject({ id: conversationId, kind: 'direct' });
-  await client.close();
+  await Promise.all([aliceClient.close(), client.close()]);
 });
 
 test('When alice types and reads over WS, then bob gets typing and read from real chat', async () => {
-  const alice = chat.newUser('alice');
-  const bob = chat.newUser('bob');
-  const res = await request(chat.app.url)
-    .post('/chat/send')
-    .set('authorization', `Bearer ${bob.token}`)
-    .send({ to: alice.username, text: 'ping' })
-    .expect(201);
+  const [alice, bob] = await users('alice', 'bob');
+  const res = await post(bob, '/chat/send', { to: alice.username, text: 'ping' }).expect(201);
   const conversationId = (res.body as { message: { conversationId: string } }).message
     .conversationId;
-  const aliceClient = await connect(ws.wsBase, alice.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const aliceClient = await connect(alice);
+  const bobClient = await connect(bob);
   aliceClient.sendJson({ type: 'typing', conversationId, isTyping: true });
   expect(await bobClient.next('typing')).toMatchObject({
     conversationId,
     isTyping: true,
-    user: { id: alice.id },
+    user: { id: alice.user.id },
   });
   aliceClient.sendJson({ type: 'read', conversationId, seq: 1 });
   expect(await bobClient.next('read')).toEqual({
     type: 'read',
     conversationId,
-    userId: alice.id,
+    userId: alice.user.id,
     seq: 1,
   });
   await Promise.all([aliceClient.close(), bobClient.close()]);
 });
 
-async function post(token: string, path: string, body: object) {
-  return request(chat.app.url).post(path).set('authorization', `Bearer ${token}`).send(body);
-}
-
 test('When an outsider resumes a direct conversation of others and made-up ids, then resumed lists them all in notFound, alike, and nothing of theirs is sent', async () => {
-  const [alice, bob, eve] = [chat.newUser('alice'), chat.newUser('bob'), chat.newUser('eve')];
-  const sent = await post(alice.token, '/chat/send', { to: bob.username, text: 'secret' });
+  const [alice, bob, eve] = await users('alice', 'bob', 'eve');
+  const sent = await post(alice, '/chat/send', { to: bob.username, text: 'secret' });
   const theirs = (sent.body as { message: { conversationId: string } }).message.conversationId;
-  const client = await connect(ws.wsBase, eve.token);
+  const client = await connect(eve);
 
   client.sendJson({
     type: 'resume',
@@ -149,25 +144,21 @@ test('When an outsider resumes a direct conversation of others and made-up ids, 
 });
 
 test('When someone reacts many times to one room message, then the caps answer 409 and every member gets one small reaction frame per change', async () => {
-  const [alice, bob, mallory] = [
-    chat.newUser('alice'),
-    chat.newUser('bob'),
-    chat.newUser('mallory'),
-  ];
-  const room = await post(alice.token, '/chat/rooms', {
+  const [alice, bob, mallory] = await users('alice', 'bob', 'mallory');
+  const room = await post(alice, '/chat/rooms', {
     name: 'reactions',
     members: [bob.username, mallory.username],
   });
   const roomId = (room.body as { conversation: { id: string } }).conversation.id;
-  const sent = await post(alice.token, '/chat/send', { conversationId: roomId, text: 'react!' });
+  const sent = await post(alice, '/chat/send', { conversationId: roomId, text: 'react!' });
   const messageId = (sent.body as { message: { id: string } }).message.id;
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const bobClient = await connect(bob);
   // 25 distinct emoji: shortcodes are emoji too
   const emoji = Array.from({ length: 25 }, (_, i) => `:e${i}:`);
 
   const answers = [];
   for (const e of emoji)
-    answers.push(await post(mallory.token, `/chat/messages/${messageId}/reactions`, { emoji: e }));
+    answers.push(await post(mallory, `/chat/messages/${messageId}/reactions`, { emoji: e }));
 
   expect(answers.slice(0, 20).map((r) => r.status)).toEqual(Array(20).fill(200));
   expect(answers.slice(20).map((r) => [r.status, (r.body as { code: string }).code])).toEqual(
@@ -180,7 +171,7 @@ test('When someone reacts many times to one room message, then the caps answer 4
     messageId,
     conversationId: roomId,
     emoji: ':e19:',
-    userId: mallory.id,
+    userId: mallory.user.id,
     added: true,
   });
   // no frame grows with the reactions before it
@@ -191,12 +182,12 @@ test('When someone reacts many times to one room message, then the caps answer 4
 });
 
 test('When a member sends 40 typing frames in a second, then the other member gets one, and the sender no error', async () => {
-  const [alice, bob] = [chat.newUser('alice'), chat.newUser('bob')];
-  const res = await post(bob.token, '/chat/send', { to: alice.username, text: 'hi' });
+  const [alice, bob] = await users('alice', 'bob');
+  const res = await post(bob, '/chat/send', { to: alice.username, text: 'hi' });
   const conversationId = (res.body as { message: { conversationId: string } }).message
     .conversationId;
-  const aliceClient = await connect(ws.wsBase, alice.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const aliceClient = await connect(alice);
+  const bobClient = await connect(bob);
 
   for (let i = 0; i < 40; i++) {
     aliceClient.sendJson({ type: 'typing', conversationId, isTyping: i % 2 === 0 });
@@ -213,25 +204,25 @@ test('When a member sends 40 typing frames in a second, then the other member ge
 });
 
 test('When a stranger asks for the presence of a user they share nothing with, then it is unknown over WS and REST; a contact sees online', async () => {
-  const [alice, bob, stranger] = [chat.newUser('alice'), chat.newUser('bob'), chat.newUser('eve')];
-  await post(bob.token, '/chat/send', { to: alice.username, text: 'hi' });
-  const online = await connect(ws.wsBase, alice.token);
-  const strangerClient = await connect(ws.wsBase, stranger.token);
-  const bobClient = await connect(ws.wsBase, bob.token);
+  const [alice, bob, stranger] = await users('alice', 'bob', 'eve');
+  await post(bob, '/chat/send', { to: alice.username, text: 'hi' });
+  const online = await connect(alice);
+  const strangerClient = await connect(stranger);
+  const bobClient = await connect(bob);
 
-  strangerClient.sendJson({ type: 'presence_subscribe', userIds: [alice.id] });
-  bobClient.sendJson({ type: 'presence_subscribe', userIds: [alice.id] });
-  const rest = await request(ws.httpUrl)
-    .get(`/presence?userIds=${alice.id}`)
-    .set('authorization', `Bearer ${stranger.token}`);
+  strangerClient.sendJson({ type: 'presence_subscribe', userIds: [alice.user.id] });
+  bobClient.sendJson({ type: 'presence_subscribe', userIds: [alice.user.id] });
+  const rest = await request(e2e.stack.websocketUrls[0] as string)
+    .get(`/presence?userIds=${alice.user.id}`)
+    .set('authorization', `Bearer ${tokenOf(stranger)}`);
 
   expect(await strangerClient.next('presence')).toEqual({
     type: 'presence',
-    userId: alice.id,
+    userId: alice.user.id,
     status: 'unknown',
   });
   expect(await bobClient.next('presence')).toMatchObject({ status: 'online' });
   expect(rest.status).toBe(200);
-  expect(rest.body).toEqual({ presence: [{ userId: alice.id, status: 'unknown' }] });
+  expect(rest.body).toEqual({ presence: [{ userId: alice.user.id, status: 'unknown' }] });
   await Promise.all([online.close(), strangerClient.close(), bobClient.close()]);
 });

@@ -7,7 +7,7 @@ import {
   type WebSocketConstructor,
 } from '@parley/client';
 import type { User } from '@parley/contracts';
-import { uniqueName } from '../../tools/test-infra';
+import { uniqueName } from './unique-name';
 import type { Stack } from './stack';
 
 export interface TestUser {
@@ -49,6 +49,13 @@ export function createUsers(
       return { username, password, user, client };
     }),
   );
+}
+
+/** The user's current access token (for raw HTTP calls and bare sockets). */
+export function tokenOf(user: TestUser): string {
+  const token = user.client.session?.accessToken;
+  if (!token) throw new Error(`${user.username} is not logged in`);
+  return token;
 }
 
 /** Reconnect fast and notice dead sockets soon: what every e2e connection uses. */

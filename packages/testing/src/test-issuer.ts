@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt, { type Algorithm } from 'jsonwebtoken';
-import { createJwksVerifier, type TokenVerifier } from '../jwks-verifier';
+import { createJwksVerifier, type TokenVerifier } from '@parley/server-kit';
 
 export interface TestIssuerOptions {
   issuer?: string;

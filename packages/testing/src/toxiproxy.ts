@@ -1,11 +1,8 @@
 // A small typed client for Toxiproxy's HTTP API, and a starter for the toxiproxy-dev
-// server (toxiproxy.mjs). The fault tests route a service's MONGO_URL / AMQP_URL
+// server (tools/toxiproxy). The fault tests route a service's MONGO_URL / AMQP_URL
 // through a proxy link and then cut, stall or slow that link: the drivers see real
 // TCP resets and silences, nothing is mocked.
-// Import it by relative path, e.g. `from '../../../tools/toxiproxy'`.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { startToolProcess } from './tool-process';
 
 export interface ToxicSpec {
   name: string;
@@ -152,54 +149,17 @@ export function upstreamOf(url: string): string {
   return `${parsed.hostname}:${parsed.port || defaults[parsed.protocol] || ''}`;
 }
 
-const starter = path.join(__dirname, 'toxiproxy.mjs');
-
 /**
  * Starts a private toxiproxy-dev (building it first if its sources changed; the first
  * build downloads Go modules) and resolves once its API answers. It stops with
  * stop(), and by itself if this process dies.
  */
-export function startToxiproxy({ readyTimeoutMs = 180_000 } = {}): Promise<ToxiproxyServer> {
-  const child = spawn(process.execPath, [starter, 'start', '--listen', '127.0.0.1:0'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+export async function startToxiproxy({ readyTimeoutMs = 180_000 } = {}): Promise<ToxiproxyServer> {
+  const server = await startToolProcess({
+    tool: 'toxiproxy',
+    args: ['--listen', '127.0.0.1:0'],
+    readyLine: /^ready (\S+)$/,
+    readyTimeoutMs,
   });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-8_000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
-    })();
-    return stopping;
-  };
-
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`toxiproxy not ready within ${readyTimeoutMs} ms\n${stderr}`));
-    }, readyTimeoutMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`toxiproxy exited before ready (${code ?? signal})\n${stderr}`));
-    });
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      const match = /^ready (\S+)$/.exec(line);
-      if (!match?.[1]) return;
-      clearTimeout(timer);
-      lines.close();
-      child.stdout.resume();
-      const apiUrl = match[1];
-      resolve({ apiUrl, client: createToxiproxyClient(apiUrl), stop });
-    });
-  });
+  return { apiUrl: server.url, client: createToxiproxyClient(server.url), stop: server.stop };
 }

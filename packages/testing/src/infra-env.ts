@@ -1,12 +1,14 @@
-// The variables the jest global setup and teardown read, as a zod schema: they parse
-// their environment with it, and docs/configuration.md is generated from it
-// (`pnpm config:docs`). What the setup exports for the test workers (MONGO_URL without
-// a database, AMQP_URL) is read back through infra-urls.ts.
-const { z } = require('zod');
+// The variables the jest global setup and teardown read (provideTestInfrastructure in
+// infrastructure.ts), as a zod schema: they parse their environment with it, and
+// docs/configuration.md is generated from it (`pnpm config:docs`). What the setup
+// exports for the test workers (MONGO_URL without a database, AMQP_URL) is read back
+// through infra-urls.ts.
+import { loadConfig } from '@parley/server-kit';
+import { z } from 'zod';
 
 const flag = () => z.enum(['0', '1']).default('0');
 
-const infraEnvSchema = z.object({
+export const infraEnvSchema = z.object({
   MONGO_URL: z.string().min(1).optional().meta({
     description:
       'A MongoDB **server** URL for the tests (no database: each test file picks its own); set, it is used as it is and nothing is looked for or started.',
@@ -26,12 +28,9 @@ const infraEnvSchema = z.object({
   ),
 });
 
-/** The setup's settings; an empty variable counts as unset, as it does for the services. */
-function readInfraEnv(env = process.env) {
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = infraEnvSchema.safeParse(set);
-  if (!result.success) throw new Error(`invalid environment:\n${z.prettifyError(result.error)}`);
-  return result.data;
-}
+export type InfraEnv = z.output<typeof infraEnvSchema>;
 
-module.exports = { infraEnvSchema, readInfraEnv };
+/** The setup's settings, parsed like a service's config (an empty variable is unset). */
+export function readInfraEnv(): InfraEnv {
+  return loadConfig(infraEnvSchema);
+}

@@ -1,6 +1,7 @@
 // Test harness: real websocket instances on port 0 against the real RabbitMQ (a
 // unique exchange per test file), real `ws` clients, and a publisher to inject
-// contract-valid events. Everything waits with bounded polls.
+// contract-valid events. Everything waits with bounded polls. useWebsocketHarness() is
+// the jest wiring a test file uses.
 import { once } from 'node:events';
 import {
   createEvent,
@@ -22,18 +23,21 @@ import {
   type RunningHttpServer,
 } from '@parley/server-kit';
 import {
+  amqpUrl,
   createSilentLogger,
+  createTestIssuer,
   uniqueName,
   waitFor,
   type TestIssuer,
-} from '@parley/server-kit/testing';
+} from '@parley/testing';
 import amqplib from 'amqplib';
 import WebSocket from 'ws';
 import { createApp, type WebsocketApp } from '../../src/app';
 import { createChatClient } from '../../src/chat-client';
 import { websocketEnvSchema } from '../../src/config';
+import { startChatStub, type ChatStub } from './chat-stub';
 
-export const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const AMQP_URL = amqpUrl();
 
 export function amqpConnection(name: string): AmqpConnection {
   return createAmqpConnection({
@@ -263,4 +267,103 @@ export async function deleteExchange(exchange: string): Promise<void> {
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+export interface WebsocketHarnessOptions {
+  /** Prefix of the file's exchange name (made unique). */
+  name: string;
+  /** Variables for the file's instance (startInstance's defaults otherwise). */
+  env?: Record<string, string>;
+  /** Start the file's instance (default true); tests may start their own. */
+  instance?: boolean;
+  /** A chat stand-in announcing on the exchange, called by the file's instance. */
+  chatStub?: boolean;
+}
+
+export interface WebsocketHarness {
+  readonly issuer: TestIssuer;
+  readonly exchange: string;
+  /** The file's instance (with `instance: false`, there is none). */
+  readonly instance: Instance;
+  /** With `chatStub: true`. */
+  readonly chat: ChatStub;
+  /** Publishes on the exchange; opened on first use. */
+  readonly injector: EventInjector;
+  /**
+   * Another instance, on the file's exchange and issuer unless given; stopped after
+   * the file's tests if a test has not stopped it.
+   */
+  startInstance(options?: Partial<InstanceOptions>): Promise<Instance>;
+  /** Another exchange, deleted (with its dead-letter parts) after the file's tests. */
+  newExchange(prefix: string): string;
+}
+
+/**
+ * Registers the beforeAll/afterAll hooks of a component test file: a test issuer, the
+ * exchange and (by default) one instance before the file's tests; after them, every
+ * instance stopped, the stand-ins closed and the exchanges deleted. Read the fields
+ * inside tests (after beforeAll ran).
+ */
+export function useWebsocketHarness(options: WebsocketHarnessOptions): WebsocketHarness {
+  const exchanges = [uniqueName(options.name)];
+  const instances: Instance[] = [];
+  let issuer: TestIssuer | undefined;
+  let instance: Instance | undefined;
+  let chat: ChatStub | undefined;
+  let injector: EventInjector | undefined;
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useWebsocketHarness: no ${what} (yet)`);
+    return value;
+  };
+  const harness: WebsocketHarness = {
+    get issuer() {
+      return ready(issuer, 'issuer');
+    },
+    exchange: exchanges[0] as string,
+    get instance() {
+      return ready(instance, 'instance');
+    },
+    get chat() {
+      return ready(chat, 'chat stub');
+    },
+    get injector() {
+      injector ??= createInjector(harness.exchange);
+      return injector;
+    },
+    async startInstance(instanceOptions = {}) {
+      const started = await startInstance({
+        issuer: harness.issuer,
+        exchange: harness.exchange,
+        ...instanceOptions,
+      });
+      instances.push(started);
+      return started;
+    },
+    newExchange(prefix) {
+      const exchange = uniqueName(prefix);
+      exchanges.push(exchange);
+      return exchange;
+    },
+  };
+
+  beforeAll(async () => {
+    issuer = await createTestIssuer();
+    if (options.chatStub) chat = await startChatStub(issuer, harness.injector);
+    if (options.instance ?? true) {
+      instance = await harness.startInstance({
+        ...(chat ? { chatUrl: chat.url } : {}),
+        ...(options.env ? { env: options.env } : {}),
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(instances.map((started) => started.stop()));
+    await chat?.close();
+    await injector?.close();
+    await issuer?.close();
+    for (const exchange of exchanges) await deleteExchange(exchange);
+  });
+
+  return harness;
 }
