@@ -486,9 +486,9 @@ describe('connection caps', () => {
     for (const ws of open) ws.close(1000);
     await waitFor(
       async () => {
-        const res = await fetch(`${e2e.stack.websocketUrls[0]}/metrics`);
+        const res = await fetch(`${e2e.stack.services.websockets[0]!.metricsUrl}/metrics`);
         const text = await res.text();
-        return !/^ws_connections(\{[^}]*\})? [1-9]/m.test(text);
+        return !/^ws_open_connections(\{[^}]*\})? [1-9]/m.test(text);
       },
       { timeoutMs: 10_000, description: 'the sockets to close' },
     ).catch(() => undefined);

@@ -2,7 +2,14 @@
 // here are what docs/configuration.md shows (`pnpm config:docs`). Durations accept
 // `900`, `900s`, `15m`, `12h` or `30d` (a bare number is seconds) because token
 // lifetimes are easier to read that way than as ms.
-import { commonEnv, envVars, loadConfig, type Env } from '@parley/server-kit';
+import {
+  commonEnv,
+  envVars,
+  loadConfig,
+  metricsEnv,
+  trustProxyEnv,
+  type Env,
+} from '@parley/server-kit';
 import { ACCESS_TOKEN_ALGORITHMS } from '@parley/contracts';
 import { z } from 'zod';
 import type { WindowLimit } from './mongo-rate-limit';
@@ -27,33 +34,13 @@ export function durationSeconds(fallback: string) {
     .meta({ format: 'duration' });
 }
 
-/**
- * express `trust proxy`: `false` (default: req.ip is the TCP peer), `true` (trust every
- * X-Forwarded-For hop, which lets any client pick its own IP, so only behind a proxy
- * that strips the header), a hop count such as `1`, or addresses/subnets such as
- * `loopback, 10.0.0.0/8`.
- */
-export function trustProxySetting() {
-  return z
-    .string()
-    .default('false')
-    .transform((value): boolean | number | string => {
-      const v = value.trim().toLowerCase();
-      if (v === 'false') return false;
-      if (v === 'true') return true;
-      if (/^\d+$/.test(v)) return Number(v);
-      return value.trim();
-    });
-}
-
 export const authEnvSchema = z
   .object({
     ...commonEnv(),
     PORT: envVars.port(5001),
+    ...metricsEnv(9101),
     MONGO_URL: envVars.mongoUrl(),
-    TRUST_PROXY: trustProxySetting().describe(
-      'express `trust proxy`, which decides the client IP of the per-IP limits: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own IP and evade the per-IP limits).',
-    ),
+    TRUST_PROXY: trustProxyEnv(),
 
     JWT_ALGORITHM: z
       .enum(ACCESS_TOKEN_ALGORITHMS)

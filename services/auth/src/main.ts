@@ -11,6 +11,7 @@ import {
   resolveCorsOrigins,
   httpServerTimeouts,
   startHttpServer,
+  startMetricsServer,
 } from '@parley/server-kit';
 import { readFile } from 'node:fs/promises';
 import { createApp } from './app';
@@ -81,14 +82,19 @@ async function main(): Promise<void> {
     host: config.HOST,
     ...httpServerTimeouts(config),
   });
-  logger.info({ url: http.url }, 'auth listening');
-  announceListening(http.url);
+  const metricsServer = await startMetricsServer(metrics, {
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+  });
+  logger.info({ url: http.url, metricsUrl: metricsServer.url }, 'auth listening');
+  announceListening(http.url, metricsServer.url);
 
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', close: () => http.close() },
+      { name: 'metrics', close: () => metricsServer.close() },
       { name: 'mongo', close: () => mongo.close() },
     ],
   });

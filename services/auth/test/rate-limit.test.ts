@@ -111,8 +111,9 @@ describe('login rate limiting', () => {
   });
 
   it('When a login is rate limited, then /metrics counts it', async () => {
-    const res = await t.http.get('/metrics').expect(200);
-    expect(res.text).toMatch(/auth_logins_total\{outcome="rate_limited",service="auth"\} [1-9]/);
+    expect(await t.metricsText()).toMatch(
+      /auth_logins_total\{outcome="rate_limited",service="auth"\} [1-9]/,
+    );
   });
 });
 

@@ -59,6 +59,8 @@ export type WebsocketAppConfig = Omit<
   | 'LOG_LEVEL'
   | 'HOST'
   | 'PORT'
+  | 'METRICS_PORT'
+  | 'METRICS_HOST'
   | 'AMQP_URL'
   | 'CHAT_URL'
   | 'JWKS_URL'

@@ -3,7 +3,7 @@
 // tests and operators tune the same knobs; the descriptions here are what
 // docs/configuration.md shows (`pnpm config:docs`).
 import { EVENTS_EXCHANGE } from '@parley/contracts';
-import { commonEnv, envVars, jwtVerifierEnv } from '@parley/server-kit';
+import { commonEnv, envVars, jwtVerifierEnv, metricsEnv, trustProxyEnv } from '@parley/server-kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
@@ -11,6 +11,8 @@ export const websocketEnvSchema = z.object({
   ...commonEnv(),
   ...jwtVerifierEnv(),
   PORT: envVars.port(5003).describe('HTTP and WebSocket port; `0` picks a free one.'),
+  ...metricsEnv(9103),
+  TRUST_PROXY: trustProxyEnv(),
   AMQP_URL: envVars.amqpUrl(),
   CHAT_URL: envVars
     .httpUrl()

@@ -6,6 +6,7 @@ import {
   connectMongo,
   createLogger,
   createMetrics,
+  createMetricsListener,
   createMongoReadinessCheck,
   type MongoConnection,
 } from '@parley/server-kit';
@@ -76,6 +77,8 @@ export class Recorder {
 
 export interface TestApp {
   app: Express;
+  /** GET /metrics as the metrics port serves it (never the public port). */
+  metricsText(): Promise<string>;
   /** The app wrapped by the recorder: hand this to supertest. */
   listener: RequestListener;
   http: ReturnType<typeof request>;
@@ -103,9 +106,10 @@ export async function createTestApp(
     level: 'debug',
     destination: recorder.logDestination(),
   });
+  const metrics = createMetrics({ service: 'auth', defaultMetrics: false });
   const app = createApp({
     logger,
-    metrics: createMetrics({ service: 'auth', defaultMetrics: false }),
+    metrics,
     db: mongo.db,
     signingKeys,
     settings: authSettingsFrom(env),
@@ -115,7 +119,9 @@ export async function createTestApp(
     ...(options.now ? { now: options.now } : {}),
   });
   const listener = recorder.wrap(app);
-  return { app, listener, http: request(listener), env, signingKeys };
+  const metricsText = async () =>
+    (await request(createMetricsListener(metrics)).get('/metrics').expect(200)).text;
+  return { app, metricsText, listener, http: request(listener), env, signingKeys };
 }
 
 /** A username no other test uses (3–32 chars of a-z 0-9 _ . -). */
@@ -194,6 +200,7 @@ export function useAuthHarness(prefix: string, options: TestAppOptions = {}): Au
     get app() {
       return ready(app).app;
     },
+    metricsText: () => ready(app).metricsText(),
     get listener() {
       return ready(app).listener;
     },

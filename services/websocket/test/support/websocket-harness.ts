@@ -18,6 +18,7 @@ import {
   createEventPublisher,
   loadConfig,
   startHttpServer,
+  startMetricsServer,
   type AmqpConnection,
   type EventPublisher,
   type RunningHttpServer,
@@ -54,6 +55,8 @@ export interface Instance {
   /** `ws://127.0.0.1:port` */
   wsBase: string;
   httpUrl: string;
+  /** The /metrics listener (its own port, as in production). */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -88,6 +91,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   });
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
+  const metricsServer = await startMetricsServer(app.metrics, { port: 0 });
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -95,11 +99,13 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     amqp,
     wsBase: `ws://127.0.0.1:${server.port}`,
     httpUrl: server.url,
+    metricsUrl: metricsServer.url,
     stop() {
       stopping ??= (async () => {
         const closed = server.close();
         await app.close();
         await closed;
+        await metricsServer.close();
         await amqp.close();
       })();
       return stopping;
