@@ -63,8 +63,10 @@ export function createApp(deps: AppDeps): Express {
       now,
     }),
     loginLimiter: createLoginLimiter(db, {
-      perUsername: settings.loginFailuresPerUsername,
+      perUsernameAndIp: settings.loginFailuresPerUsernameAndIp,
       perIp: settings.loginFailuresPerIp,
+      usernameWindowSeconds: settings.loginSlowdown.windowSeconds,
+      slowdown: settings.loginSlowdown,
     }),
     registrationLimiter: createRegistrationLimiter(db, settings.registrationsPerIp),
     metrics: createAuthMetrics(deps.metrics),

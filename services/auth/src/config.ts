@@ -10,8 +10,9 @@ import {
   trustProxyEnv,
   type Env,
 } from '@parley/server-kit';
-import { ACCESS_TOKEN_ALGORITHMS } from '@parley/contracts';
+import { ACCESS_TOKEN_ALGORITHMS, EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
+import type { LoginSlowdown } from './login-limiter';
 import type { WindowLimit } from './mongo-rate-limit';
 
 const DURATION = /^(\d+)\s*(s|m|h|d)?$/i;
@@ -34,6 +35,9 @@ export function durationSeconds(fallback: string) {
     .meta({ format: 'duration' });
 }
 
+/** Room left for bcrypt (cost 12 is ~250 ms) between the longest slowdown and the deadline. */
+const SLOWDOWN_DEADLINE_MARGIN_MS = 400;
+
 export const authEnvSchema = z
   .object({
     ...commonEnv(),
@@ -41,6 +45,30 @@ export const authEnvSchema = z
     ...metricsEnv(9101),
     MONGO_URL: envVars.mongoUrl(),
     TRUST_PROXY: trustProxyEnv(),
+    AMQP_URL: envVars
+      .amqpUrl()
+      .describe(
+        'RabbitMQ, where session_revoked is published (logout-all, password change); its user needs write on EVENTS_EXCHANGE only. /readyz does not depend on it',
+      ),
+    EVENTS_EXCHANGE: z
+      .string()
+      .min(1)
+      .max(255)
+      .default(EVENTS_EXCHANGE)
+      .describe('The fanout exchange session_revoked is published to (declared by chat)'),
+    PUBLISH_TIMEOUT_MS: envVars
+      .durationMs(5_000)
+      .describe('ms to wait for a publisher confirm before leaving the event to the relay'),
+    OUTBOX_RELAY_INTERVAL_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        'ms between passes of the relay that republishes unconfirmed session_revoked events',
+      ),
+    OUTBOX_GRACE_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'ms a stored session_revoked is left to the fast path before the relay republishes it',
+      ),
 
     JWT_ALGORITHM: z
       .enum(ACCESS_TOKEN_ALGORITHMS)
@@ -63,20 +91,40 @@ export const authEnvSchema = z
       .describe('Path to that PEM (a mounted secret); not together with `JWT_PRIVATE_KEY`.'),
     ACCESS_TOKEN_TTL: durationSeconds('15m').describe('Lifetime of an access token.'),
     REFRESH_TOKEN_TTL: durationSeconds('30d').describe(
-      'Lifetime of a refresh token; every rotation issues a new one with a full lifetime.',
+      'Lifetime of a refresh token; every rotation issues a new one with a full lifetime, never past the end of its login (`REFRESH_FAMILY_MAX_AGE`).',
+    ),
+    REFRESH_FAMILY_MAX_AGE: durationSeconds('90d').describe(
+      'Absolute lifetime of a login (refresh-token family): rotation never extends it; after it the user logs in again',
     ),
 
     BCRYPT_COST: envVars
       .int(12, { min: 4, max: 15 })
       .describe('bcrypt work factor of stored passwords (the tests use 4).'),
 
-    LOGIN_MAX_FAILURES_PER_USERNAME: envVars
+    LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: envVars
       .int(10, { min: 1 })
-      .describe('Failed logins per username per window; then 429 `rate_limited`.'),
+      .describe(
+        'Failed logins (or password changes) for one username from one client address per window, then 429 for that pair only',
+      ),
     LOGIN_MAX_FAILURES_PER_IP: envVars
       .int(100, { min: 1 })
-      .describe('Failed logins per client IP per window; then 429 `rate_limited`.'),
-    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe('Window of both login limits.'),
+      .describe('Failed logins from one client address per window, any usernames, then 429'),
+    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe('Window of the login limits'),
+    LOGIN_SLOWDOWN_AFTER: envVars
+      .int(5, { min: 0 })
+      .describe(
+        'Failed logins for one username, from any address, per window before its logins slow down (never refused)',
+      ),
+    LOGIN_SLOWDOWN_BASE_MS: envVars
+      .durationMs(250)
+      .describe(
+        'ms waited before checking the password of the first slowed login; doubles per failure',
+      ),
+    LOGIN_SLOWDOWN_MAX_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        'Longest wait before checking a password; must leave room for bcrypt within REQUEST_DEADLINE_MS',
+      ),
     REGISTRATIONS_PER_IP: envVars
       .int(100, { min: 1 })
       .describe('Registration attempts with a valid body per client IP per window.'),
@@ -88,6 +136,16 @@ export const authEnvSchema = z
         code: 'custom',
         path: [],
         message: 'set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both',
+      });
+    }
+    if (
+      env.REQUEST_DEADLINE_MS > 0 &&
+      env.LOGIN_SLOWDOWN_MAX_MS + SLOWDOWN_DEADLINE_MARGIN_MS > env.REQUEST_DEADLINE_MS
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_SLOWDOWN_MAX_MS'],
+        message: `must be at least ${SLOWDOWN_DEADLINE_MARGIN_MS} ms below REQUEST_DEADLINE_MS (the slowdown and bcrypt share the request deadline)`,
       });
     }
     const hasKey = env.JWT_PRIVATE_KEY !== undefined || env.JWT_PRIVATE_KEY_FILE !== undefined;
@@ -114,10 +172,14 @@ export interface AuthSettings {
   audience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  refreshFamilyMaxAgeSeconds: number;
   bcryptCost: number;
-  loginFailuresPerUsername: WindowLimit;
+  loginFailuresPerUsernameAndIp: WindowLimit;
   loginFailuresPerIp: WindowLimit;
+  loginSlowdown: LoginSlowdown & { windowSeconds: number };
   registrationsPerIp: WindowLimit;
+  /** The session_revoked outbox: relay pass interval and how long the fast path is given. */
+  outbox: { intervalMs: number; graceMs: number };
 }
 
 export function authSettingsFrom(env: AuthEnv): AuthSettings {
@@ -126,9 +188,16 @@ export function authSettingsFrom(env: AuthEnv): AuthSettings {
     audience: env.JWT_AUDIENCE,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+    refreshFamilyMaxAgeSeconds: env.REFRESH_FAMILY_MAX_AGE,
     bcryptCost: env.BCRYPT_COST,
-    loginFailuresPerUsername: {
-      points: env.LOGIN_MAX_FAILURES_PER_USERNAME,
+    loginFailuresPerUsernameAndIp: {
+      points: env.LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    loginSlowdown: {
+      after: env.LOGIN_SLOWDOWN_AFTER,
+      baseMs: env.LOGIN_SLOWDOWN_BASE_MS,
+      maxMs: env.LOGIN_SLOWDOWN_MAX_MS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
     },
     loginFailuresPerIp: {
@@ -139,5 +208,6 @@ export function authSettingsFrom(env: AuthEnv): AuthSettings {
       points: env.REGISTRATIONS_PER_IP,
       windowSeconds: env.REGISTRATION_WINDOW,
     },
+    outbox: { intervalMs: env.OUTBOX_RELAY_INTERVAL_MS, graceMs: env.OUTBOX_GRACE_MS },
   };
 }
