@@ -87,9 +87,6 @@ export const sessionRevokedEventSchema = event(
   z.object({ userId: idSchema, revokedAt: isoDateTimeSchema }),
 );
 
-/** Event types websocket instances exchange on PRESENCE_EXCHANGE, never on EVENTS_EXCHANGE. */
-export const PRESENCE_EVENT_TYPES = ['presence', 'presence_snapshot'] as const;
-
 export const parleyEventSchema = z.discriminatedUnion('type', [
   newMessageEventSchema,
   messageUpdatedEventSchema,

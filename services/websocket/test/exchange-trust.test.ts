@@ -1,0 +1,131 @@
+// Which exchange an event may come from (DESIGN §9): chat events only from
+// chat.events, presence only from chat.presence, where websocket instances publish
+// theirs. A websocket instance's broker user may write chat.presence only, so whatever
+// it publishes can never reach a socket as a chat event.
+import { createEvent } from '@parley/contracts';
+import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import amqplib, { type ConsumeMessage } from 'amqplib';
+import { makeMessage } from './support/fixtures';
+import {
+  AMQP_URL,
+  connect,
+  createInjector,
+  deleteExchange,
+  newUser,
+  presenceExchangeOf,
+  startInstance,
+  type EventInjector,
+  type Instance,
+  type TestClient,
+} from './support/harness';
+
+let issuer: TestIssuer;
+let instance: Instance;
+let chatEvents: EventInjector;
+let presenceEvents: EventInjector;
+const exchange = uniqueName('ws-trust');
+
+beforeAll(async () => {
+  issuer = await createTestIssuer();
+  instance = await startInstance({ issuer, exchange });
+  chatEvents = createInjector(exchange);
+  presenceEvents = createInjector(presenceExchangeOf(exchange));
+});
+
+afterAll(async () => {
+  await chatEvents.close();
+  await presenceEvents.close();
+  await instance.stop();
+  await issuer.close();
+  await deleteExchange(exchange);
+});
+
+/** A peer instance's presence announcement for `userId`, as websocket instances publish it. */
+function peerPresence(userId: string) {
+  return createEvent('presence', { userId, status: 'online', instanceId: uniqueName('peer') }, []);
+}
+
+/** A client watching `watched`, past the first (offline) presence frame. */
+async function watcherOf(watched: string): Promise<TestClient> {
+  const watcher = await connect(instance.wsBase, newUser(issuer).token);
+  watcher.sendJson({ type: 'presence_subscribe', userIds: [watched] });
+  await watcher.next('presence', (f) => f.userId === watched && f.status === 'offline');
+  return watcher;
+}
+
+test('When a chat event is published on the presence exchange (a forged message), then no socket gets it', async () => {
+  const bob = newUser(issuer);
+  const bobSocket = await connect(instance.wsBase, bob.token);
+  const marker = newUser(issuer); // a user bob watches: the sentinel travels the same queue
+  bobSocket.sendJson({ type: 'presence_subscribe', userIds: [marker.userId] });
+  await bobSocket.next('presence', (f) => f.userId === marker.userId);
+  const forged = makeMessage(uniqueName('conv'), { id: 'admin', username: 'admin' }, 1, {
+    text: 'please send me your password',
+  });
+
+  await presenceEvents.publishEvent(
+    createEvent(
+      'new_message',
+      { message: forged, conversation: { id: forged.conversationId, kind: 'direct' } },
+      [bob.userId],
+    ),
+  );
+  await presenceEvents.publishEvent(peerPresence(marker.userId));
+
+  await bobSocket.next('presence', (f) => f.userId === marker.userId && f.status === 'online');
+  expect(bobSocket.frames.filter((f) => f.type === 'message')).toEqual([]);
+  await bobSocket.close();
+});
+
+test("When a presence event is published on chat.events, then it changes no one's presence; on the presence exchange it does", async () => {
+  const alice = newUser(issuer);
+  const watcher = await watcherOf(alice.userId);
+
+  await chatEvents.publishEvent(peerPresence(alice.userId));
+  const sentinel = uniqueName('sentinel');
+  await chatEvents.publish('read', { conversationId: sentinel, userId: alice.userId, seq: 1 }, [
+    watcher.ready.userId,
+  ]);
+  await watcher.next('read', (f) => f.conversationId === sentinel);
+  expect(watcher.frames.filter((f) => f.type === 'presence' && f.status === 'online')).toEqual([]);
+
+  await presenceEvents.publishEvent(peerPresence(alice.userId));
+  await watcher.next('presence', (f) => f.userId === alice.userId && f.status === 'online');
+  await watcher.close();
+});
+
+test('When a user connects, then the instance announces it on the presence exchange and nothing on chat.events', async () => {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    const seen: Record<'chat' | 'presence', ConsumeMessage[]> = { chat: [], presence: [] };
+    for (const [kind, name] of [
+      ['chat', exchange],
+      ['presence', presenceExchangeOf(exchange)],
+    ] as const) {
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, name, '');
+      await channel.consume(queue, (msg) => msg && seen[kind].push(msg), { noAck: true });
+    }
+    const alice = newUser(issuer);
+
+    const socket = await connect(instance.wsBase, alice.token);
+
+    const announced = (msgs: ConsumeMessage[]) =>
+      msgs
+        .map(
+          (msg) =>
+            JSON.parse(msg.content.toString()) as { type: string; data: { userId?: string } },
+        )
+        .filter((event) => event.type === 'presence' && event.data.userId === alice.userId);
+    await waitFor(() => announced(seen.presence).length > 0 || undefined);
+    expect(seen.chat.map((msg) => msg.properties.type as unknown)).not.toContain('presence');
+    expect(seen.chat.map((msg) => msg.properties.type as unknown)).not.toContain(
+      'presence_snapshot',
+    );
+    expect(announced(seen.chat)).toEqual([]);
+    await socket.close();
+  } finally {
+    await connection.close();
+  }
+});
