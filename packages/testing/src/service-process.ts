@@ -59,6 +59,11 @@ export interface ServiceProcessOptions {
    * it. Any other port is asked for as it is (e.g. `pnpm start`'s 5001).
    */
   port?: number;
+  /**
+   * Its /metrics listener's port (METRICS_PORT), the same way: 0 (default) picks one at
+   * bind time and the process announces it.
+   */
+  metricsPort?: number;
   /** The whole environment (PATH is added; PORT, or the web app's WEB_PORT, is set by the launcher). */
   env: Env;
   /** Output (and the launcher's notes) are appended here. */
@@ -115,6 +120,7 @@ export class ServiceProcess {
     this.label = options.label ?? options.service;
     this.logFile = options.logFile;
     this.#port = options.port ?? 0;
+    this.#metricsPort = options.metricsPort ?? 0;
     this.#env = { ...options.env };
     this.#options = options;
     if (options.logFile) this.#log = createWriteStream(options.logFile, { flags: 'a' });
