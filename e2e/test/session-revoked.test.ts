@@ -1,4 +1,4 @@
-// Ending every session (DESIGN §9) across the real processes: auth publishes
+// Ending every session (docs/design.md §9.3) across the real processes: auth publishes
 // session_revoked on RabbitMQ, and both websocket instances close the user's sockets
 // with 4001 and refuse the access tokens issued before it; other users are untouched.
 import { WS_CLOSE } from '@parley/contracts';

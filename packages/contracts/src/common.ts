@@ -55,7 +55,7 @@ export const passwordSchema = z
   .max(128, 'password must be at most 128 characters')
   .refine((s) => s.isWellFormed(), { message: 'password must be valid Unicode' });
 
-// Characters a name shown to other people may not hold (DESIGN.md §9): control
+// Characters a name shown to other people may not hold (docs/design.md §9.4): control
 // characters (C0, DEL, C1) break layouts and logs, bidi overrides and isolates make
 // "evil\u202egnp.exe" read as "evilexe.png", and zero-width characters make two names
 // that look the same differ ("admin" and "ad\u200bmin").

@@ -102,7 +102,7 @@ describe('reaction emoji', () => {
   );
 });
 
-// DESIGN.md §9: names other users see hide nothing; message text keeps only \n and \t.
+// docs/design.md §9.4: names other users see hide nothing; message text keeps only \n and \t.
 const HIDDEN_IN_NAMES: ReadonlyArray<[string, string[]]> = [
   [
     'control',

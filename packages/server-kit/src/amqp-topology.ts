@@ -1,5 +1,5 @@
 // Declaring only what is missing. With one broker user per service and least rights
-// (DESIGN.md §9), a service may write to or read from an exchange it has no right to
+// (docs/design.md §9.6), a service may write to or read from an exchange it has no right to
 // declare (declaring needs `configure`, even for an exchange that exists). So an
 // exchange or queue is first looked up passively, on a throwaway channel (a failed
 // lookup closes its channel), and declared only when it is not there: under compose

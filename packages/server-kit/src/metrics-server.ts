@@ -1,4 +1,4 @@
-// Prometheus scrapes on their own listener (DESIGN.md §9): METRICS_PORT, bound to
+// Prometheus scrapes on their own listener (docs/design.md §9.5): METRICS_PORT, bound to
 // loopback unless METRICS_HOST says otherwise, so the public port never shows who is
 // connected, how busy the service is or which routes fail. Nothing but GET /metrics
 // is served here; the public app answers 404 for /metrics.

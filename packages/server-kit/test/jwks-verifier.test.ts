@@ -257,7 +257,7 @@ describe('createJwksVerifier', () => {
   });
 });
 
-// DESIGN.md §9: held keys are served stale while auth is unreachable; refreshes run
+// docs/design.md §9.5: held keys are served stale while auth is unreachable; refreshes run
 // in the background with backoff, and no request waits on one.
 describe('JWKS refresh while auth is down or slow', () => {
   const rsa = makeKey('RS256');

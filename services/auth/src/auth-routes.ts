@@ -17,7 +17,7 @@ export const JWKS_CACHE_CONTROL = 'public, max-age=300';
 
 /**
  * Answers that carry tokens must never be kept by a browser or proxy cache (RFC 6749
- * §5.1; DESIGN.md §9). Set before the handler runs, so error answers carry it too.
+ * §5.1; docs/design.md §9.3). Set before the handler runs, so error answers carry it too.
  */
 const noStore: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');

@@ -1,4 +1,4 @@
-// Brute-force protection for POST /auth/login and POST /auth/password (DESIGN.md §9),
+// Brute-force protection for POST /auth/login and POST /auth/password (docs/design.md §9.1),
 // built so that an attacker can slow an account down but never lock its owner out:
 //
 // - per (username, client address), strict: a guesser from one address gets

@@ -5,7 +5,7 @@
 // of two concurrent refreshes with the same token exactly one wins (MongoDB and
 // FerretDB both apply a single-document update atomically). A family has an absolute
 // end (`familyExpiresAt`, set at login, copied by every rotation): no token of it
-// expires later, so rotating forever never extends a login (DESIGN.md §9). No TTL
+// expires later, so rotating forever never extends a login (docs/design.md §9.3). No TTL
 // index is needed: expiry is part of every query, and a TTL index (where the server
 // has one) only clears old documents.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';

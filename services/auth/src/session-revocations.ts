@@ -1,6 +1,6 @@
 // "Log out everywhere" (logout-all, password change) and its announcement to the
 // websocket instances, which must not be lost when RabbitMQ is down at that moment
-// (DESIGN.md §9). Each revocation is first stored in `session_revocations` with the
+// (docs/design.md §9.3). Each revocation is first stored in `session_revocations` with the
 // event exactly as it will be published; then the user's mark moves
 // (users.sessionsRevokedAt) and every refresh-token family is revoked; then the event
 // is published at once. A record whose event the broker has not confirmed stays

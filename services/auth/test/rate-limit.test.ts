@@ -1,4 +1,4 @@
-// Rate limiting with low limits set through config (DESIGN.md §9): failed logins count
+// Rate limiting with low limits set through config (docs/design.md §9.1): failed logins count
 // strictly per (username, client address) and per address, and per username only as a
 // slowdown that never refuses the right password; registrations per address. Counted in
 // MongoDB, so every instance shares them. TRUST_PROXY=true lets each test present its

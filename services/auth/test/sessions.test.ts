@@ -1,4 +1,4 @@
-// Sessions (DESIGN.md §9): token answers are never cached; "log out everywhere" and a
+// Sessions (docs/design.md §9.3): token answers are never cached; "log out everywhere" and a
 // password change end every session of the user and announce it as session_revoked
 // on RabbitMQ, through a stored record that survives the broker being down; a login
 // has an absolute lifetime that rotation never extends.

@@ -1,6 +1,6 @@
 // Users whose sessions auth revoked (session_revoked: logout everywhere, password
 // change), remembered so that their access tokens issued up to that moment are
-// refused at the upgrade and on `auth` frames (DESIGN.md §9). Those tokens outlive
+// refused at the upgrade and on `auth` frames (docs/design.md §9.3). Those tokens outlive
 // the revocation by at most their lifetime, so an entry is kept for `ttlMs` after the
 // revocation (set it to at least auth's ACCESS_TOKEN_TTL) and then dropped.
 //

@@ -6,7 +6,7 @@
 // handed to ws's handleUpgrade.
 //
 // The per-address cap counts handshakes still being authenticated as well as open
-// sockets (DESIGN.md §9): otherwise one address could hold any number of upgrades
+// sockets (docs/design.md §9.2): otherwise one address could hold any number of upgrades
 // in flight, each waiting on token verification, past the cap. The address is the
 // client's under TRUST_PROXY (the kit's createClientAddress), as auth reads it.
 import type { IncomingMessage } from 'node:http';

@@ -1,4 +1,4 @@
-// The per-address connection cap (DESIGN §9): it counts handshakes still being
+// The per-address connection cap (docs/design.md §9.2): it counts handshakes still being
 // authenticated as well as open sockets, and the address is the client's under
 // TRUST_PROXY, as auth reads it.
 import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';

@@ -1,4 +1,4 @@
-// Which exchange an event may come from (DESIGN §9): chat events only from
+// Which exchange an event may come from (docs/design.md §9.6): chat events only from
 // chat.events, presence only from chat.presence, where websocket instances publish
 // theirs. A websocket instance's broker user may write chat.presence only, so whatever
 // it publishes can never reach a socket as a chat event.

@@ -1,4 +1,4 @@
-// session_revoked (DESIGN §9): auth ended every session of a user; each instance closes
+// session_revoked (docs/design.md §9.3): auth ended every session of a user; each instance closes
 // that user's sockets with 4001 and refuses their access tokens issued up to the
 // revocation, at the upgrade and on `auth` frames. Events are injected on the real
 // exchange as auth publishes them.
