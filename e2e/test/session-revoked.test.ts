@@ -9,7 +9,7 @@ import {
   useStack,
   type RawSocket,
   type TestUser,
-} from '../harness';
+} from '@parley/testing';
 
 const e2e = useStack({ name: 'revoked', websocketInstances: 2 });
 
