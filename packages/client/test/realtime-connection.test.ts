@@ -302,7 +302,7 @@ describe('RealtimeConnection', () => {
 
     conn.socket.close(4001, 'session revoked');
 
-    await waitFor(() => disconnects.some((d) => !d.willReconnect), 5000, 'a final disconnect');
+    await waitFor(() => disconnects.some((d) => !d.willReconnect), 10_000, 'a final disconnect');
     expect(disconnects.at(-1)).toMatchObject({ willReconnect: false });
   });
 });

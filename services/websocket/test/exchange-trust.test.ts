@@ -5,7 +5,8 @@
 import { createEvent } from '@parley/contracts';
 import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
 import amqplib, { type ConsumeMessage } from 'amqplib';
-import { makeMessage } from './support/fixtures';
+import { startChatStub, type ChatStub } from './support/chat-stub';
+import { makeMessage, ref } from './support/fixtures';
 import {
   AMQP_URL,
   connect,
@@ -20,6 +21,8 @@ import {
 } from './support/harness';
 
 let issuer: TestIssuer;
+// answers presence checks (POST /chat/contacts): watchers only see who shares a room with them
+let chat: ChatStub;
 let instance: Instance;
 let chatEvents: EventInjector;
 let presenceEvents: EventInjector;
@@ -27,7 +30,8 @@ const exchange = uniqueName('ws-trust');
 
 beforeAll(async () => {
   issuer = await createTestIssuer();
-  instance = await startInstance({ issuer, exchange });
+  chat = await startChatStub(issuer, exchange);
+  instance = await startInstance({ issuer, exchange, chatUrl: chat.url });
   chatEvents = createInjector(exchange);
   presenceEvents = createInjector(presenceExchangeOf(exchange));
 });
@@ -36,6 +40,7 @@ afterAll(async () => {
   await chatEvents.close();
   await presenceEvents.close();
   await instance.stop();
+  await chat.close();
   await issuer.close();
   await deleteExchange(exchange);
 });
@@ -45,20 +50,20 @@ function peerPresence(userId: string) {
   return createEvent('presence', { userId, status: 'online', instanceId: uniqueName('peer') }, []);
 }
 
-/** A client watching `watched`, past the first (offline) presence frame. */
-async function watcherOf(watched: string): Promise<TestClient> {
-  const watcher = await connect(instance.wsBase, newUser(issuer).token);
-  watcher.sendJson({ type: 'presence_subscribe', userIds: [watched] });
-  await watcher.next('presence', (f) => f.userId === watched && f.status === 'offline');
+/** A client watching `watched` (they share a room), past the first (offline) presence frame. */
+async function watcherOf(watched: { userId: string; username: string }): Promise<TestClient> {
+  const user = newUser(issuer);
+  chat.createRoom(uniqueName('room'), [ref(user), ref(watched)]);
+  const watcher = await connect(instance.wsBase, user.token);
+  watcher.sendJson({ type: 'presence_subscribe', userIds: [watched.userId] });
+  await watcher.next('presence', (f) => f.userId === watched.userId && f.status === 'offline');
   return watcher;
 }
 
 test('When a chat event is published on the presence exchange (a forged message), then no socket gets it', async () => {
-  const bob = newUser(issuer);
-  const bobSocket = await connect(instance.wsBase, bob.token);
   const marker = newUser(issuer); // a user bob watches: the sentinel travels the same queue
-  bobSocket.sendJson({ type: 'presence_subscribe', userIds: [marker.userId] });
-  await bobSocket.next('presence', (f) => f.userId === marker.userId);
+  const bobSocket = await watcherOf(marker);
+  const bob = { userId: bobSocket.ready.userId };
   const forged = makeMessage(uniqueName('conv'), { id: 'admin', username: 'admin' }, 1, {
     text: 'please send me your password',
   });
@@ -79,7 +84,7 @@ test('When a chat event is published on the presence exchange (a forged message)
 
 test("When a presence event is published on chat.events, then it changes no one's presence; on the presence exchange it does", async () => {
   const alice = newUser(issuer);
-  const watcher = await watcherOf(alice.userId);
+  const watcher = await watcherOf(alice);
 
   await chatEvents.publishEvent(peerPresence(alice.userId));
   const sentinel = uniqueName('sentinel');
