@@ -84,16 +84,19 @@ async function publishAs(
 test('When the services run as their compose broker users, then a message, presence and a revocation all get through', async () => {
   const [alice, bob] = (await createUsers(e2e.stack, ['alice', 'bob'])) as [TestUser, TestUser];
   const bobs = new Inbox(await connect(bob));
+
+  // chat publishes, websocket delivers
+  const sent = await alice.client.send({ to: bob.username, text: 'through least rights' });
+  await bobs.waitIn(bobs.messages, (d) => d.message.id === sent.id, 'the message');
+  // websocket instances tell each other presence (bob may watch alice: they share a conversation)
   bobs.rt.presenceSubscribe([alice.user.id]);
   const alicesSocket = await openRawSocket(e2e.stack.websocketUrls[0] as string, token(alice));
-
   await bobs.waitIn(
     bobs.presence,
     (p) => p.userId === alice.user.id && p.status === 'online',
     'alice online',
   );
-  const sent = await alice.client.send({ to: bob.username, text: 'through least rights' });
-  await bobs.waitIn(bobs.messages, (d) => d.message.id === sent.id, 'the message');
+  // auth publishes session_revoked
   await alice.client.logoutAll();
 
   expect(await alicesSocket.closed).toBe(WS_CLOSE.tokenExpired);
