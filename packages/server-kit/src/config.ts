@@ -218,11 +218,13 @@ export function metricsEnv(defaultPort: number) {
   return {
     METRICS_PORT: envVars
       .port(defaultPort)
-      .describe('Port of the Prometheus /metrics listener (never served on PORT)'),
+      .describe(
+        'Port of the Prometheus `GET /metrics` listener; never served on `PORT` (404 there).',
+      ),
     METRICS_HOST: envVars
       .host('127.0.0.1')
       .describe(
-        'Bind address of the /metrics listener; 127.0.0.1 keeps it off the network, 0.0.0.0 lets a scraper in another container reach it',
+        'Address the `/metrics` listener binds to: `127.0.0.1` keeps it off the network; `0.0.0.0` lets a scraper in another container reach it.',
       ),
   };
 }
@@ -249,7 +251,7 @@ export function trustProxyEnv() {
       return value.trim();
     })
     .describe(
-      'Whether X-Forwarded-For is believed for the client address (express `trust proxy`): false (default: the TCP peer), a hop count such as 1, or addresses/subnets such as "loopback, 10.0.0.0/8"; true believes any client',
+      'Whether `X-Forwarded-For` is believed for the client address (express `trust proxy`), in auth and websocket alike: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own address and evade the per-address limits).',
     );
 }
 

@@ -48,26 +48,30 @@ export const authEnvSchema = z
     AMQP_URL: envVars
       .amqpUrl()
       .describe(
-        'RabbitMQ, where session_revoked is published (logout-all, password change); its user needs write on EVENTS_EXCHANGE only. /readyz does not depend on it',
+        'RabbitMQ, where `session_revoked` is published (logout-all, password change); its user needs write on `EVENTS_EXCHANGE` only. `/readyz` does not depend on it.',
       ),
     EVENTS_EXCHANGE: z
       .string()
       .min(1)
       .max(255)
       .default(EVENTS_EXCHANGE)
-      .describe('The fanout exchange session_revoked is published to (declared by chat)'),
+      .describe(
+        'The fanout exchange `session_revoked` is published to (chat declares it; auth only when it is missing).',
+      ),
     PUBLISH_TIMEOUT_MS: envVars
       .durationMs(5_000)
-      .describe('ms to wait for a publisher confirm before leaving the event to the relay'),
+      .describe(
+        "How long a publish waits for RabbitMQ's confirm before leaving the event to the relay.",
+      ),
     OUTBOX_RELAY_INTERVAL_MS: envVars
       .durationMs(1_000)
       .describe(
-        'ms between passes of the relay that republishes unconfirmed session_revoked events',
+        'Between passes of the relay that republishes unconfirmed `session_revoked` events.',
       ),
     OUTBOX_GRACE_MS: envVars
       .durationMs(2_000)
       .describe(
-        'ms a stored session_revoked is left to the fast path before the relay republishes it',
+        'How long a stored `session_revoked` is left to the fast path before the relay republishes it.',
       ),
 
     JWT_ALGORITHM: z
@@ -94,7 +98,7 @@ export const authEnvSchema = z
       'Lifetime of a refresh token; every rotation issues a new one with a full lifetime, never past the end of its login (`REFRESH_FAMILY_MAX_AGE`).',
     ),
     REFRESH_FAMILY_MAX_AGE: durationSeconds('90d').describe(
-      'Absolute lifetime of a login (refresh-token family): rotation never extends it; after it the user logs in again',
+      'Absolute lifetime of a login (a refresh-token family): rotation never extends it; after it the user logs in again.',
     ),
 
     BCRYPT_COST: envVars
@@ -104,26 +108,30 @@ export const authEnvSchema = z
     LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: envVars
       .int(10, { min: 1 })
       .describe(
-        'Failed logins (or password changes) for one username from one client address per window, then 429 for that pair only',
+        'Failed logins (and password changes) for one username from one client address per window; then 429 `rate_limited` for that pair only.',
       ),
     LOGIN_MAX_FAILURES_PER_IP: envVars
       .int(100, { min: 1 })
-      .describe('Failed logins from one client address per window, any usernames, then 429'),
-    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe('Window of the login limits'),
+      .describe(
+        'Failed logins from one client address per window, over any usernames; then 429 `rate_limited`.',
+      ),
+    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe(
+      'Window of the login limits and of the slowdown count.',
+    ),
     LOGIN_SLOWDOWN_AFTER: envVars
       .int(5, { min: 0 })
       .describe(
-        'Failed logins for one username, from any address, per window before its logins slow down (never refused)',
+        'Attempts on one username, from any address, per window before its logins slow down (never refused).',
       ),
     LOGIN_SLOWDOWN_BASE_MS: envVars
       .durationMs(250)
       .describe(
-        'ms waited before checking the password of the first slowed login; doubles per failure',
+        'Wait before the password check of the first slowed attempt; doubled per further attempt.',
       ),
     LOGIN_SLOWDOWN_MAX_MS: envVars
       .durationMs(1_000)
       .describe(
-        'Longest wait before checking a password; must leave room for bcrypt within REQUEST_DEADLINE_MS',
+        'Longest such wait; must be at least 400 ms below `REQUEST_DEADLINE_MS` (the wait and bcrypt share the request deadline).',
       ),
     REGISTRATIONS_PER_IP: envVars
       .int(100, { min: 1 })
