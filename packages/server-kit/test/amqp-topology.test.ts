@@ -9,7 +9,7 @@ import {
   ensureQueue,
   type AmqpConnection,
 } from '@parley/server-kit';
-import { createSilentLogger, uniqueName } from '@parley/server-kit/testing';
+import { createSilentLogger, uniqueName } from '@parley/testing';
 
 const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 let connection: AmqpConnection;

@@ -1,5 +1,5 @@
 import { createPeriodicTask } from '@parley/server-kit';
-import { createCapturingLogger, waitFor } from '@parley/server-kit/testing';
+import { createCapturingLogger, waitFor } from '@parley/testing';
 
 describe('createPeriodicTask', () => {
   it('When a pass is slower than the interval, then passes never overlap and the next starts after it', async () => {

@@ -6,23 +6,24 @@ import { EVENT_VERSION, type EventOf } from '@parley/contracts';
 import amqplib, { type ConsumeMessage } from 'amqplib';
 import { ObjectId } from 'mongodb';
 import {
+  amqpUrl,
   startToxiproxy,
+  uniqueName,
   upstreamOf,
   viaProxy,
+  waitFor,
   type ToxiproxyServer,
-} from '../../../tools/toxiproxy';
-import { uniqueName, waitFor } from '@parley/server-kit/testing';
+} from '@parley/testing';
 import {
   PASSWORD,
-  amqpTestUrl,
   createTestApp,
   registerAndLogin,
   uniqueUsername,
-  useAuthSuite,
+  useAuthHarness,
   type TestApp,
 } from './support/auth-harness';
 
-const t = useAuthSuite('auth_sessions', {
+const t = useAuthHarness('auth_sessions', {
   env: {
     TRUST_PROXY: 'true',
     LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: '3',
@@ -32,7 +33,7 @@ const t = useAuthSuite('auth_sessions', {
 
 /** Everything published on an exchange while the test runs, as the broker delivered it. */
 async function recordEvents(exchange: string) {
-  const connection = await amqplib.connect(amqpTestUrl());
+  const connection = await amqplib.connect(amqpUrl());
   const channel = await connection.createChannel();
   await channel.assertExchange(exchange, 'fanout', { durable: true });
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
@@ -240,12 +241,12 @@ describe('session_revoked while RabbitMQ is down', () => {
   it('When the broker is unreachable at logout-all, then 204 and /readyz stay up, the event is kept, and it is published once the broker is back', async () => {
     const link = await toxiproxy.client.createProxy({
       name: uniqueName('auth-amqp'),
-      upstream: upstreamOf(amqpTestUrl()),
+      upstream: upstreamOf(amqpUrl()),
     });
     const app = await createTestApp(t.mongo, t.recorder, {
       env: { OUTBOX_GRACE_MS: '0' },
       signingKeys: t.signingKeys,
-      amqpUrl: viaProxy(amqpTestUrl(), link),
+      amqpUrl: viaProxy(amqpUrl(), link),
       exchange: t.exchange,
     });
     const user = await registerAndLogin(app.http);

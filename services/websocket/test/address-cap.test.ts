@@ -1,46 +1,27 @@
 // The per-address connection cap (docs/design.md §9.2): it counts handshakes still being
 // authenticated as well as open sockets, and the address is the client's under
 // TRUST_PROXY, as auth reads it.
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
 import type { TokenVerifier } from '@parley/server-kit';
+import { waitFor } from '@parley/testing';
 import WebSocket from 'ws';
 import {
   connect,
-  deleteExchange,
   newUser,
   refusedUpgrade,
-  startInstance,
+  useWebsocketHarness,
   type Instance,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-const exchange = uniqueName('ws-address');
-const started: Instance[] = [];
+const ws = useWebsocketHarness({ name: 'ws-address', instance: false });
 
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-});
-
-afterAll(async () => {
-  for (const instance of started) await instance.stop();
-  await issuer.close();
-  await deleteExchange(exchange);
-});
-
-async function start(env: Record<string, string>, verifier?: TokenVerifier): Promise<Instance> {
-  const instance = await startInstance({
-    issuer,
-    exchange,
-    env,
-    ...(verifier ? { verifier } : {}),
-  });
-  started.push(instance);
-  return instance;
+/** An instance with these settings (and verifier), stopped after the file's tests. */
+function start(env: Record<string, string>, verifier?: TokenVerifier): Promise<Instance> {
+  return ws.startInstance({ env, ...(verifier ? { verifier } : {}) });
 }
 
 /** The issuer's verifier, held until release(): upgrades wait in authentication. */
 function gatedVerifier() {
-  const real = issuer.verifier();
+  const real = ws.issuer.verifier();
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   let waiting = 0;
@@ -62,7 +43,7 @@ const bearer = (token: string, forwardedFor?: string) => ({
 test('When upgrades from one address are still being authenticated, then they count: the one past the cap gets 429 at once', async () => {
   const gated = gatedVerifier();
   const instance = await start({ MAX_CONNECTIONS_PER_IP: '2' }, gated.verifier);
-  const user = newUser(issuer);
+  const user = newUser(ws.issuer);
   const pending = [0, 1].map(() => new WebSocket(`${instance.wsBase}/ws?token=${user.token}`));
   const opened = pending.map(
     (ws) =>
@@ -89,7 +70,7 @@ test('When a handshake fails authentication, then it stops counting against its 
   const refused = await refusedUpgrade(`${instance.wsBase}/ws?token=not-a-token`);
   expect(refused.status).toBe(401);
 
-  const client = await connect(instance.wsBase, newUser(issuer).token);
+  const client = await connect(instance.wsBase, newUser(ws.issuer).token);
 
   expect(client.ready).toBeDefined();
   await client.close();
@@ -97,7 +78,7 @@ test('When a handshake fails authentication, then it stops counting against its 
 
 test('When TRUST_PROXY trusts one proxy hop, then the cap is per client address from X-Forwarded-For', async () => {
   const instance = await start({ MAX_CONNECTIONS_PER_IP: '1', TRUST_PROXY: '1' });
-  const user = newUser(issuer);
+  const user = newUser(ws.issuer);
 
   const first = await connect(instance.wsBase, user.token, {
     headers: bearer(user.token, '203.0.113.1'),
@@ -119,7 +100,7 @@ test('When TRUST_PROXY trusts one proxy hop, then the cap is per client address 
 
 test('When TRUST_PROXY is off (the default), then X-Forwarded-For is ignored: writing it does not dodge the cap', async () => {
   const instance = await start({ MAX_CONNECTIONS_PER_IP: '1' });
-  const user = newUser(issuer);
+  const user = newUser(ws.issuer);
 
   const first = await connect(instance.wsBase, user.token, {
     headers: bearer(user.token, '203.0.113.1'),

@@ -3,46 +3,30 @@
 // theirs. A websocket instance's broker user may write chat.presence only, so whatever
 // it publishes can never reach a socket as a chat event.
 import { createEvent } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import { uniqueName, waitFor } from '@parley/testing';
 import amqplib, { type ConsumeMessage } from 'amqplib';
-import { startChatStub, type ChatStub } from './support/chat-stub';
 import { makeMessage, ref } from './support/fixtures';
 import {
   AMQP_URL,
   connect,
   createInjector,
-  deleteExchange,
   newUser,
   presenceExchangeOf,
-  startInstance,
+  useWebsocketHarness,
   type EventInjector,
-  type Instance,
   type TestClient,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-// answers presence checks (POST /chat/contacts): watchers only see who shares a room with them
-let chat: ChatStub;
-let instance: Instance;
-let chatEvents: EventInjector;
+// the chat stand-in answers presence checks (POST /chat/contacts): watchers only see who
+// shares a room with them
+const ws = useWebsocketHarness({ name: 'ws-trust', chatStub: true });
 let presenceEvents: EventInjector;
-const exchange = uniqueName('ws-trust');
 
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  chat = await startChatStub(issuer, exchange);
-  instance = await startInstance({ issuer, exchange, chatUrl: chat.url });
-  chatEvents = createInjector(exchange);
-  presenceEvents = createInjector(presenceExchangeOf(exchange));
+beforeAll(() => {
+  presenceEvents = createInjector(presenceExchangeOf(ws.exchange));
 });
-
 afterAll(async () => {
-  await chatEvents.close();
   await presenceEvents.close();
-  await instance.stop();
-  await chat.close();
-  await issuer.close();
-  await deleteExchange(exchange);
 });
 
 /** A peer instance's presence announcement for `userId`, as websocket instances publish it. */
@@ -52,16 +36,16 @@ function peerPresence(userId: string) {
 
 /** A client watching `watched` (they share a room), past the first (offline) presence frame. */
 async function watcherOf(watched: { userId: string; username: string }): Promise<TestClient> {
-  const user = newUser(issuer);
-  chat.createRoom(uniqueName('room'), [ref(user), ref(watched)]);
-  const watcher = await connect(instance.wsBase, user.token);
+  const user = newUser(ws.issuer);
+  ws.chat.createRoom(uniqueName('room'), [ref(user), ref(watched)]);
+  const watcher = await connect(ws.instance.wsBase, user.token);
   watcher.sendJson({ type: 'presence_subscribe', userIds: [watched.userId] });
   await watcher.next('presence', (f) => f.userId === watched.userId && f.status === 'offline');
   return watcher;
 }
 
 test('When a chat event is published on the presence exchange (a forged message), then no socket gets it', async () => {
-  const marker = newUser(issuer); // a user bob watches: the sentinel travels the same queue
+  const marker = newUser(ws.issuer); // a user bob watches: the sentinel travels the same queue
   const bobSocket = await watcherOf(marker);
   const bob = { userId: bobSocket.ready.userId };
   const forged = makeMessage(uniqueName('conv'), { id: 'admin', username: 'admin' }, 1, {
@@ -83,12 +67,12 @@ test('When a chat event is published on the presence exchange (a forged message)
 });
 
 test("When a presence event is published on chat.events, then it changes no one's presence; on the presence exchange it does", async () => {
-  const alice = newUser(issuer);
+  const alice = newUser(ws.issuer);
   const watcher = await watcherOf(alice);
 
-  await chatEvents.publishEvent(peerPresence(alice.userId));
+  await ws.injector.publishEvent(peerPresence(alice.userId));
   const sentinel = uniqueName('sentinel');
-  await chatEvents.publish('read', { conversationId: sentinel, userId: alice.userId, seq: 1 }, [
+  await ws.injector.publish('read', { conversationId: sentinel, userId: alice.userId, seq: 1 }, [
     watcher.ready.userId,
   ]);
   await watcher.next('read', (f) => f.conversationId === sentinel);
@@ -105,16 +89,16 @@ test('When a user connects, then the instance announces it on the presence excha
     const channel = await connection.createChannel();
     const seen: Record<'chat' | 'presence', ConsumeMessage[]> = { chat: [], presence: [] };
     for (const [kind, name] of [
-      ['chat', exchange],
-      ['presence', presenceExchangeOf(exchange)],
+      ['chat', ws.exchange],
+      ['presence', presenceExchangeOf(ws.exchange)],
     ] as const) {
       const { queue } = await channel.assertQueue('', { exclusive: true });
       await channel.bindQueue(queue, name, '');
       await channel.consume(queue, (msg) => msg && seen[kind].push(msg), { noAck: true });
     }
-    const alice = newUser(issuer);
+    const alice = newUser(ws.issuer);
 
-    const socket = await connect(instance.wsBase, alice.token);
+    const socket = await connect(ws.instance.wsBase, alice.token);
 
     const announced = (msgs: ConsumeMessage[]) =>
       msgs

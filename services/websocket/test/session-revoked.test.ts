@@ -3,42 +3,22 @@
 // revocation, at the upgrade and on `auth` frames. Events are injected on the real
 // exchange as auth publishes them.
 import { WS_CLOSE } from '@parley/contracts';
-import { createTestIssuer, uniqueName, waitFor, type TestIssuer } from '@parley/server-kit/testing';
+import { uniqueName, waitFor } from '@parley/testing';
 import {
   connect,
-  createInjector,
-  deleteExchange,
   newUser,
   refusedUpgrade,
-  startInstance,
-  type EventInjector,
-  type Instance,
+  useWebsocketHarness,
   type TestClient,
-} from './support/harness';
+} from './support/websocket-harness';
 
-let issuer: TestIssuer;
-let instance: Instance;
-let injector: EventInjector;
-const exchange = uniqueName('ws-revoked');
-
-beforeAll(async () => {
-  issuer = await createTestIssuer();
-  instance = await startInstance({ issuer, exchange });
-  injector = createInjector(exchange);
-});
-
-afterAll(async () => {
-  await injector.close();
-  await instance.stop();
-  await issuer.close();
-  await deleteExchange(exchange);
-});
+const ws = useWebsocketHarness({ name: 'ws-revoked' });
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** A token of `user` issued `secondsAgo` before now (negative: after now). */
 function tokenIssued(user: { userId: string; username: string }, secondsAgo: number): string {
-  return issuer.mint({
+  return ws.issuer.mint({
     userId: user.userId,
     username: user.username,
     claims: { iat: nowSeconds() - secondsAgo },
@@ -46,7 +26,7 @@ function tokenIssued(user: { userId: string; username: string }, secondsAgo: num
 }
 
 function revoke(userId: string, at = new Date()) {
-  return injector.publish('session_revoked', { userId, revokedAt: at.toISOString() }, [userId]);
+  return ws.injector.publish('session_revoked', { userId, revokedAt: at.toISOString() }, [userId]);
 }
 
 /**
@@ -57,18 +37,18 @@ function revoke(userId: string, at = new Date()) {
 async function revokeAndWait(userId: string, at: Date, witness: TestClient): Promise<void> {
   await revoke(userId, at);
   const conversationId = uniqueName('witness');
-  await injector.publish('read', { conversationId, userId: witness.ready.userId, seq: 1 }, [
+  await ws.injector.publish('read', { conversationId, userId: witness.ready.userId, seq: 1 }, [
     witness.ready.userId,
   ]);
   await witness.next('read', (f) => f.conversationId === conversationId);
 }
 
 test('When session_revoked arrives for a user, then every socket of theirs closes with 4001 and other users keep theirs', async () => {
-  const alice = newUser(issuer);
-  const bob = newUser(issuer);
-  const phone = await connect(instance.wsBase, alice.token);
-  const laptop = await connect(instance.wsBase, alice.token);
-  const bobs = await connect(instance.wsBase, bob.token);
+  const alice = newUser(ws.issuer);
+  const bob = newUser(ws.issuer);
+  const phone = await connect(ws.instance.wsBase, alice.token);
+  const laptop = await connect(ws.instance.wsBase, alice.token);
+  const bobs = await connect(ws.instance.wsBase, bob.token);
 
   await revoke(alice.userId);
 
@@ -81,15 +61,15 @@ test('When session_revoked arrives for a user, then every socket of theirs close
 });
 
 test('When a user was revoked, then a token issued up to the revocation is refused at the upgrade with 401, and one issued after opens', async () => {
-  const alice = newUser(issuer);
+  const alice = newUser(ws.issuer);
   const old = tokenIssued(alice, 10);
   const revokedAt = new Date(Date.now() - 5_000);
-  const socket = await connect(instance.wsBase, old);
+  const socket = await connect(ws.instance.wsBase, old);
   await revoke(alice.userId, revokedAt);
   await socket.closed;
 
-  const refused = await refusedUpgrade(`${instance.wsBase}/ws?token=${encodeURIComponent(old)}`);
-  const fresh = await connect(instance.wsBase, tokenIssued(alice, 0));
+  const refused = await refusedUpgrade(`${ws.instance.wsBase}/ws?token=${encodeURIComponent(old)}`);
+  const fresh = await connect(ws.instance.wsBase, tokenIssued(alice, 0));
 
   expect(refused.status).toBe(401);
   expect(JSON.parse(refused.body)).toMatchObject({ code: 'unauthorized' });
@@ -98,9 +78,9 @@ test('When a user was revoked, then a token issued up to the revocation is refus
 });
 
 test('When an auth frame carries a token issued before the revocation, then it is refused and the socket keeps its newer token', async () => {
-  const alice = newUser(issuer);
+  const alice = newUser(ws.issuer);
   const old = tokenIssued(alice, 10);
-  const fresh = await connect(instance.wsBase, tokenIssued(alice, 0));
+  const fresh = await connect(ws.instance.wsBase, tokenIssued(alice, 0));
   await revokeAndWait(alice.userId, new Date(Date.now() - 5_000), fresh);
 
   fresh.sendJson({ type: 'auth', token: old });
@@ -112,9 +92,9 @@ test('When an auth frame carries a token issued before the revocation, then it i
 });
 
 test('When session_revoked arrives late, then a socket opened with a token issued after the revocation stays open', async () => {
-  const alice = newUser(issuer);
-  const stale = await connect(instance.wsBase, tokenIssued(alice, 10));
-  const fresh = await connect(instance.wsBase, tokenIssued(alice, 0));
+  const alice = newUser(ws.issuer);
+  const stale = await connect(ws.instance.wsBase, tokenIssued(alice, 10));
+  const fresh = await connect(ws.instance.wsBase, tokenIssued(alice, 0));
 
   await revoke(alice.userId, new Date(Date.now() - 5_000));
 
@@ -125,20 +105,16 @@ test('When session_revoked arrives late, then a socket opened with a token issue
 });
 
 test('When the revocation is older than SESSION_REVOCATION_TTL_MS, then it no longer refuses anything (those tokens have expired)', async () => {
-  const short = await startInstance({
-    issuer,
-    exchange,
-    env: { SESSION_REVOCATION_TTL_MS: '1000' },
-  });
-  try {
-    const alice = newUser(issuer);
+  const short = await ws.startInstance({ env: { SESSION_REVOCATION_TTL_MS: '1000' } });
+  {
+    const alice = newUser(ws.issuer);
     const old = tokenIssued(alice, 30);
-    const witness = await connect(short.wsBase, newUser(issuer).token);
+    const witness = await connect(short.wsBase, newUser(ws.issuer).token);
     await revokeAndWait(alice.userId, new Date(Date.now() - 20_000), witness);
     // the control: `instance` (15 min) refuses that token once it has the event
     await waitFor(
       () =>
-        refusedUpgrade(`${instance.wsBase}/ws?token=${encodeURIComponent(old)}`).then(
+        refusedUpgrade(`${ws.instance.wsBase}/ws?token=${encodeURIComponent(old)}`).then(
           (r) => r.status === 401 || undefined,
         ),
       { description: 'the default instance to refuse the old token' },
@@ -149,7 +125,5 @@ test('When the revocation is older than SESSION_REVOCATION_TTL_MS, then it no lo
     expect(socket.ready.userId).toBe(alice.userId);
     await socket.close();
     await witness.close();
-  } finally {
-    await short.stop();
   }
 });

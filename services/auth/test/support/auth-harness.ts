@@ -16,7 +16,7 @@ import {
   type EventPublisher,
   type MongoConnection,
 } from '@parley/server-kit';
-import { uniqueDbName, uniqueName } from '@parley/testing';
+import { amqpUrl, uniqueDbName, uniqueName } from '@parley/testing';
 import type { Express } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
@@ -25,10 +25,6 @@ import { createApp, createAuthServices, type AuthServices } from '../../src/app'
 import { authSettingsFrom, loadAuthConfig, type AuthEnv } from '../../src/config';
 import { ensureAuthIndexes } from '../../src/ensure-indexes';
 import { loadStoredSigningKeys, type SigningKeys } from '../../src/signing-keys';
-
-export function amqpTestUrl(): string {
-  return process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
-}
 
 export function mongoBaseUrl(): string {
   const url = process.env['MONGO_URL'];
@@ -127,7 +123,7 @@ export async function createTestApp(
   const metrics = createMetrics({ service: 'auth', defaultMetrics: false });
   const exchange = options.exchange ?? uniqueName('auth_events');
   const amqp = createAmqpConnection({
-    url: options.amqpUrl ?? amqpTestUrl(),
+    url: options.amqpUrl ?? amqpUrl(),
     connectionName: uniqueName('auth-test'),
     logger,
   });
@@ -169,7 +165,7 @@ export async function createTestApp(
   };
 }
 
-// Every app's broker side, closed by closeTestApps() (useAuthSuite does it after the file).
+// Every app's broker side, closed by closeTestApps() (useAuthHarness does it after the file).
 const openBrokers: {
   amqp: AmqpConnection;
   publisher: EventPublisher<ParleyEvent>;
