@@ -23,11 +23,16 @@ export const startEnvSchema = z
       .min(1)
       .default('amqp://guest:guest@127.0.0.1:5672')
       .describe(
-        'RabbitMQ, given to chat and websocket; checked before anything starts (exit 1 with a message if it does not answer).',
+        'RabbitMQ, given to auth, chat and websocket; checked before anything starts (exit 1 with a message if it does not answer).',
       ),
     AUTH_PORT: port(5001).describe('Given to auth as `PORT`.'),
     CHAT_PORT: port(5002).describe('Given to chat as `PORT`.'),
     WEBSOCKET_PORT: port(5003).describe('Given to websocket as `PORT`.'),
+    AUTH_METRICS_PORT: port(9101).describe(
+      'Given to auth as `METRICS_PORT` (its `GET /metrics`, on 127.0.0.1).',
+    ),
+    CHAT_METRICS_PORT: port(9102).describe('Given to chat as `METRICS_PORT`.'),
+    WEBSOCKET_METRICS_PORT: port(9103).describe('Given to websocket as `METRICS_PORT`.'),
     AUTH_URL: z
       .string()
       .min(1)

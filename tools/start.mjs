@@ -26,10 +26,16 @@ try {
   console.error(`[start] ${err.message}`);
   process.exit(1);
 }
+// Each service serves GET /metrics on a port of its own (METRICS_PORT), on loopback.
 const services = [
-  { name: 'auth', port: settings.AUTH_PORT, color: 36 },
-  { name: 'chat', port: settings.CHAT_PORT, color: 35 },
-  { name: 'websocket', port: settings.WEBSOCKET_PORT, color: 33 },
+  { name: 'auth', port: settings.AUTH_PORT, metricsPort: settings.AUTH_METRICS_PORT, color: 36 },
+  { name: 'chat', port: settings.CHAT_PORT, metricsPort: settings.CHAT_METRICS_PORT, color: 35 },
+  {
+    name: 'websocket',
+    port: settings.WEBSOCKET_PORT,
+    metricsPort: settings.WEBSOCKET_METRICS_PORT,
+    color: 33,
+  },
 ];
 const web = { name: 'web', port: settings.WEB_PORT, color: 32 };
 const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
@@ -166,11 +172,12 @@ async function startMongo({ startFerretDb }) {
 // Not killed for being slow to get ready: a process that never gets there is seen
 // when it exits; Ctrl-C stops one that is still starting. Every variable of this
 // process reaches the children, `shared` over them.
-function startService({ ServiceProcess }, { name, port, color }, shared) {
+function startService({ ServiceProcess }, { name, port, metricsPort, color }, shared) {
   const prefix = tag(name, color);
   const service = new ServiceProcess({
     service: name,
     port,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     env: Object.fromEntries(
       Object.entries({ ...process.env, ...shared }).filter(([, value]) => value !== undefined),
     ),
@@ -180,7 +187,10 @@ function startService({ ServiceProcess }, { name, port, color }, shared) {
     portRetryMs: 0,
   });
   service.start().then(
-    () => say(`${name} ready at ${service.url} (pid ${service.pid})`),
+    () =>
+      say(
+        `${name} ready at ${service.url} (pid ${service.pid})${metricsPort === undefined ? '' : `, metrics at ${service.metricsUrl}/metrics`}`,
+      ),
     () => undefined, // its exit (below) says what happened
   );
   return service;

@@ -12,7 +12,8 @@ let started = 0;
 
 /**
  * One Parley service from services/<name>/dist/main.js. `nodeArgs` lets the profile
- * pass `--cpu-prof`; `env` is the whole service environment.
+ * pass `--cpu-prof`; `env` is the whole service environment. The ServiceProcess's
+ * `metricsUrl` is where its GET /metrics answers (METRICS_PORT, announced like PORT).
  */
 export async function startService(name, { env, logDir, nodeArgs = [] }) {
   started += 1;

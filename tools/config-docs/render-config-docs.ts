@@ -174,16 +174,27 @@ function wrapComment(text: string, width = 88): string[] {
   return lines;
 }
 
-/** A dotenv file: the header, then per setting its description and `NAME=default`. */
+/**
+ * A dotenv file: the header, then per setting its description and `NAME=default`; a
+ * required setting (no default, such as a password) is `NAME=` under a line saying so,
+ * to be filled in.
+ */
 export function renderEnvFile(header: string, settings: Setting[]): string {
   const out = header.split('\n').flatMap((line) => (line === '' ? ['#'] : wrapComment(line)));
   for (const setting of settings) {
-    if (setting.defaultValue === undefined) {
+    const required = setting.defaultValue === undefined && setting.defaultText === '**required**';
+    if (setting.defaultValue === undefined && !required) {
       throw new Error(`${setting.name} has no literal default to put in an env file`);
     }
     if (setting.group !== undefined)
       out.push('', `# --- ${setting.group} ${'-'.repeat(80 - setting.group.length)}`);
-    out.push('', ...wrapComment(setting.description), `${setting.name}=${setting.defaultValue}`);
+    out.push(
+      '',
+      ...wrapComment(
+        required ? `${setting.description} Required: no default.` : setting.description,
+      ),
+      `${setting.name}=${setting.defaultValue ?? ''}`,
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -2,8 +2,9 @@
 // as a zod schema. Compose itself never sees this file: `pnpm config:docs` generates
 // .env.example and the Docker Compose part of docs/configuration.md from it, and
 // tools/ci/validate-docker.sh checks that .env.example's values are exactly the
-// file's `${VAR:-default}`s. The variables compose hands to a service as they are
-// reuse that service's schema, so their type and default are stated once.
+// file's `${VAR:-default}`s, and its empty lines exactly the `${VAR:?…}`s: no password
+// has a default (docs/design.md §9.6). The variables compose hands to a service as they
+// are reuse that service's schema, so their type and default are stated once.
 import { z } from 'zod';
 import { authEnvSchema } from '../../services/auth/src/config';
 import { webEnvSchema } from '../../apps/web/serve-env.cjs';
@@ -11,11 +12,11 @@ import { webEnvSchema } from '../../apps/web/serve-env.cjs';
 const auth = authEnvSchema.shape;
 const web = webEnvSchema.shape;
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
-const credential = (fallback: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9._~-]+$/, 'letters, digits, `-`, `_`, `.` and `~` only')
-    .default(fallback);
+const credentialChars = () =>
+  z.string().regex(/^[A-Za-z0-9._~-]+$/, 'letters, digits, `-`, `_`, `.` and `~` only');
+const credential = (fallback: string) => credentialChars().default(fallback);
+/** A password: required, never a default, so a stack cannot run on a published one. */
+const password = (description: string) => credentialChars().min(12).describe(description);
 
 /** A service variable compose passes through: the service's schema with a note on who gets it. */
 function passedTo<T extends z.ZodType>(field: T, services: string): T {
@@ -63,16 +64,23 @@ export const composeEnvSchema = z.object({
   MONGO_USER: credential('parley').meta({
     group: 'Infrastructure credentials',
     description:
-      "MongoDB's root user, which the services log in as. Like the three below, used once, when the volumes are first created: changing it later needs `docker compose down -v` (which deletes the data). They are placed into URLs, so letters, digits, `-`, `_`, `.` and `~` only.",
+      "MongoDB's root user, for administration; the services each log in as their own user (`parley-auth`, `parley-chat`, tools/docker/mongo), allowed their own database only. MongoDB's users are created once, when the volumes are first created: changing a name or password later needs `docker compose down -v` (which deletes the data). Names and passwords are placed into URLs, so letters, digits, `-`, `_`, `.` and `~` only; passwords at least 12 characters.",
   }),
-  MONGO_PASSWORD: credential('parley-dev-password').describe(
-    'Its password: put a real one in `.env`.',
+  MONGO_PASSWORD: password("The root user's password."),
+  MONGO_AUTH_PASSWORD: password(
+    "Password of MongoDB's `parley-auth` user (readWrite on `parley_auth`), given to auth.",
+  ),
+  MONGO_CHAT_PASSWORD: password(
+    "Password of MongoDB's `parley-chat` user (readWrite on `parley_chat`), given to chat.",
   ),
   RABBITMQ_USER: credential('parley').describe(
-    "RabbitMQ's user for the services and the management UI (RabbitMQ's own `guest` may connect from localhost only).",
+    "RabbitMQ's administrator, for the management UI. The services each log in as their own user with the least rights it needs (tools/docker/rabbitmq/definitions.json): `parley-auth` writes `chat.events`; `parley-chat` configures and writes it; `parley-websocket` reads it through its own queues and owns `chat.presence`. RabbitMQ loads these users at every start, so a changed password applies on the next one.",
   ),
-  RABBITMQ_PASSWORD: credential('parley-dev-password').describe(
-    'Its password: put a real one in `.env`.',
+  RABBITMQ_PASSWORD: password("The administrator's password."),
+  RABBITMQ_AUTH_PASSWORD: password("Password of RabbitMQ's `parley-auth` user, given to auth."),
+  RABBITMQ_CHAT_PASSWORD: password("Password of RabbitMQ's `parley-chat` user, given to chat."),
+  RABBITMQ_WEBSOCKET_PASSWORD: password(
+    "Password of RabbitMQ's `parley-websocket` user, given to websocket.",
   ),
 
   LOG_LEVEL: passedTo(auth.LOG_LEVEL, 'auth, chat and websocket').meta({

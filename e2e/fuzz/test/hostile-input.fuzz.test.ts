@@ -48,7 +48,11 @@ const counters = { requests: 0, frames: 0, refusedBatchesChecked: 0, socketsTrie
 const e2e = useStack({
   name: 'fuzz',
   serviceEnv: {
-    auth: { LOGIN_MAX_FAILURES_PER_IP: '100000', LOGIN_MAX_FAILURES_PER_USERNAME: '100000' },
+    auth: {
+      LOGIN_MAX_FAILURES_PER_IP: '100000',
+      LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: '100000',
+      LOGIN_SLOWDOWN_AFTER: '100000',
+    },
     chat: { SEND_RATE_LIMIT: '0' },
     websocket: {
       MAX_CONNECTIONS_PER_IP: String(IP_CAP),
@@ -62,6 +66,8 @@ const e2e = useStack({
 let db: MongoClient;
 let ann: TestUser;
 let bob: TestUser;
+/** Whose token the routes that end every session get, so ann's token stays good. */
+let eve: TestUser;
 let roomId: string;
 let messageId: string;
 let pids: (number | undefined)[];
@@ -69,7 +75,11 @@ let pids: (number | undefined)[];
 beforeAll(async () => {
   const { stack } = e2e;
   db = await MongoClient.connect(stack.mongoUrl);
-  [ann, bob] = (await createUsers(stack, ['ann', 'bob'])) as [TestUser, TestUser];
+  [ann, bob, eve] = (await createUsers(stack, ['ann', 'bob', 'eve'])) as [
+    TestUser,
+    TestUser,
+    TestUser,
+  ];
   roomId = (await ann.client.createRoom({ name: 'fuzz-room', members: [bob.username] })).id;
   messageId = (await ann.client.send({ conversationId: roomId, text: 'hello' })).id;
   pids = stack.all.map((s) => s.pid);
@@ -226,8 +236,10 @@ async function fire(
 ) {
   const query = r.query ? `?${r.query}` : '';
   const headers: Record<string, string> = {};
-  if (r.auth === 'valid') headers.authorization = `Bearer ${tokenOf(ann)}`;
-  else if (r.auth !== undefined) headers.authorization = headerSafe(r.auth);
+  if (r.auth === 'valid') {
+    const owner = route === ROUTES.logoutAll || route === ROUTES.changePassword ? eve : ann;
+    headers.authorization = `Bearer ${tokenOf(owner)}`;
+  } else if (r.auth !== undefined) headers.authorization = headerSafe(r.auth);
   let body: string | undefined;
   if (route.method !== 'get') {
     body = r.rawBody ?? (r.body === undefined ? undefined : JSON.stringify(r.body));
@@ -486,9 +498,9 @@ describe('connection caps', () => {
     for (const ws of open) ws.close(1000);
     await waitFor(
       async () => {
-        const res = await fetch(`${e2e.stack.websocketUrls[0]}/metrics`);
+        const res = await fetch(`${e2e.stack.services.websockets[0]!.metricsUrl}/metrics`);
         const text = await res.text();
-        return !/^ws_connections(\{[^}]*\})? [1-9]/m.test(text);
+        return !/^ws_open_connections(\{[^}]*\})? [1-9]/m.test(text);
       },
       { timeoutMs: 10_000, description: 'the sockets to close' },
     ).catch(() => undefined);

@@ -176,6 +176,24 @@ export class ParleyClient {
     }
   }
 
+  /**
+   * Log out everywhere: every session of the user ends (other devices' refresh tokens
+   * stop working and their sockets close with 4001); this one is forgotten too.
+   */
+  async logoutAll(): Promise<void> {
+    await this.call('logoutAll');
+    this.#session.set(null);
+  }
+
+  /**
+   * Change the password. Every session ends, this one included: log in again with the
+   * new password. A wrong current password throws ParleyApiError `invalid_credentials`.
+   */
+  async changePassword(body: RouteInput<'changePassword', 'body'>): Promise<void> {
+    await this.call('changePassword', { body });
+    this.#session.set(null);
+  }
+
   async me(): Promise<User> {
     return (await this.call('me')).user;
   }

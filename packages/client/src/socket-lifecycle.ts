@@ -124,7 +124,8 @@ export class SocketLifecycle {
       }
       token = await tokens.accessToken();
     } catch (error) {
-      if (isSessionRejected(error)) return this.#fail(error);
+      // refused, or there is no session left to refresh (logged out, e.g. everywhere)
+      if (isSessionRejected(error) || tokens.refreshDueAt() === undefined) return this.#fail(error);
       return this.#scheduleReconnect({ code: 1006, reason: 'token refresh failed' });
     }
     if (this.#closed) return;

@@ -200,6 +200,32 @@ describe('ParleyClient REST', () => {
     expect(client.session).toBeNull();
   });
 
+  it('When logging out everywhere or changing the password, then the route is called with the bearer token and the session forgotten', async () => {
+    const calls: { route: string; auth: unknown; body: unknown }[] = [];
+    for (const route of ['POST /auth/logout-all', 'POST /auth/password'])
+      server.routes.set(route, (req, res) => {
+        calls.push({ route, auth: req.headers.authorization, body: req.body });
+        json(res, 204);
+      });
+    const client = clientFor();
+
+    await client.login({ username: 'alice', password: 'pw' });
+    await client.logoutAll();
+    expect(client.session).toBeNull();
+    await client.login({ username: 'alice', password: 'pw' });
+    await client.changePassword({ currentPassword: 'pw', newPassword: 'a new password' });
+
+    expect(client.session).toBeNull();
+    expect(calls).toEqual([
+      { route: 'POST /auth/logout-all', auth: expect.stringMatching(/^Bearer /), body: undefined },
+      {
+        route: 'POST /auth/password',
+        auth: expect.stringMatching(/^Bearer /),
+        body: { currentPassword: 'pw', newPassword: 'a new password' },
+      },
+    ]);
+  });
+
   it('When a session is restored, then it is used without logging in', async () => {
     server.routes.set('GET /chat/rooms', (_req, res) => json(res, 200, { rooms: [] }));
     const tokens = server.issueTokens() as { accessToken: string; refreshToken: string };

@@ -295,6 +295,16 @@ describe('RealtimeConnection', () => {
     expect(disconnects.at(-1)).toMatchObject({ willReconnect: false, error: { status: 401 } });
     expect(client.session).toBeNull();
   });
+
+  it('When this device logged out everywhere and the server then closes with 4001, then it stops for good instead of retrying', async () => {
+    const conn = await connect();
+    client.setSession(null); // what logoutAll() leaves behind
+
+    conn.socket.close(4001, 'session revoked');
+
+    await waitFor(() => disconnects.some((d) => !d.willReconnect), 10_000, 'a final disconnect');
+    expect(disconnects.at(-1)).toMatchObject({ willReconnect: false });
+  });
 });
 
 describe('RealtimeConnection ping', () => {

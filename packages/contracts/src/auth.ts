@@ -50,6 +50,15 @@ export const logoutRequestSchema = z
   .meta({ id: 'LogoutRequest' });
 export type LogoutRequest = z.infer<typeof logoutRequestSchema>;
 
+export const changePasswordRequestSchema = z
+  .strictObject({
+    // any string the old password could have been: a wrong one is invalid_credentials
+    currentPassword: z.string().min(1).max(1024),
+    newPassword: passwordSchema,
+  })
+  .meta({ id: 'ChangePasswordRequest' });
+export type ChangePasswordRequest = z.infer<typeof changePasswordRequestSchema>;
+
 export const tokenResponseSchema = z
   .object({
     accessToken: z.string(),

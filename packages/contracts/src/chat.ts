@@ -5,9 +5,9 @@ import {
   idSchema,
   isoDateTimeSchema,
   messageTextSchema,
+  nameField,
   queryInt,
   seqSchema,
-  textField,
   userRefSchema,
   usernameSchema,
 } from './common';
@@ -189,9 +189,7 @@ export const typingRequestSchema = z
 export type TypingRequest = z.infer<typeof typingRequestSchema>;
 
 export const ROOM_INITIAL_MEMBERS_MAX = 100;
-export const roomNameSchema = textField({ min: 1, max: 64, label: 'name' }).transform((s) =>
-  s.trim(),
-);
+export const roomNameSchema = nameField({ min: 1, max: 64, label: 'name' });
 export const createRoomRequestSchema = z
   .strictObject({
     name: roomNameSchema,

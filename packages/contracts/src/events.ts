@@ -1,5 +1,5 @@
-// Events on the RabbitMQ fanout exchange `chat.events` (docs/design.md §5). Producers
-// build them with `createEvent`; consumers read them with `readEvent`, which
+// Events on the RabbitMQ fanout exchanges `chat.events` and `chat.presence`
+// (docs/design.md §5). Producers build them with `createEvent`; consumers read them with `readEvent`, which
 // separates events this code speaks from unknown types/versions (to be acked and
 // ignored) and from garbage (to be dead-lettered).
 import { idSchema, isoDateTimeSchema, seqSchema, userRefSchema } from './common';
@@ -14,6 +14,13 @@ import {
 import { z } from './zod';
 
 export const EVENTS_EXCHANGE = 'chat.events';
+/**
+ * Where websocket instances announce presence to each other (fanout, durable). Apart
+ * from chat.events so that an instance, whose broker user may write only here, cannot
+ * publish a chat event; consumers take presence only from here and chat events only
+ * from chat.events.
+ */
+export const PRESENCE_EXCHANGE = 'chat.presence';
 export const EVENT_VERSION = 1;
 
 /** What every event on the bus has, whatever its type or version. */
@@ -70,6 +77,16 @@ export const presenceSnapshotEventSchema = event(
   z.object({ instanceId: z.string().min(1), userIds: z.array(idSchema), at: isoDateTimeSchema }),
 );
 
+/**
+ * Every session of the user ended (logout everywhere, password change): websocket
+ * instances close the user's sockets with 4001 and refuse access tokens issued up to
+ * `revokedAt` (their `iat` is at or before it). Published by auth; recipients: the user.
+ */
+export const sessionRevokedEventSchema = event(
+  'session_revoked',
+  z.object({ userId: idSchema, revokedAt: isoDateTimeSchema }),
+);
+
 export const parleyEventSchema = z.discriminatedUnion('type', [
   newMessageEventSchema,
   messageUpdatedEventSchema,
@@ -79,6 +96,7 @@ export const parleyEventSchema = z.discriminatedUnion('type', [
   conversationUpdatedEventSchema,
   presenceEventSchema,
   presenceSnapshotEventSchema,
+  sessionRevokedEventSchema,
 ]);
 export type ParleyEvent = z.infer<typeof parleyEventSchema>;
 export type EventType = ParleyEvent['type'];

@@ -26,6 +26,7 @@ export const WS_CLOSE = {
   goingAway: 1001,
   policyViolation: 1008,
   messageTooBig: 1009,
+  /** The token expired, or every session of the user was revoked (session_revoked). */
   tokenExpired: 4001,
   slowConsumer: 4008,
 } as const;

@@ -3,6 +3,7 @@
 // OpenAPI documents are generated from these entries) and the typed client calls
 // them through it, so a path or a body is written down exactly once.
 import {
+  changePasswordRequestSchema,
   jwksSchema,
   loginRequestSchema,
   logoutRequestSchema,
@@ -115,6 +116,27 @@ export const ROUTES = {
     body: logoutRequestSchema,
     success: { status: 204 },
     errors: [...WITH_BODY],
+  }),
+  logoutAll: route({
+    service: 'auth',
+    method: 'post',
+    path: '/auth/logout-all',
+    summary:
+      "Log out everywhere: revoke every refresh token of the caller; open sockets are closed (session_revoked) and the caller's access tokens issued so far are refused by the websocket service",
+    auth: true,
+    success: { status: 204 },
+    errors: AUTHED,
+  }),
+  changePassword: route({
+    service: 'auth',
+    method: 'post',
+    path: '/auth/password',
+    summary:
+      'Change the password; like logout-all, every session of the user ends (log in again with the new password). Rate-limited like login',
+    auth: true,
+    body: changePasswordRequestSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, ...WITH_BODY, 'invalid_credentials', 'rate_limited'],
   }),
   me: route({
     service: 'auth',

@@ -28,8 +28,21 @@ describe('events', () => {
       'presence_snapshot',
       'reaction',
       'read',
+      'session_revoked',
       'typing',
     ]);
+  });
+
+  it('When auth revokes every session of a user, then session_revoked names the user and the cut-off time', () => {
+    const event = createEvent(
+      'session_revoked',
+      { userId: 'u1', revokedAt: new Date(0).toISOString() },
+      ['u1'],
+    );
+    const read = readEvent(eventEnvelopeSchema.parse(JSON.parse(JSON.stringify(event))));
+    expect(read).toMatchObject({ kind: 'event', event: { type: 'session_revoked' } });
+    const bad = readEvent(eventEnvelopeSchema.parse({ ...event, data: { userId: 'u1' } }));
+    expect(bad.kind).toBe('invalid');
   });
 
   it('round-trips a created event through JSON and reads it back as known', () => {

@@ -210,6 +210,51 @@ export function commonEnv() {
   };
 }
 
+/**
+ * Where Prometheus scrapes (metrics-server.ts): a port of its own, on loopback by
+ * default, never the public port. Spread into a service's schema with its default port.
+ */
+export function metricsEnv(defaultPort: number) {
+  return {
+    METRICS_PORT: envVars
+      .port(defaultPort)
+      .describe(
+        'Port of the Prometheus `GET /metrics` listener; never served on `PORT` (404 there).',
+      ),
+    METRICS_HOST: envVars
+      .host('127.0.0.1')
+      .describe(
+        'Address the `/metrics` listener binds to: `127.0.0.1` keeps it off the network; `0.0.0.0` lets a scraper in another container reach it.',
+      ),
+  };
+}
+
+/**
+ * express `trust proxy` (https://expressjs.com/en/guide/behind-proxies.html), shared by
+ * every service that keys a limit on the client address: `false` (the TCP peer is the
+ * client), a hop count such as `1` (believe that many X-Forwarded-For entries from the
+ * right), or addresses/subnets such as `loopback, 10.0.0.0/8` (believe the header only
+ * from those peers). `true` believes any X-Forwarded-For, which lets every client pick
+ * its own address: only behind a proxy that overwrites the header.
+ */
+export type TrustProxy = boolean | number | string;
+
+export function trustProxyEnv() {
+  return z
+    .string()
+    .default('false')
+    .transform((value): TrustProxy => {
+      const v = value.trim().toLowerCase();
+      if (v === 'false') return false;
+      if (v === 'true') return true;
+      if (/^\d+$/.test(v)) return Number(v);
+      return value.trim();
+    })
+    .describe(
+      'Whether `X-Forwarded-For` is believed for the client address (express `trust proxy`), in auth and websocket alike: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own address and evade the per-address limits).',
+    );
+}
+
 /** startHttpServer's timeouts from the common variables (see commonEnv). */
 export function httpServerTimeouts(config: {
   HTTP_HEADERS_TIMEOUT_MS: number;

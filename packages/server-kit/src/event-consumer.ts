@@ -2,8 +2,8 @@
 // the contracts' schema, hands it to the handler, and acks only after the handler
 // resolved. A message that can never succeed (not JSON, not the schema) is
 // dead-lettered at once; a handler failure is retried once (requeue) and then
-// dead-lettered, so nothing loops forever. Exchange, queue and binding are declared
-// on every (re)connect.
+// dead-lettered, so nothing loops forever. The queue and its binding are declared on
+// every (re)connect; the exchanges and the dead-letter queue when they are missing.
 //
 // Unknown event types or versions (docs/design.md §5: consumers ignore them) are the schema's
 // and handler's business: give a schema that accepts any envelope and let the
@@ -13,6 +13,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
 import type { AmqpConnection } from './amqp-connection';
+import { ensureFanoutExchange, ensureQueue } from './amqp-topology';
 import { DEFAULT_EXCHANGE } from './event-publisher';
 import type { Logger } from './logger';
 
@@ -91,13 +92,17 @@ export function createEventConsumer<E>(
     name: `consumer:${named ?? exchange}`,
     confirm: false,
     setup: async (channel: ConfirmChannel | Channel) => {
-      await channel.assertExchange(exchange, 'fanout', { durable: true });
+      // a consumer may hold read rights only on the exchange (websocket on
+      // chat.events): what exists is not declared again (amqp-topology.ts)
+      await ensureFanoutExchange(connection, channel, exchange);
       const args: Record<string, unknown> = {};
       if (deadLetterExchange) {
-        await channel.assertExchange(deadLetterExchange, 'fanout', { durable: true });
+        await ensureFanoutExchange(connection, channel, deadLetterExchange);
         const dlq = `${exchange}.dead-letter`;
-        if (deadLetterExchange === `${exchange}.dlx`) {
-          await channel.assertQueue(dlq, { durable: true });
+        if (
+          deadLetterExchange === `${exchange}.dlx` &&
+          (await ensureQueue(connection, channel, dlq, { durable: true })) === 'declared'
+        ) {
           await channel.bindQueue(dlq, deadLetterExchange, '');
         }
         args['x-dead-letter-exchange'] = deadLetterExchange;

@@ -6,6 +6,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { z } from 'zod';
 import type { AmqpConnection } from './amqp-connection';
+import { ensureFanoutExchange } from './amqp-topology';
 import { DependencyUnavailableError } from './errors';
 
 /** What the publisher needs of an event: the envelope's id and type (docs/design.md §5). */
@@ -15,7 +16,10 @@ export interface PublishableEvent {
 }
 
 export interface EventPublisherOptions<E extends PublishableEvent> {
-  /** Default `chat.events`. Declared as a durable fanout exchange on every (re)connect. */
+  /**
+   * Default `chat.events`. Declared as a durable fanout exchange on (re)connect when it
+   * does not exist yet.
+   */
   exchange?: string;
   /** How long publish() waits for a confirm (queued while disconnected); default 5 s. */
   publishTimeoutMs?: number;
@@ -44,7 +48,8 @@ export function createEventPublisher<E extends PublishableEvent>(
     confirm: true,
     json: false,
     setup: async (ch: ConfirmChannel) => {
-      await ch.assertExchange(exchange, 'fanout', { durable: true });
+      // a publisher may hold write rights only (auth on chat.events): see amqp-topology.ts
+      await ensureFanoutExchange(connection, ch, exchange);
     },
   });
   // ChannelWrapper emits 'error' for failed setups; it retries on the next connect.

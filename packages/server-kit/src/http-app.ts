@@ -1,7 +1,8 @@
 // The express app every Parley service starts from: request ids and request logs,
-// security headers, CORS, a strict JSON body parser, health/readiness/metrics and the
-// OpenAPI document. Services add their routes, then call finishHttpApp() for the 404
-// and the one problem+json error middleware.
+// security headers, CORS, a strict JSON body parser, health/readiness and the OpenAPI
+// document. Services add their routes, then call finishHttpApp() for the 404 and the
+// one problem+json error middleware. /metrics is not here: it has a port of its own
+// (metrics-server.ts), so the public port answers 404 for it.
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -48,7 +49,7 @@ export interface HttpAppOptions {
   requestDeadlineMs?: number;
 }
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
 /**
  * res.locals key: the epoch ms at which the request deadline answers 503 (set only
@@ -115,10 +116,6 @@ export function createHttpApp(options: HttpAppOptions): Express {
       .status(problem.status)
       .type('application/problem+json')
       .send(JSON.stringify({ ...problem.body, checks: report.checks }));
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   if (options.openapi) {

@@ -125,17 +125,23 @@ export async function startHttpServer(
 export interface ListeningAnnouncement {
   type: 'parley:listening';
   url: string;
+  /** Where its GET /metrics listener is (METRICS_PORT), for a service that has one. */
+  metricsUrl?: string;
 }
 
 /**
  * Tells the process that started this one where the server listens, when it was
  * started with an IPC channel (the launcher of packages/testing: tests, the bench,
- * `pnpm start`), whatever LOG_LEVEL hides; with PORT=0 that is the only way it learns
- * the port. A no-op without a channel (production, containers). Call it from main.ts
+ * `pnpm start`), whatever LOG_LEVEL hides; with PORT=0 (and METRICS_PORT=0) that is
+ * the only way it learns the ports. A no-op without a channel (production, containers). Call it from main.ts
  * only: a jest worker has a channel of its own.
  */
-export function announceListening(url: string): void {
-  process.send?.({ type: 'parley:listening', url } satisfies ListeningAnnouncement);
+export function announceListening(url: string, metricsUrl?: string): void {
+  process.send?.({
+    type: 'parley:listening',
+    url,
+    ...(metricsUrl === undefined ? {} : { metricsUrl }),
+  } satisfies ListeningAnnouncement);
 }
 
 /** What Node's parser reports (err.code) and the answer it gets; anything else is a 400. */

@@ -1,8 +1,16 @@
 // Public signing keys from auth's JWKS, held as crypto KeyObjects per `kid`:
 // jsonwebtoken given a PEM rebuilds the key on every verify (~0.5 ms), a KeyObject
-// is reused (docs/design.md §3.3). The set is cached for `cacheMaxAgeMs`, refetched when a
-// token names an unknown kid (key rotation), with refetches rate-limited so a flood
-// of tokens with made-up kids cannot hammer auth, and concurrent fetches coalesced.
+// is reused (docs/design.md §3.3).
+//
+// No request ever waits for a refresh of keys it already has (docs/design.md §9): once the
+// set is older than `cacheMaxAgeMs` a refresh starts in the background and the held
+// keys keep verifying meanwhile, and for as long as auth cannot be reached. A failed
+// refresh is retried with exponential backoff and jitter, so an outage costs auth a
+// handful of requests per instance instead of one per token, and its return is not
+// met by every instance at the same instant. Only a token naming a kid we do not hold
+// waits for a fetch (key rotation): those fetches are rate-limited, coalesced, and
+// not tried at all while a failed fetch is backing off, so a flood of made-up kids
+// cannot hammer auth.
 //
 // Written on node:crypto + fetch rather than jwks-rsa: jwks-rsa 4 requires the
 // ESM-only `jose` 6, which jest's CommonJS runtime cannot load on Node 20.
@@ -12,16 +20,22 @@ import type { Logger } from './logger';
 
 export interface JwksKeyStoreOptions {
   jwksUri: string;
-  /** How long a fetched key set is trusted before it is fetched again; default 10 min. */
+  /** Keys older than this are refreshed in the background (and used meanwhile); default 10 min. */
   cacheMaxAgeMs?: number;
   /** Timeout of one JWKS request; default 2 s. */
   fetchTimeoutMs?: number;
   /** At most this many fetches per minute triggered by unknown kids; default 10. */
   refetchesPerMinute?: number;
+  /** First wait after a failed fetch; doubled per further failure; default 1 s. */
+  retryBaseMs?: number;
+  /** Longest wait between failed fetches; default 60 s. */
+  retryMaxMs?: number;
   logger?: Logger;
   /** Injected for tests; default the global fetch. */
   fetch?: typeof fetch;
   now?: () => number;
+  /** Injected for tests; default Math.random (the jitter of the backoff). */
+  random?: () => number;
 }
 
 export interface JwksKey {
@@ -36,16 +50,37 @@ export interface JwksKeyStore {
   getKey(kid: string): Promise<JwksKey | undefined>;
 }
 
+/**
+ * The wait before retry `failures` (1 = after the first failure): base·2^(failures-1)
+ * capped at max, of which a random half is taken off ("equal jitter"), so instances
+ * that failed together do not retry together and no wait is shorter than half.
+ */
+export function backoffDelayMs(
+  failures: number,
+  options: { baseMs: number; maxMs: number; random: () => number },
+): number {
+  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, failures - 1));
+  return ceiling / 2 + (ceiling / 2) * options.random();
+}
+
 export function createJwksKeyStore(options: JwksKeyStoreOptions): JwksKeyStore {
   const cacheMaxAgeMs = options.cacheMaxAgeMs ?? 600_000;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? 2_000;
   const refetchesPerMinute = options.refetchesPerMinute ?? 10;
+  const backoff = {
+    baseMs: options.retryBaseMs ?? 1_000,
+    maxMs: options.retryMaxMs ?? 60_000,
+    random: options.random ?? Math.random,
+  };
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
 
   let keys = new Map<string, JwksKey>();
   let fetchedAt = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<void> | undefined;
+  let failures = 0;
+  /** No fetch starts before this (a failed fetch is backing off). */
+  let retryAt = Number.NEGATIVE_INFINITY;
   const refetchTimes: number[] = [];
 
   async function fetchKeys(): Promise<void> {
@@ -65,10 +100,31 @@ export function createJwksKeyStore(options: JwksKeyStoreOptions): JwksKeyStore {
   }
 
   function refresh(): Promise<void> {
-    inFlight ??= fetchKeys().finally(() => {
-      inFlight = undefined;
-    });
+    inFlight ??= fetchKeys()
+      .then(
+        () => {
+          failures = 0;
+          retryAt = Number.NEGATIVE_INFINITY;
+        },
+        (err: unknown) => {
+          failures += 1;
+          const waitMs = backoffDelayMs(failures, backoff);
+          retryAt = now() + waitMs;
+          options.logger?.warn(
+            { err, failures, retryInMs: Math.round(waitMs), heldKeys: keys.size },
+            'JWKS refresh failed; held keys stay in use',
+          );
+          throw err;
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
     return inFlight;
+  }
+
+  function backingOff(): boolean {
+    return now() < retryAt;
   }
 
   function mayRefetch(): boolean {
@@ -79,31 +135,36 @@ export function createJwksKeyStore(options: JwksKeyStoreOptions): JwksKeyStore {
     return true;
   }
 
+  /** Starts a refresh of aging keys without anyone waiting for it. */
+  function refreshInBackground(): void {
+    if (inFlight || backingOff() || now() - fetchedAt < cacheMaxAgeMs) return;
+    refresh().catch(() => undefined); // logged in refresh(); the next request retries after the backoff
+  }
+
+  function unavailable(): DependencyUnavailableError {
+    return new DependencyUnavailableError('The token signing keys cannot be fetched');
+  }
+
   return {
     async getKey(kid) {
-      const stale = now() - fetchedAt > cacheMaxAgeMs;
-      if (stale) {
-        try {
-          await refresh();
-        } catch (err) {
-          // Auth briefly down: keep trusting keys we already hold rather than
-          // refusing every user; an unknown kid still fails below.
-          const known = keys.get(kid);
-          if (known) {
-            options.logger?.warn({ err }, 'JWKS refresh failed, using cached key');
-            return known;
-          }
-          throw err;
-        }
-        return keys.get(kid);
-      }
       const known = keys.get(kid);
-      if (known) return known;
-      if (inFlight) {
-        await inFlight;
-        return keys.get(kid);
+      if (known) {
+        refreshInBackground();
+        return known;
       }
-      if (!mayRefetch()) return undefined;
+      // A kid we do not hold: a rotated key (fetch and wait), or a made-up one.
+      if (inFlight) {
+        await inFlight.catch(() => undefined);
+        const found = keys.get(kid);
+        if (found || keys.size > 0) return found;
+        throw unavailable();
+      }
+      if (backingOff()) {
+        // auth just failed us: answer at once instead of queueing on it
+        if (keys.size === 0) throw unavailable();
+        return undefined;
+      }
+      if (keys.size > 0 && !mayRefetch()) return undefined;
       await refresh();
       return keys.get(kid);
     },

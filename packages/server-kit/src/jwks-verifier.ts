@@ -1,6 +1,6 @@
 // Verifies Parley access tokens the way docs/design.md §3.3 asks: algorithms, issuer and
 // audience pinned, keys from auth's JWKS (see jwks-key-store.ts), and the claims the
-// services rely on (sub, username, jti, exp) required. Every way a token can be
+// services rely on (sub, username, jti, iat, exp) required. Every way a token can be
 // wrong is a 401; only an unreachable JWKS is a 503.
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import { UnauthorizedError } from './errors';
@@ -14,6 +14,8 @@ export interface Principal {
   jti: string;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /** Issue time, seconds since the epoch (a revocation refuses tokens issued up to it). */
+  iat: number;
   /** The raw access token (for forwarding to another service). */
   token: string;
 }
@@ -76,7 +78,7 @@ export function createJwksVerifier(options: JwksVerifierOptions): TokenVerifier 
         );
       }
 
-      const { sub, jti, exp } = payload;
+      const { sub, jti, exp, iat } = payload;
       const username: unknown = payload['username'];
       if (
         typeof sub !== 'string' ||
@@ -85,11 +87,12 @@ export function createJwksVerifier(options: JwksVerifierOptions): TokenVerifier 
         username === '' ||
         typeof jti !== 'string' ||
         jti === '' ||
-        typeof exp !== 'number'
+        typeof exp !== 'number' ||
+        typeof iat !== 'number'
       ) {
         throw new UnauthorizedError('The access token lacks required claims');
       }
-      return { userId: sub, username, jti, exp, token };
+      return { userId: sub, username, jti, exp, iat, token };
     },
   };
 }

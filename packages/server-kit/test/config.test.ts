@@ -5,6 +5,7 @@ import {
   envVars,
   jwtVerifierEnv,
   loadConfig,
+  metricsEnv,
   resolveCorsOrigins,
 } from '@parley/server-kit';
 
@@ -100,5 +101,20 @@ describe('resolveCorsOrigins', () => {
     expect(resolveCorsOrigins(undefined, 'development')).toBe('*');
     expect(resolveCorsOrigins(undefined, 'production')).toEqual([]);
     expect(resolveCorsOrigins(['https://a.example'], 'development')).toEqual(['https://a.example']);
+  });
+});
+
+describe('metricsEnv', () => {
+  const metricsSchema = z.object(metricsEnv(9102));
+
+  it('When nothing is set, then /metrics listens on the service default port, on loopback only', () => {
+    expect(loadConfig(metricsSchema, {})).toEqual({
+      METRICS_PORT: 9102,
+      METRICS_HOST: '127.0.0.1',
+    });
+  });
+
+  it('When METRICS_PORT is not a port, then the ConfigError names it', () => {
+    expect(() => loadConfig(metricsSchema, { METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
   });
 });

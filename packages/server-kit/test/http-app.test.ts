@@ -10,6 +10,7 @@ import {
   parseBody,
   parseQuery,
   RateLimitedError,
+  startMetricsServer,
   type ReadinessCheck,
 } from '@parley/server-kit';
 import { createCapturingLogger } from '@parley/testing';
@@ -251,20 +252,36 @@ describe('createHttpApp', () => {
     expect(res.body.checks).toEqual({ mongo: 'down', rabbitmq: 'down', cache: 'up' });
   });
 
-  it('When /metrics is scraped, then request durations are labelled by route pattern, not URL', async () => {
-    const { app } = buildApp();
+  it('When /metrics is scraped on the metrics port, then request durations are labelled by route pattern, not URL', async () => {
+    const { app, metrics } = buildApp();
     await request(app).get('/things/123');
     await request(app).get('/things/456');
     await request(app).get('/no/such/path');
+    const scrape = await startMetricsServer(metrics, { port: 0 });
+
+    try {
+      const res = await request(scrape.url).get('/metrics');
+
+      expect(res.status).toBe(200);
+      expect(res.text).toMatch(
+        /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"[^}]*status="404"[^}]*\} 2/,
+      );
+      expect(res.text).toMatch(/route="\(unmatched\)"/);
+      expect(res.text).not.toMatch(/\/things\/123/);
+      expect(new URL(scrape.url).hostname).toBe('127.0.0.1');
+      await request(scrape.url).get('/healthz').expect(404);
+    } finally {
+      await scrape.close();
+    }
+  });
+
+  it('When /metrics is asked on the public port, then it is 404 not_found (metrics have their own port)', async () => {
+    const { app } = buildApp();
 
     const res = await request(app).get('/metrics');
 
-    expect(res.status).toBe(200);
-    expect(res.text).toMatch(
-      /http_request_duration_seconds_count\{[^}]*route="\/things\/:id"[^}]*status="404"[^}]*\} 2/,
-    );
-    expect(res.text).toMatch(/route="\(unmatched\)"/);
-    expect(res.text).not.toMatch(/\/things\/123/);
+    expectProblem(res, 404, 'not_found');
+    expect(res.text).not.toMatch(/http_request_duration_seconds/);
   });
 
   it('When an OpenAPI document is given, then /openapi.json and /docs serve it', async () => {

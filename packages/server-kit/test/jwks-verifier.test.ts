@@ -15,7 +15,12 @@ import {
   requireAuth,
   UnauthorizedError,
 } from '@parley/server-kit';
-import { createSilentLogger, createTestIssuer } from '@parley/testing';
+import {
+  createCapturingLogger,
+  createSilentLogger,
+  createTestIssuer,
+  waitFor,
+} from '@parley/testing';
 
 const ISSUER = 'parley-auth';
 const AUDIENCE = 'parley';
@@ -39,9 +44,10 @@ function makeKey(alg: 'RS256' | 'ES256'): TestKey {
 async function startJwksServer(initial: TestKey[]) {
   const published: TestKey[] = [...initial];
   let requests = 0;
-  let failing = false;
+  let failing: false | 'error' | 'hang' = false;
   const server: Server = createServer((_req, res) => {
     requests += 1;
+    if (failing === 'hang') return; // never answers: the client's timeout must end it
     if (failing) {
       res.writeHead(500).end();
       return;
@@ -60,8 +66,9 @@ async function startJwksServer(initial: TestKey[]) {
   return {
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     publish: (key: TestKey) => published.push(key),
-    setFailing: (value: boolean) => {
-      failing = value;
+    unpublish: (key: TestKey) => published.splice(published.indexOf(key), 1),
+    setFailing: (value: boolean | 'error' | 'hang') => {
+      failing = value === true ? 'error' : value;
     },
     get requests() {
       return requests;
@@ -79,20 +86,19 @@ function sign(
   options: jwt.SignOptions = {},
 ): string {
   const now = Math.floor(Date.now() / 1000);
-  return jwt.sign(
-    {
-      sub: 'user-1',
-      username: 'alice',
-      iss: ISSUER,
-      aud: AUDIENCE,
-      iat: now,
-      exp: now + 900,
-      jti: randomUUID(),
-      ...claims,
-    },
-    key.privateKey,
-    { algorithm: key.alg, keyid: key.kid, ...options },
-  );
+  const payload: Record<string, unknown> = {
+    sub: 'user-1',
+    username: 'alice',
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 900,
+    jti: randomUUID(),
+    ...claims,
+  };
+  for (const [name, value] of Object.entries(payload))
+    if (value === undefined) delete payload[name];
+  return jwt.sign(payload, key.privateKey, { algorithm: key.alg, keyid: key.kid, ...options });
 }
 
 function base64url(value: object): string {
@@ -142,6 +148,7 @@ describe('createJwksVerifier', () => {
     ['missing sub', () => sign(rsa, { sub: undefined }), /claims/],
     ['missing username', () => sign(rsa, { username: undefined }), /claims/],
     ['missing jti', () => sign(rsa, { jti: undefined }), /claims/],
+    ['missing iat', () => sign(rsa, { iat: undefined }, { noTimestamp: true }), /claims/],
     ['not a JWT at all', () => 'not-a-token', /malformed/],
   ])(
     'When the token is %s, then verify throws UnauthorizedError',
@@ -246,6 +253,148 @@ describe('createJwksVerifier', () => {
     now += 5000;
 
     await expect(v.verify(sign(rsa))).resolves.toMatchObject({ userId: 'user-1' });
+    await waitFor(() => jwks.requests === 2 || undefined, { description: 'a background refresh' });
+  });
+});
+
+// docs/design.md §9.5: held keys are served stale while auth is unreachable; refreshes run
+// in the background with backoff, and no request waits on one.
+describe('JWKS refresh while auth is down or slow', () => {
+  const rsa = makeKey('RS256');
+  let jwks: Awaited<ReturnType<typeof startJwksServer>>;
+
+  beforeEach(async () => {
+    jwks = await startJwksServer([rsa]);
+  });
+  afterEach(async () => {
+    await jwks.close();
+  });
+
+  it('When the keys are old and the JWKS hangs, then verify answers at once from the held keys, not after the fetch timeout', async () => {
+    let now = Date.now();
+    const v = createJwksVerifier({
+      jwksUri: jwks.url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      cacheMaxAgeMs: 1_000,
+      fetchTimeoutMs: 3_000,
+      now: () => now,
+    });
+    await v.verify(sign(rsa));
+    jwks.setFailing('hang');
+    now += 60_000;
+
+    const started = Date.now();
+    for (let i = 0; i < 20; i += 1) await v.verify(sign(rsa));
+    const took = Date.now() - started;
+
+    expect(took).toBeLessThan(1_000);
+    // one refresh started, hanging in the background; the 20 requests did not queue on it
+    await waitFor(() => jwks.requests === 2 || undefined, { description: 'the background fetch' });
+    expect(jwks.requests).toBe(2);
+  });
+
+  it('When refreshes keep failing, then they are retried with exponential backoff, not once per request', async () => {
+    let now = Date.now();
+    const log = createCapturingLogger();
+    const failures = () =>
+      log.lines().filter((l) => l['msg'] === 'JWKS refresh failed; held keys stay in use');
+    const attemptsAt: number[] = [];
+    let start = 0;
+    const v = createJwksVerifier({
+      jwksUri: jwks.url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      cacheMaxAgeMs: 1_000,
+      retryBaseMs: 1_000,
+      retryMaxMs: 8_000,
+      random: () => 1, // the longest wait of each step: 1, 2, 4, 8, 8 s
+      logger: log.logger,
+      now: () => now,
+      fetch: (url, init) => {
+        attemptsAt.push(now - start);
+        return fetch(url, init);
+      },
+    });
+    const token = sign(rsa);
+    await v.verify(token);
+    jwks.setFailing('error');
+    now += 2_000;
+    start = now;
+    attemptsAt.length = 0;
+
+    // 30 simulated seconds, a request every 100 ms; a failed fetch settles before time moves on
+    for (let t = 0; t < 30_000; t += 100) {
+      await expect(v.verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+      await waitFor(() => failures().length === attemptsAt.length || undefined, { intervalMs: 5 });
+      now += 100;
+    }
+
+    // at once, then 1, 2, 4, 8, 8 s after each failure
+    expect(attemptsAt).toEqual([0, 1_000, 3_000, 7_000, 15_000, 23_000]);
+    expect(failures().map((l) => l['retryInMs'])).toEqual([
+      1_000, 2_000, 4_000, 8_000, 8_000, 8_000,
+    ]);
+    expect(jwks.requests).toBe(1 + attemptsAt.length);
+  });
+
+  it('When the JWKS is back after an outage, then the next refresh picks up its keys (a rotated key) and the held ones still work meanwhile', async () => {
+    let now = Date.now();
+    const v = createJwksVerifier({
+      jwksUri: jwks.url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      cacheMaxAgeMs: 1_000,
+      retryBaseMs: 1_000,
+      random: () => 0,
+      now: () => now,
+    });
+    await v.verify(sign(rsa));
+    jwks.setFailing('error');
+    now += 2_000;
+    await v.verify(sign(rsa));
+    await waitFor(() => jwks.requests === 2 || undefined);
+
+    const rotated = makeKey('ES256');
+    jwks.publish(rotated);
+    jwks.unpublish(rsa);
+    jwks.setFailing(false);
+    now += 1_000; // past the first backoff step (0.5 s with no jitter)
+    await expect(v.verify(sign(rsa))).resolves.toMatchObject({ userId: 'user-1' });
+
+    // the background refresh lands: the new key verifies, the removed one no longer does
+    await waitFor(
+      async () =>
+        await v.verify(sign(rotated)).then(
+          () => true,
+          () => undefined,
+        ),
+    );
+    await expect(v.verify(sign(rsa))).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('When a fetch failed moments ago, then a token with an unknown kid is answered at once without another fetch', async () => {
+    let now = Date.now();
+    const log = createCapturingLogger();
+    const v = createJwksVerifier({
+      jwksUri: jwks.url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      cacheMaxAgeMs: 1_000,
+      retryBaseMs: 10_000,
+      logger: log.logger,
+      now: () => now,
+    });
+    await v.verify(sign(rsa));
+    jwks.setFailing('error');
+    now += 2_000;
+    await v.verify(sign(rsa)); // starts the refresh that fails
+    await waitFor(() => log.lines().some((l) => l['failures'] === 1) || undefined);
+
+    const stranger = makeKey('RS256');
+    for (let i = 0; i < 5; i += 1) {
+      await expect(v.verify(sign(stranger))).rejects.toMatchObject({ detail: /unknown key/ });
+    }
     expect(jwks.requests).toBe(2);
   });
 });

@@ -53,7 +53,9 @@ export {
   brokerConnectionsOf,
   closeBrokerConnections,
   listBrokerConnections,
+  loadComposeDefinitions,
   type BrokerConnection,
+  type DefinitionsVhost,
 } from './broker';
 
 // driving a stack from the outside, as a user's app would

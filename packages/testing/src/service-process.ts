@@ -10,7 +10,8 @@
 // is given) and the process itself says where it listens: main.ts calls the kit's
 // announceListening(url), a message over the IPC channel the launcher opens (whatever
 // LOG_LEVEL hides; serve.mjs sends the same message). Later starts ask for that same port again — clients hold its URL —
-// and retry for a bounded time while something else holds it.
+// and retry for a bounded time while something else holds it. A service's /metrics
+// listener (METRICS_PORT) is found the same way: 0 at first, then the announced port.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { ListeningAnnouncement } from '@parley/server-kit';
@@ -28,6 +29,8 @@ interface EntryPoint {
   portVariable: string;
   /** Answers 200 once it is ready. */
   readyPath: string;
+  /** The variable its /metrics listener's port goes in, when it has one. */
+  metricsPortVariable?: string;
 }
 
 /** A service's production entry point. */
@@ -36,6 +39,7 @@ const service = (name: string): EntryPoint => ({
   script: 'dist/main.js',
   portVariable: 'PORT',
   readyPath: '/readyz',
+  metricsPortVariable: 'METRICS_PORT',
 });
 
 const entryPoints: Record<ServiceName, EntryPoint> = {
@@ -55,6 +59,11 @@ export interface ServiceProcessOptions {
    * it. Any other port is asked for as it is (e.g. `pnpm start`'s 5001).
    */
   port?: number;
+  /**
+   * Its /metrics listener's port (METRICS_PORT), the same way: 0 (default) picks one at
+   * bind time and the process announces it.
+   */
+  metricsPort?: number;
   /** The whole environment (PATH is added; PORT, or the web app's WEB_PORT, is set by the launcher). */
   env: Env;
   /** Output (and the launcher's notes) are appended here. */
@@ -94,6 +103,8 @@ export class ServiceProcess {
   readonly label: string;
   readonly logFile: string | undefined;
   #port: number;
+  /** Its /metrics listener's port: 0 until the first start announced it. */
+  #metricsPort = 0;
   #env: Env;
   readonly #options: ServiceProcessOptions;
   readonly #lines: string[] = [];
@@ -109,6 +120,7 @@ export class ServiceProcess {
     this.label = options.label ?? options.service;
     this.logFile = options.logFile;
     this.#port = options.port ?? 0;
+    this.#metricsPort = options.metricsPort ?? 0;
     this.#env = { ...options.env };
     this.#options = options;
     if (options.logFile) this.#log = createWriteStream(options.logFile, { flags: 'a' });
@@ -123,6 +135,12 @@ export class ServiceProcess {
   /** `http://127.0.0.1:<port>`: stays the same across restarts. */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Where its GET /metrics answers (METRICS_PORT, never `url`); kept across restarts. */
+  get metricsUrl(): string {
+    if (this.#metricsPort === 0) throw new Error(`${this.label} has announced no metrics port`);
+    return `http://127.0.0.1:${this.#metricsPort}`;
   }
 
   /** The pid of the current process; undefined when it is not running. */
@@ -168,7 +186,13 @@ export class ServiceProcess {
 
   async #startOnce(watch: (line: string) => void): Promise<void> {
     const entry = entryPoints[this.service];
-    const env: Env = { ...this.#env, [entry.portVariable]: String(this.#port) };
+    const env: Env = {
+      ...this.#env,
+      [entry.portVariable]: String(this.#port),
+      ...(entry.metricsPortVariable === undefined
+        ? {}
+        : { [entry.metricsPortVariable]: String(this.#metricsPort) }),
+    };
     const child = spawnNode({
       label: this.label,
       args: [...(this.#options.nodeArgs ?? []), entry.script],
@@ -185,11 +209,11 @@ export class ServiceProcess {
         this.#options.onLine?.(line, stream);
       },
     });
-    const listening = new Promise<string>((resolve) => {
+    const listening = new Promise<ListeningAnnouncement>((resolve) => {
       const onMessage = (message: unknown) => {
         if (!isAnnouncement(message)) return;
         child.child.off('message', onMessage);
-        resolve(message.url);
+        resolve(message);
       };
       child.child.on('message', onMessage);
     });
@@ -210,7 +234,7 @@ export class ServiceProcess {
     const readyTimeoutMs = this.#options.readyTimeoutMs ?? 20_000;
     const ready = (async () => {
       // Its own word, not a probe of the port: whatever answers there may be a stranger.
-      const url = Number.isFinite(readyTimeoutMs)
+      const announced = Number.isFinite(readyTimeoutMs)
         ? await Promise.race([
             listening,
             new Promise<never>((_, reject) =>
@@ -221,8 +245,12 @@ export class ServiceProcess {
             ),
           ])
         : await listening;
-      this.#port = Number(new URL(url).port);
+      this.#port = Number(new URL(announced.url).port);
       this.#env = { ...this.#env, [entry.portVariable]: String(this.#port) };
+      if (announced.metricsUrl !== undefined && entry.metricsPortVariable !== undefined) {
+        this.#metricsPort = Number(new URL(announced.metricsUrl).port);
+        this.#env = { ...this.#env, [entry.metricsPortVariable]: String(this.#metricsPort) };
+      }
       // stops polling once the process is gone (exitedEarly has the error then)
       await waitFor(async () => !child.running || (await this.#isReady()), {
         timeoutMs: readyTimeoutMs,

@@ -43,7 +43,10 @@ export interface Stack {
   /** The unique name: database and exchange are named after it. */
   readonly name: string;
   readonly dbName: string;
+  /** The events exchange (chat.events of this stack); auth and chat write it. */
   readonly exchange: string;
+  /** The presence exchange (chat.presence of this stack); websocket instances write it. */
+  readonly presenceExchange: string;
   /** MONGO_URL (with the stack's database) and AMQP_URL the services got by default. */
   readonly mongoUrl: string;
   readonly amqpUrl: string;
@@ -64,7 +67,7 @@ export interface Stack {
   readonly unexpectedExits: readonly { label: string; exit: ExitInfo }[];
   /** The last `lines` lines of every process's output, for a failure report. */
   logTails(lines?: number): string;
-  /** Stops every process (SIGTERM, SIGKILL after a bound), drops the database and exchange. */
+  /** Stops every process (SIGTERM, SIGKILL after a bound), drops the database and exchanges. */
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const name = uniqueName(options.name ?? 'e2e');
   const dbName = name.slice(0, 60);
   const exchange = `parley.e2e.${name}`;
+  const presenceExchange = `${exchange}.presence`;
   const mongoUrl = testMongoUrl(dbName);
   const amqp = amqpUrl();
   const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
@@ -130,7 +134,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stopAll = () =>
     (stopped ??= (async () => {
       await Promise.all(all.map((service) => service.dispose()));
-      if (!options.keepData) await dropData(mongoUrl, amqp, exchange);
+      if (!options.keepData) await dropData(mongoUrl, amqp, [exchange, presenceExchange]);
     })());
 
   try {
@@ -138,7 +142,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       'auth',
       'auth',
       applyOverride(
-        { ...testDefaults.auth, ...testDefaults.common, ...options.env, MONGO_URL: mongoUrl },
+        {
+          ...testDefaults.auth,
+          ...testDefaults.common,
+          ...options.env,
+          MONGO_URL: mongoUrl,
+          AMQP_URL: amqp,
+          EVENTS_EXCHANGE: exchange,
+        },
         options.serviceEnv?.auth,
       ),
     );
@@ -171,6 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         AMQP_URL: amqp,
         CHAT_URL: chat.url,
         EVENTS_EXCHANGE: exchange,
+        PRESENCE_EXCHANGE: presenceExchange,
         INSTANCE_ID: `${name}-ws${index}`,
       };
       const override = options.serviceEnv?.websocket;
@@ -191,6 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       name,
       dbName,
       exchange,
+      presenceExchange,
       mongoUrl,
       amqpUrl: amqp,
       authUrl: auth.url,
@@ -210,7 +223,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 // Best effort, bounded: a leftover database or exchange is harmless, a hang is not.
-async function dropData(mongoUrl: string, amqp: string, exchange: string): Promise<void> {
+async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Promise<void> {
   const bound = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(
       () => undefined,
@@ -231,7 +244,7 @@ async function dropData(mongoUrl: string, amqp: string, exchange: string): Promi
         const connection = await amqplib.connect(amqp);
         try {
           const channel = await connection.createChannel();
-          await channel.deleteExchange(exchange);
+          for (const exchange of exchanges) await channel.deleteExchange(exchange);
         } finally {
           await connection.close();
         }

@@ -2,9 +2,17 @@
 // here are what docs/configuration.md shows (`pnpm config:docs`). Durations accept
 // `900`, `900s`, `15m`, `12h` or `30d` (a bare number is seconds) because token
 // lifetimes are easier to read that way than as ms.
-import { commonEnv, envVars, loadConfig, type Env } from '@parley/server-kit';
-import { ACCESS_TOKEN_ALGORITHMS } from '@parley/contracts';
+import {
+  commonEnv,
+  envVars,
+  loadConfig,
+  metricsEnv,
+  trustProxyEnv,
+  type Env,
+} from '@parley/server-kit';
+import { ACCESS_TOKEN_ALGORITHMS, EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
+import type { LoginSlowdown } from './login-limiter';
 import type { WindowLimit } from './mongo-rate-limit';
 
 const DURATION = /^(\d+)\s*(s|m|h|d)?$/i;
@@ -27,33 +35,44 @@ export function durationSeconds(fallback: string) {
     .meta({ format: 'duration' });
 }
 
-/**
- * express `trust proxy`: `false` (default: req.ip is the TCP peer), `true` (trust every
- * X-Forwarded-For hop, which lets any client pick its own IP, so only behind a proxy
- * that strips the header), a hop count such as `1`, or addresses/subnets such as
- * `loopback, 10.0.0.0/8`.
- */
-export function trustProxySetting() {
-  return z
-    .string()
-    .default('false')
-    .transform((value): boolean | number | string => {
-      const v = value.trim().toLowerCase();
-      if (v === 'false') return false;
-      if (v === 'true') return true;
-      if (/^\d+$/.test(v)) return Number(v);
-      return value.trim();
-    });
-}
+/** Room left for bcrypt (cost 12 is ~250 ms) between the longest slowdown and the deadline. */
+const SLOWDOWN_DEADLINE_MARGIN_MS = 400;
 
 export const authEnvSchema = z
   .object({
     ...commonEnv(),
     PORT: envVars.port(5001),
+    ...metricsEnv(9101),
     MONGO_URL: envVars.mongoUrl(),
-    TRUST_PROXY: trustProxySetting().describe(
-      'express `trust proxy`, which decides the client IP of the per-IP limits: `false` (the TCP peer), a hop count (`1`), addresses/subnets (`loopback, 10.0.0.0/8`), or `true` (any `X-Forwarded-For`: only behind a proxy that overwrites it, else clients choose their own IP and evade the per-IP limits).',
-    ),
+    TRUST_PROXY: trustProxyEnv(),
+    AMQP_URL: envVars
+      .amqpUrl()
+      .describe(
+        'RabbitMQ, where `session_revoked` is published (logout-all, password change); its user needs write on `EVENTS_EXCHANGE` only. `/readyz` does not depend on it.',
+      ),
+    EVENTS_EXCHANGE: z
+      .string()
+      .min(1)
+      .max(255)
+      .default(EVENTS_EXCHANGE)
+      .describe(
+        'The fanout exchange `session_revoked` is published to (chat declares it; auth only when it is missing).',
+      ),
+    PUBLISH_TIMEOUT_MS: envVars
+      .durationMs(5_000)
+      .describe(
+        "How long a publish waits for RabbitMQ's confirm before leaving the event to the relay.",
+      ),
+    OUTBOX_RELAY_INTERVAL_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        'Between passes of the relay that republishes unconfirmed `session_revoked` events.',
+      ),
+    OUTBOX_GRACE_MS: envVars
+      .durationMs(2_000)
+      .describe(
+        'How long a stored `session_revoked` is left to the fast path before the relay republishes it.',
+      ),
 
     JWT_ALGORITHM: z
       .enum(ACCESS_TOKEN_ALGORITHMS)
@@ -76,20 +95,44 @@ export const authEnvSchema = z
       .describe('Path to that PEM (a mounted secret); not together with `JWT_PRIVATE_KEY`.'),
     ACCESS_TOKEN_TTL: durationSeconds('15m').describe('Lifetime of an access token.'),
     REFRESH_TOKEN_TTL: durationSeconds('30d').describe(
-      'Lifetime of a refresh token; every rotation issues a new one with a full lifetime.',
+      'Lifetime of a refresh token; every rotation issues a new one with a full lifetime, never past the end of its login (`REFRESH_FAMILY_MAX_AGE`).',
+    ),
+    REFRESH_FAMILY_MAX_AGE: durationSeconds('90d').describe(
+      'Absolute lifetime of a login (a refresh-token family): rotation never extends it; after it the user logs in again.',
     ),
 
     BCRYPT_COST: envVars
       .int(12, { min: 4, max: 15 })
       .describe('bcrypt work factor of stored passwords (the tests use 4).'),
 
-    LOGIN_MAX_FAILURES_PER_USERNAME: envVars
+    LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: envVars
       .int(10, { min: 1 })
-      .describe('Failed logins per username per window; then 429 `rate_limited`.'),
+      .describe(
+        'Failed logins (and password changes) for one username from one client address per window; then 429 `rate_limited` for that pair only.',
+      ),
     LOGIN_MAX_FAILURES_PER_IP: envVars
       .int(100, { min: 1 })
-      .describe('Failed logins per client IP per window; then 429 `rate_limited`.'),
-    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe('Window of both login limits.'),
+      .describe(
+        'Failed logins from one client address per window, over any usernames; then 429 `rate_limited`.',
+      ),
+    LOGIN_FAILURE_WINDOW: durationSeconds('15m').describe(
+      'Window of the login limits and of the slowdown count.',
+    ),
+    LOGIN_SLOWDOWN_AFTER: envVars
+      .int(5, { min: 0 })
+      .describe(
+        'Attempts on one username, from any address, per window before its logins slow down (never refused).',
+      ),
+    LOGIN_SLOWDOWN_BASE_MS: envVars
+      .durationMs(250)
+      .describe(
+        'Wait before the password check of the first slowed attempt; doubled per further attempt.',
+      ),
+    LOGIN_SLOWDOWN_MAX_MS: envVars
+      .durationMs(1_000)
+      .describe(
+        'Longest such wait; must be at least 400 ms below `REQUEST_DEADLINE_MS` (the wait and bcrypt share the request deadline).',
+      ),
     REGISTRATIONS_PER_IP: envVars
       .int(100, { min: 1 })
       .describe('Registration attempts with a valid body per client IP per window.'),
@@ -101,6 +144,16 @@ export const authEnvSchema = z
         code: 'custom',
         path: [],
         message: 'set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both',
+      });
+    }
+    if (
+      env.REQUEST_DEADLINE_MS > 0 &&
+      env.LOGIN_SLOWDOWN_MAX_MS + SLOWDOWN_DEADLINE_MARGIN_MS > env.REQUEST_DEADLINE_MS
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_SLOWDOWN_MAX_MS'],
+        message: `must be at least ${SLOWDOWN_DEADLINE_MARGIN_MS} ms below REQUEST_DEADLINE_MS (the slowdown and bcrypt share the request deadline)`,
       });
     }
     const hasKey = env.JWT_PRIVATE_KEY !== undefined || env.JWT_PRIVATE_KEY_FILE !== undefined;
@@ -127,10 +180,14 @@ export interface AuthSettings {
   audience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  refreshFamilyMaxAgeSeconds: number;
   bcryptCost: number;
-  loginFailuresPerUsername: WindowLimit;
+  loginFailuresPerUsernameAndIp: WindowLimit;
   loginFailuresPerIp: WindowLimit;
+  loginSlowdown: LoginSlowdown & { windowSeconds: number };
   registrationsPerIp: WindowLimit;
+  /** The session_revoked outbox: relay pass interval and how long the fast path is given. */
+  outbox: { intervalMs: number; graceMs: number };
 }
 
 export function authSettingsFrom(env: AuthEnv): AuthSettings {
@@ -139,9 +196,16 @@ export function authSettingsFrom(env: AuthEnv): AuthSettings {
     audience: env.JWT_AUDIENCE,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
+    refreshFamilyMaxAgeSeconds: env.REFRESH_FAMILY_MAX_AGE,
     bcryptCost: env.BCRYPT_COST,
-    loginFailuresPerUsername: {
-      points: env.LOGIN_MAX_FAILURES_PER_USERNAME,
+    loginFailuresPerUsernameAndIp: {
+      points: env.LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW,
+    },
+    loginSlowdown: {
+      after: env.LOGIN_SLOWDOWN_AFTER,
+      baseMs: env.LOGIN_SLOWDOWN_BASE_MS,
+      maxMs: env.LOGIN_SLOWDOWN_MAX_MS,
       windowSeconds: env.LOGIN_FAILURE_WINDOW,
     },
     loginFailuresPerIp: {
@@ -152,5 +216,6 @@ export function authSettingsFrom(env: AuthEnv): AuthSettings {
       points: env.REGISTRATIONS_PER_IP,
       windowSeconds: env.REGISTRATION_WINDOW,
     },
+    outbox: { intervalMs: env.OUTBOX_RELAY_INTERVAL_MS, graceMs: env.OUTBOX_GRACE_MS },
   };
 }

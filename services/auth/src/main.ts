@@ -1,19 +1,27 @@
-// The auth process: config → logger → MongoDB → indexes → signing keys → HTTP on
-// PORT (5001), and one ordered shutdown on SIGTERM/SIGINT.
+// The auth process: config → logger → MongoDB → indexes → signing keys → RabbitMQ
+// (reconnects by itself; readiness does not depend on it, the session_revoked outbox
+// covers it being down) → the relay of that outbox → HTTP on PORT (5001) and
+// /metrics on METRICS_PORT, and one ordered shutdown on SIGTERM/SIGINT.
+import { parleyEventSchema, type ParleyEvent } from '@parley/contracts';
 import {
   announceListening,
   connectMongo,
+  createAmqpConnection,
+  createEventPublisher,
   createLogger,
   createMetrics,
   createMongoReadinessCheck,
+  createPeriodicTask,
   createShutdown,
   installSignalHandlers,
   resolveCorsOrigins,
   httpServerTimeouts,
   startHttpServer,
+  startMetricsServer,
 } from '@parley/server-kit';
 import { readFile } from 'node:fs/promises';
-import { createApp } from './app';
+import { hostname } from 'node:os';
+import { createApp, createAuthServices } from './app';
 import { authSettingsFrom, loadAuthConfig, type AuthEnv } from './config';
 import { ensureAuthIndexes } from './ensure-indexes';
 import { createPasswordHasher } from './password-hasher';
@@ -64,12 +72,38 @@ async function main(): Promise<void> {
   // The first unknown-user login would otherwise also pay for building the dummy hash.
   await createPasswordHasher({ cost: settings.bcryptCost }).verifyDummy('');
 
-  const app = createApp({
+  const amqp = createAmqpConnection({
+    url: config.AMQP_URL,
+    connectionName: `auth-${hostname()}-${process.pid}`,
     logger,
-    metrics,
+  });
+  const publisher = createEventPublisher<ParleyEvent>(amqp, {
+    exchange: config.EVENTS_EXCHANGE,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    schema: parleyEventSchema,
+  });
+  const services = createAuthServices({
     db: mongo.db,
     signingKeys,
     settings,
+    publisher,
+    metrics,
+    logger,
+  });
+  const relay = createPeriodicTask({
+    name: 'session-revoked-relay',
+    intervalMs: settings.outbox.intervalMs,
+    logger,
+    run: async () => {
+      if (amqp.isConnected()) await services.revocations.relayPending();
+    },
+  });
+  relay.start();
+
+  const app = createApp({
+    logger,
+    metrics,
+    services,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
     bodyLimit: config.BODY_LIMIT,
     requestDeadlineMs: config.REQUEST_DEADLINE_MS,
@@ -81,14 +115,24 @@ async function main(): Promise<void> {
     host: config.HOST,
     ...httpServerTimeouts(config),
   });
-  logger.info({ url: http.url }, 'auth listening');
-  announceListening(http.url);
+  const metricsServer = await startMetricsServer(metrics, {
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+  });
+  logger.info({ url: http.url, metricsUrl: metricsServer.url }, 'auth listening');
+  announceListening(http.url, metricsServer.url);
 
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', close: () => http.close() },
+      { name: 'metrics', close: () => metricsServer.close() },
+      { name: 'session-revoked relay', close: () => relay.stop() },
+      // what is still unconfirmed stays stored for the next instance's relay
+      { name: 'publishes in flight', close: () => services.revocations.drain() },
+      { name: 'publisher', close: () => publisher.close() },
+      { name: 'rabbitmq', close: () => amqp.close() },
       { name: 'mongo', close: () => mongo.close() },
     ],
   });

@@ -3,9 +3,11 @@
 // random secret of that size). Tokens issued from one login form a family; each
 // refresh rotates the token, and the claim is one conditional findOneAndUpdate, so
 // of two concurrent refreshes with the same token exactly one wins (MongoDB and
-// FerretDB both apply a single-document update atomically). No TTL index is needed:
-// expiry is part of every query, and a TTL index (where the server has one) only
-// clears old documents.
+// FerretDB both apply a single-document update atomically). A family has an absolute
+// end (`familyExpiresAt`, set at login, copied by every rotation): no token of it
+// expires later, so rotating forever never extends a login (docs/design.md §9.3). No TTL
+// index is needed: expiry is part of every query, and a TTL index (where the server
+// has one) only clears old documents.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Collection, Db, ObjectId } from 'mongodb';
 import { createTtlIndexIfSupported } from './ttl-index';
@@ -16,6 +18,8 @@ export interface RefreshTokenRecord {
   familyId: string;
   createdAt: Date;
   expiresAt: Date;
+  /** The end of the whole family (login); absent on tokens stored before it existed. */
+  familyExpiresAt?: Date;
   rotatedAt: Date | null;
   revokedAt: Date | null;
 }
@@ -28,11 +32,15 @@ export type ClaimResult =
 
 export interface RefreshTokenStore {
   ensureIndexes(): Promise<void>;
-  /** Stores a new token of `familyId` (a new family when omitted); returns the raw token. */
-  issue(input: { userId: ObjectId; familyId?: string; now: Date }): Promise<{
+  /**
+   * Stores a new token: of a new family (a login) when `family` is omitted, else of
+   * that family, never outliving its end. Returns the raw token.
+   */
+  issue(input: { userId: ObjectId; family?: { id: string; expiresAt: Date }; now: Date }): Promise<{
     token: string;
     familyId: string;
     expiresAt: Date;
+    familyExpiresAt: Date;
   }>;
   /**
    * Marks the token rotated if it is live. A token that was already rotated or revoked
@@ -42,6 +50,8 @@ export interface RefreshTokenStore {
   /** True when some token of the family has been revoked (reuse or logout). */
   isFamilyRevoked(familyId: string): Promise<boolean>;
   revokeFamily(familyId: string, now: Date): Promise<void>;
+  /** Revokes every family of the user (logout everywhere, password change). */
+  revokeAllOfUser(userId: ObjectId, now: Date): Promise<void>;
   /** Revokes the family of the token, if the token is known. */
   revokeByToken(token: string, now: Date): Promise<void>;
 }
@@ -52,9 +62,16 @@ export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
+/** A stored token's family end (older tokens: their family started no later than they did). */
+export function familyExpiresAtOf(record: RefreshTokenRecord, familyMaxAgeSeconds: number): Date {
+  return (
+    record.familyExpiresAt ?? new Date(record.createdAt.getTime() + familyMaxAgeSeconds * 1000)
+  );
+}
+
 export function createRefreshTokenStore(
   db: Db,
-  options: { ttlSeconds: number },
+  options: { ttlSeconds: number; familyMaxAgeSeconds: number },
 ): RefreshTokenStore {
   const tokens: Collection<RefreshTokenRecord> =
     db.collection<RefreshTokenRecord>(REFRESH_TOKENS_COLLECTION);
@@ -66,22 +83,29 @@ export function createRefreshTokenStore(
   return {
     async ensureIndexes() {
       await tokens.createIndex({ familyId: 1 }, { name: 'family' });
+      await tokens.createIndex({ userId: 1 }, { name: 'user' });
       await createTtlIndexIfSupported(tokens, 'expiresAt');
     },
 
-    async issue({ userId, familyId = randomUUID(), now }) {
+    async issue({ userId, family, now }) {
       const token = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(now.getTime() + options.ttlSeconds * 1000);
+      const familyId = family?.id ?? randomUUID();
+      const familyExpiresAt =
+        family?.expiresAt ?? new Date(now.getTime() + options.familyMaxAgeSeconds * 1000);
+      const expiresAt = new Date(
+        Math.min(now.getTime() + options.ttlSeconds * 1000, familyExpiresAt.getTime()),
+      );
       await tokens.insertOne({
         _id: hashRefreshToken(token),
         userId,
         familyId,
         createdAt: now,
         expiresAt,
+        familyExpiresAt,
         rotatedAt: null,
         revokedAt: null,
       });
-      return { token, familyId, expiresAt };
+      return { token, familyId, expiresAt, familyExpiresAt };
     },
 
     async claim(token, now) {
@@ -112,6 +136,10 @@ export function createRefreshTokenStore(
     },
 
     revokeFamily,
+
+    async revokeAllOfUser(userId, now) {
+      await tokens.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: now } });
+    },
 
     async revokeByToken(token, now) {
       const existing = await tokens.findOne(

@@ -23,7 +23,12 @@ export interface IssuedAccessToken {
 }
 
 export interface TokenIssuer {
-  issue(user: { id: string; username: string }): IssuedAccessToken;
+  /**
+   * `sessionsRevokedAt`: the user's last revocation. A token must be dated after it
+   * (verifiers refuse `iat` at or before it), so one issued within the same second is
+   * dated the next second (and its `exp` moves with it).
+   */
+  issue(user: { id: string; username: string; sessionsRevokedAt?: Date }): IssuedAccessToken;
 }
 
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
@@ -32,7 +37,11 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   return {
     issue(user) {
       const key = options.keys.active;
-      const iat = Math.floor(now().getTime() / 1000);
+      const revokedAt =
+        user.sessionsRevokedAt === undefined
+          ? Number.NEGATIVE_INFINITY
+          : Math.floor(user.sessionsRevokedAt.getTime() / 1000);
+      const iat = Math.max(Math.floor(now().getTime() / 1000), revokedAt + 1);
       const claims: AccessTokenClaims = {
         sub: user.id,
         username: user.username,

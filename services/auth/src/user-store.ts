@@ -11,6 +11,11 @@ export interface UserRecord {
   displayName: string;
   passwordHash: string;
   createdAt: Date;
+  /**
+   * Every session up to this moment was revoked (logout everywhere, password change):
+   * access tokens issued at or before it are refused, and new ones are dated after it.
+   */
+  sessionsRevokedAt?: Date;
 }
 
 export interface NewUser {
@@ -28,6 +33,11 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | null>;
   /** Unknown and malformed ids are left out; order follows the stored documents. */
   findByIds(ids: readonly string[]): Promise<UserRecord[]>;
+  /**
+   * Records that every session up to `at` is revoked (never moves the mark back) and,
+   * with `passwordHash`, sets the new password in the same single-document write.
+   */
+  revokeSessions(id: ObjectId, at: Date, passwordHash?: string): Promise<void>;
 }
 
 export const USERS_COLLECTION = 'users';
@@ -93,6 +103,16 @@ export function createUserStore(db: Db): UserStore {
       const objectIds = ids.flatMap((id) => parseObjectId(id) ?? []);
       if (objectIds.length === 0) return [];
       return users.find({ _id: { $in: objectIds } }).toArray();
+    },
+
+    async revokeSessions(id, at, passwordHash) {
+      await users.updateOne(
+        { _id: id },
+        {
+          $max: { sessionsRevokedAt: at },
+          ...(passwordHash === undefined ? {} : { $set: { passwordHash } }),
+        },
+      );
     },
   };
 }

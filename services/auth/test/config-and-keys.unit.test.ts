@@ -2,6 +2,7 @@
 import { authSettingsFrom, loadAuthConfig } from '../src/config';
 import { jwkThumbprint } from '../src/signing-keys';
 import { preHash } from '../src/password-hasher';
+import { slowdownDelayMs } from '../src/login-limiter';
 
 describe('auth config', () => {
   it('When nothing is set, then the documented defaults apply', () => {
@@ -15,16 +16,40 @@ describe('auth config', () => {
       REFRESH_TOKEN_TTL: 30 * 86_400,
       BCRYPT_COST: 12,
       TRUST_PROXY: false,
-      LOGIN_MAX_FAILURES_PER_USERNAME: 10,
+      METRICS_PORT: 9101,
+      METRICS_HOST: '127.0.0.1',
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      EVENTS_EXCHANGE: 'chat.events',
+      REFRESH_FAMILY_MAX_AGE: 90 * 86_400,
+      LOGIN_MAX_FAILURES_PER_USERNAME_PER_IP: 10,
       LOGIN_MAX_FAILURES_PER_IP: 100,
       LOGIN_FAILURE_WINDOW: 900,
+      LOGIN_SLOWDOWN_AFTER: 5,
+      LOGIN_SLOWDOWN_BASE_MS: 250,
+      LOGIN_SLOWDOWN_MAX_MS: 1_000,
       REGISTRATIONS_PER_IP: 100,
       REGISTRATION_WINDOW: 3600,
     });
-    expect(authSettingsFrom(env).loginFailuresPerUsername).toEqual({
+    expect(authSettingsFrom(env).loginFailuresPerUsernameAndIp).toEqual({
       points: 10,
       windowSeconds: 900,
     });
+    expect(authSettingsFrom(env).loginSlowdown).toEqual({
+      after: 5,
+      baseMs: 250,
+      maxMs: 1_000,
+      windowSeconds: 900,
+    });
+  });
+
+  it('When the longest login slowdown leaves bcrypt no room within the request deadline, then config fails naming it', () => {
+    expect(() =>
+      loadAuthConfig({ LOGIN_SLOWDOWN_MAX_MS: '1400', REQUEST_DEADLINE_MS: '1500' }),
+    ).toThrow(/LOGIN_SLOWDOWN_MAX_MS/);
+    expect(
+      loadAuthConfig({ LOGIN_SLOWDOWN_MAX_MS: '1400', REQUEST_DEADLINE_MS: '0' })
+        .LOGIN_SLOWDOWN_MAX_MS,
+    ).toBe(1400);
   });
 
   it.each([
@@ -98,5 +123,20 @@ describe('preHash', () => {
     expect(a).not.toBe(b);
     expect(Buffer.byteLength(a)).toBe(44);
     expect(a).not.toContain('\0');
+  });
+});
+
+describe('login slowdown', () => {
+  const slowdown = { after: 3, baseMs: 250, maxMs: 1_000 };
+
+  it.each([
+    [0, 0],
+    [2, 0],
+    [3, 250],
+    [4, 500],
+    [5, 1_000],
+    [40, 1_000],
+  ])('When a username had %p earlier attempts, then the wait is %p ms', (earlier, ms) => {
+    expect(slowdownDelayMs(earlier, slowdown)).toBe(ms);
   });
 });

@@ -25,6 +25,22 @@ describe('service endpoints', () => {
     expect(Object.keys(document.paths).some((p) => p.startsWith('/chat'))).toBe(false);
   });
 
+  it('When /openapi.json is fetched, then it documents logout-all and password change with their error answers', async () => {
+    const res = await t.http.get('/openapi.json').expect(200);
+    const paths = res.body.paths as Record<
+      string,
+      Record<string, { responses: Record<string, unknown>; security?: unknown[] }>
+    >;
+    const logoutAll = paths['/auth/logout-all']?.['post'];
+    const password = paths['/auth/password']?.['post'];
+    expect(Object.keys(logoutAll?.responses ?? {})).toEqual(expect.arrayContaining(['204', '401']));
+    expect(Object.keys(password?.responses ?? {})).toEqual(
+      expect.arrayContaining(['204', '400', '401', '429']),
+    );
+    expect(logoutAll?.security).toBeDefined();
+    expect(password?.security).toBeDefined();
+  });
+
   it('When /docs is fetched, then Swagger UI answers', async () => {
     const res = await t.http.get('/docs/').redirects(1);
     expect(res.status).toBe(200);

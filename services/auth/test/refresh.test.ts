@@ -76,7 +76,7 @@ describe('POST /auth/refresh', () => {
   });
 
   it('When ten claims of one token run concurrently in the store, then exactly one rotates it', async () => {
-    const store = createRefreshTokenStore(t.mongo.db, { ttlSeconds: 60 });
+    const store = createRefreshTokenStore(t.mongo.db, { ttlSeconds: 60, familyMaxAgeSeconds: 600 });
     const { token } = await store.issue({ userId: new ObjectId(), now: new Date() });
     const outcomes = await Promise.all(
       Array.from({ length: 10 }, () => store.claim(token, new Date())),

@@ -105,6 +105,21 @@ describe('POST /auth/register', () => {
       { username: 'valid_name', password: { $ne: null } },
       'password',
     ],
+    [
+      'a right-to-left override in the display name',
+      { username: 'valid_name', password: PASSWORD, displayName: 'evil\u202egnp.exe' },
+      'displayName',
+    ],
+    [
+      'a zero-width space in the display name',
+      { username: 'valid_name', password: PASSWORD, displayName: 'ad\u200bmin' },
+      'displayName',
+    ],
+    [
+      'a control character in the display name',
+      { username: 'valid_name', password: PASSWORD, displayName: 'bell\u0007' },
+      'displayName',
+    ],
   ])(
     'When the body has %s, then 400 validation_failed names the field',
     async (_case, body, path) => {

@@ -21,6 +21,7 @@ import {
 } from '../src/signing-keys';
 import {
   Recorder,
+  closeTestApps,
   connectTestDb,
   createTestApp,
   expectNoPasswordHashes,
@@ -39,6 +40,7 @@ async function freshDb(): Promise<MongoConnection> {
 
 afterAll(async () => {
   expectNoPasswordHashes(recorder);
+  await closeTestApps();
   for (const server of servers) await server.close();
   for (const mongo of dbs) {
     await mongo.db.dropDatabase();

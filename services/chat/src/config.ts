@@ -1,7 +1,14 @@
 // The chat service's environment, validated once at boot by main.ts; the descriptions
 // here are what docs/configuration.md shows (`pnpm config:docs`). JWKS_URL defaults to
 // auth's well-known path under AUTH_URL, so a deployment normally sets AUTH_URL only.
-import { commonEnv, envVars, jwtVerifierEnv, loadConfig, type Env } from '@parley/server-kit';
+import {
+  commonEnv,
+  envVars,
+  jwtVerifierEnv,
+  loadConfig,
+  metricsEnv,
+  type Env,
+} from '@parley/server-kit';
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
 import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
@@ -36,6 +43,7 @@ export const chatEnvSchema = z
   .object({
     ...commonEnv(),
     PORT: envVars.port(5002),
+    ...metricsEnv(9102),
     MONGO_URL: envVars.mongoUrl(),
     AMQP_URL: envVars.amqpUrl(),
     AUTH_URL: envVars

@@ -17,6 +17,7 @@ import {
   resolveCorsOrigins,
   httpServerTimeouts,
   startHttpServer,
+  startMetricsServer,
 } from '@parley/server-kit';
 import { createApp } from './http/app';
 import { createChatMetrics } from './chat-metrics';
@@ -99,14 +100,22 @@ async function main(): Promise<void> {
     host: config.HOST,
     ...httpServerTimeouts(config),
   });
-  logger.info({ url: server.url, exchange: config.EVENTS_EXCHANGE }, 'chat listening');
-  announceListening(server.url);
+  const metricsServer = await startMetricsServer(metrics, {
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+  });
+  logger.info(
+    { url: server.url, metricsUrl: metricsServer.url, exchange: config.EVENTS_EXCHANGE },
+    'chat listening',
+  );
+  announceListening(server.url, metricsServer.url);
 
   const shutdown = createShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', close: () => server.close() },
+      { name: 'metrics', close: () => metricsServer.close() },
       { name: 'outbox relay', close: () => relay.stop() },
       { name: 'rate limit counts', close: () => services.rateLimiter.stop() },
       // what is still unconfirmed stays in the outbox for the next instance's relay

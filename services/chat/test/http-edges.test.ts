@@ -148,13 +148,14 @@ it('When MongoDB is unreachable, then requests answer 503 within 2 s and /readyz
   expect(health.status).toBe(200);
 });
 
-it('When the operational endpoints are asked, then health, readiness, metrics, OpenAPI and docs answer', async () => {
+it('When the operational endpoints are asked, then health, readiness, OpenAPI and docs answer, and metrics only on the metrics port', async () => {
   const alice = h.newUser('alice');
   await api().post('/chat/send').set(bearer(alice)).send({ to: alice.username, text: 'count me' });
 
   const health = await api().get('/healthz');
   const ready = await api().get('/readyz');
-  const metrics = await api().get('/metrics');
+  const metrics = await request(h.app.metricsUrl).get('/metrics');
+  const publicMetrics = await api().get('/metrics');
   const openapi = await api().get('/openapi.json');
   const docs = await api().get('/docs/');
   const echoed = await api().get('/healthz').set('X-Request-Id', 'req-123');
@@ -163,6 +164,7 @@ it('When the operational endpoints are asked, then health, readiness, metrics, O
     200, 200, 200, 200, 200,
   ]);
   expect(ready.body.checks).toEqual({ mongo: 'up' });
+  expect([publicMetrics.status, publicMetrics.body.code]).toEqual([404, 'not_found']);
   expect(metrics.text).toMatch(/chat_messages_sent_total\{service="chat"\} [1-9]/);
   expect(metrics.text).toContain('chat_outbox_pending');
   expect(metrics.text).toContain('chat_event_publish_failures_total');

@@ -55,7 +55,7 @@ async function stored(conversationId: string) {
 
 /** chat_sends_shed_total for one reason, from /metrics. */
 async function shed(instance: ChatInstance, reason: string): Promise<number> {
-  const res = await request(instance.url).get('/metrics');
+  const res = await request(instance.metricsUrl).get('/metrics');
   const found = res.text
     .split('\n')
     .find((l) => l.startsWith('chat_sends_shed_total{') && l.includes(`reason="${reason}"`));

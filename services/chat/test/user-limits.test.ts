@@ -211,7 +211,7 @@ it('When a flooding user fires sends past their limit at once, then the surplus 
   expect(statuses.filter((s) => s === 201)).toHaveLength(1);
   expect(statuses.filter((s) => s === 429)).toHaveLength(29);
   // none of the surplus took a place in the gate: nothing was shed as overloaded
-  const metrics = await request(instance.url).get('/metrics');
+  const metrics = await request(instance.metricsUrl).get('/metrics').expect(200);
   expect(metrics.text).not.toMatch(/chat_sends_shed_total\{reason="overloaded"\} [1-9]/);
   expect(victimSend.status).toBe(201);
 });

@@ -1,6 +1,7 @@
 // Builds one websocket service instance from its dependencies: the HTTP side
-// (/healthz, /readyz, /metrics, GET /presence, OpenAPI), the upgrade handler, the
-// per-connection lifecycle, the bus consumer and the presence heartbeat. It reads no
+// (/healthz, /readyz, GET /presence, OpenAPI; /metrics is served by main.ts on its own
+// port), the upgrade handler, the per-connection lifecycle, the consumers of the two
+// exchanges (chat.events, chat.presence) and the presence heartbeat. It reads no
 // env and listens on nothing: main.ts (or a test) creates the HTTP server, routes its
 // `upgrade` events to `handleUpgrade`, then calls start(); close() undoes it all.
 import type { IncomingMessage } from 'node:http';
@@ -15,6 +16,7 @@ import {
   type PresenceResponse,
 } from '@parley/contracts';
 import {
+  createClientAddress,
   createEventPublisher,
   createHttpApp,
   createMetrics,
@@ -49,9 +51,10 @@ import {
 } from './presence-tracker';
 import { createPresenceVisibility } from './presence-visibility';
 import { InflightSends } from './recent-ids';
+import { createRevokedSessions, type RevokedSessions } from './revoked-sessions';
 import { createSocketGateway } from './socket-gateway';
 import { createSocketSession, type SocketSession } from './socket-session';
-import { createUpgradeHandler, remoteIp, type UpgradeHandler } from './upgrade-auth';
+import { createUpgradeHandler, type UpgradeHandler } from './upgrade-auth';
 
 export type WebsocketAppConfig = Omit<
   WebsocketConfig,
@@ -59,6 +62,8 @@ export type WebsocketAppConfig = Omit<
   | 'LOG_LEVEL'
   | 'HOST'
   | 'PORT'
+  | 'METRICS_PORT'
+  | 'METRICS_HOST'
   | 'AMQP_URL'
   | 'CHAT_URL'
   | 'JWKS_URL'
@@ -89,6 +94,8 @@ export interface WebsocketApp {
   readonly instanceId: string;
   readonly registry: ConnectionRegistry;
   readonly presence: PresenceTracker;
+  /** Users whose sessions were revoked (session_revoked), with the cut-off of their tokens. */
+  readonly revoked: RevokedSessions;
   readonly metrics: Metrics;
   /** Starts consuming and the heartbeats; resolves once the queue is bound. */
   start(): Promise<void>;
@@ -125,8 +132,9 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     now,
   });
 
+  // presence goes to its own exchange: this instance's broker user may write there only
   const publisher = createEventPublisher<ParleyEvent>(amqp, {
-    exchange: config.EVENTS_EXCHANGE,
+    exchange: config.PRESENCE_EXCHANGE,
     schema: parleyEventSchema,
   });
   const pendingPublishes = new Set<Promise<void>>();
@@ -152,13 +160,30 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     },
   });
 
-  const dispatch = createEventDispatch({ gateway, presence, inflight });
+  const revoked = createRevokedSessions({ ttlMs: config.SESSION_REVOCATION_TTL_MS, now });
+  // the user's sockets whose token the revocation covers (a socket opened with a token
+  // issued after it, when the event arrives late, stays open)
+  const endRevokedSessionsOf = (userId: string) => {
+    for (const session of [...registry.socketsOf(userId)]) {
+      if (revoked.isRevoked({ userId, iat: session.tokenIat }))
+        gateway.close(session, WS_CLOSE.tokenExpired, 'session revoked');
+    }
+  };
+  const dispatch = createEventDispatch({
+    gateway,
+    presence,
+    inflight,
+    revoked,
+    endRevokedSessionsOf,
+    logger,
+  });
   const visibility = createPresenceVisibility({
     chat,
     ttlMs: config.PRESENCE_VISIBILITY_TTL_MS,
     now,
   });
   let consumer: EventConsumer | undefined;
+  let presenceConsumer: EventConsumer | undefined;
 
   function armExpiry(session: SocketSession): void {
     clearTimeout(session.expiryTimer);
@@ -181,17 +206,24 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     metrics: wsMetrics,
     logger,
     maxPresenceWatch: config.MAX_PRESENCE_WATCH,
+    isRevoked: (principal) => revoked.isRevoked(principal),
     onTokenRefreshed: armExpiry,
   });
 
-  function onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal): void {
+  function onConnection(
+    ws: WebSocket,
+    _req: IncomingMessage,
+    principal: Principal,
+    ip: string,
+  ): void {
     const session = createSocketSession({
       connectionId: randomUUID(),
       ws,
-      ip: remoteIp(req),
+      ip,
       user: { userId: principal.userId, username: principal.username },
       token: principal.token,
       tokenExp: principal.exp,
+      tokenIat: principal.iat,
       ratePerSecond: config.RATE_LIMIT_PER_SECOND,
       rateBurst: config.RATE_LIMIT_BURST,
       abuseMax: config.ABUSE_MAX_BAD_FRAMES,
@@ -208,6 +240,9 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     if (registry.add(session)) presence.localOnline(session.userId);
     wsMetrics.setConnectedUsers(registry.userCount);
     armExpiry(session);
+    // a session_revoked consumed while this upgrade was being verified
+    if (revoked.isRevoked(principal))
+      gateway.close(session, WS_CLOSE.tokenExpired, 'session revoked');
 
     ws.on('pong', () => {
       session.isAlive = true;
@@ -247,6 +282,8 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     registry,
     maxConnectionsPerUser: config.MAX_CONNECTIONS_PER_USER,
     maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+    clientAddress: createClientAddress(config.TRUST_PROXY),
+    isRevoked: (principal) => revoked.isRevoked(principal),
     logger,
     isAccepting: () => accepting,
     onConnection,
@@ -279,8 +316,12 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
       {
         name: 'rabbitmq',
         check: async () => {
-          if (!amqp.isConnected() || consumer?.queueName() === undefined) {
-            throw new DependencyUnavailableError('The event consumer is not up');
+          if (
+            !amqp.isConnected() ||
+            consumer?.queueName() === undefined ||
+            presenceConsumer?.queueName() === undefined
+          ) {
+            throw new DependencyUnavailableError('The event consumers are not up');
           }
         },
       },
@@ -326,14 +367,26 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     instanceId: config.INSTANCE_ID,
     registry,
     presence,
+    revoked,
     metrics,
     async start() {
+      presenceConsumer ??= createEventsConsumer({
+        connection: amqp,
+        exchange: config.PRESENCE_EXCHANGE,
+        prefetch: config.EVENTS_PREFETCH,
+        dedupeSize: config.EVENT_DEDUPE_SIZE,
+        deliver: dispatch.dispatchPresenceEvent,
+        // presence is stale in seconds: a poison one is logged and dropped
+        deadLetter: false,
+        metrics: wsMetrics,
+        logger,
+      });
       consumer ??= createEventsConsumer({
         connection: amqp,
         exchange: config.EVENTS_EXCHANGE,
         prefetch: config.EVENTS_PREFETCH,
         dedupeSize: config.EVENT_DEDUPE_SIZE,
-        dispatch,
+        deliver: dispatch.dispatchChatEvent,
         metrics: wsMetrics,
         logger,
         // Fix (found by e2e/faults/test/rabbitmq-cut.test.ts): this instance's queue is
@@ -350,7 +403,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
             gateway.close(session, SERVICE_RESTART, 'resume after broker outage');
         },
       });
-      await consumer.waitForConnect();
+      await Promise.all([consumer.waitForConnect(), presenceConsumer.waitForConnect()]);
       presence.start();
       if (!heartbeat && config.HEARTBEAT_INTERVAL_MS > 0) {
         heartbeat = setInterval(beat, config.HEARTBEAT_INTERVAL_MS);
@@ -369,6 +422,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
           delay(config.CLOSE_GRACE_MS),
         ]);
         await consumer?.close();
+        await presenceConsumer?.close();
         await publisher.close();
         wss.close();
       })();

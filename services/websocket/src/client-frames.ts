@@ -11,7 +11,7 @@ import {
   type ServerFrame,
   type WsErrorCode,
 } from '@parley/contracts';
-import { isHttpError, type Logger, type TokenVerifier } from '@parley/server-kit';
+import { isHttpError, type Logger, type Principal, type TokenVerifier } from '@parley/server-kit';
 import type { RawData } from 'ws';
 import { ChatRequestError, type ChatClient } from './chat-client';
 import type { WebsocketMetrics } from './metrics';
@@ -33,6 +33,8 @@ export interface ClientFramesOptions {
   metrics: WebsocketMetrics;
   logger: Logger;
   maxPresenceWatch: number;
+  /** True for a token issued at or before its user's last session revocation. */
+  isRevoked(principal: Principal): boolean;
   /** Re-arms the session's expiry timer after a successful `auth`. */
   onTokenRefreshed(session: SocketSession): void;
 }
@@ -272,8 +274,13 @@ export function createClientFrames(options: ClientFramesOptions): ClientFrames {
         gateway.close(session, WS_CLOSE.policyViolation, 'token of another user');
         return;
       }
+      if (options.isRevoked(principal)) {
+        replyError(session, 'unauthorized', 'the sessions of this user were ended; log in again');
+        return;
+      }
       session.token = principal.token;
       session.tokenExp = principal.exp;
+      session.tokenIat = principal.iat;
       options.onTokenRefreshed(session);
     },
   };

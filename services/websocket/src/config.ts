@@ -2,8 +2,8 @@
 // caller of loadConfig). Every limit of docs/design.md §6.5 lives here with its default, so
 // tests and operators tune the same knobs; the descriptions here are what
 // docs/configuration.md shows (`pnpm config:docs`).
-import { EVENTS_EXCHANGE } from '@parley/contracts';
-import { commonEnv, envVars, jwtVerifierEnv } from '@parley/server-kit';
+import { EVENTS_EXCHANGE, PRESENCE_EXCHANGE } from '@parley/contracts';
+import { commonEnv, envVars, jwtVerifierEnv, metricsEnv, trustProxyEnv } from '@parley/server-kit';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
@@ -11,6 +11,8 @@ export const websocketEnvSchema = z.object({
   ...commonEnv(),
   ...jwtVerifierEnv(),
   PORT: envVars.port(5003).describe('HTTP and WebSocket port; `0` picks a free one.'),
+  ...metricsEnv(9103),
+  TRUST_PROXY: trustProxyEnv(),
   AMQP_URL: envVars.amqpUrl(),
   CHAT_URL: envVars
     .httpUrl()
@@ -20,7 +22,16 @@ export const websocketEnvSchema = z.object({
     .string()
     .min(1)
     .default(EVENTS_EXCHANGE)
-    .describe('The fanout exchange consumed (and presence published to).'),
+    .describe(
+      'The fanout exchange chat events and `session_revoked` are consumed from (and from nowhere else).',
+    ),
+  PRESENCE_EXCHANGE: z
+    .string()
+    .min(1)
+    .default(PRESENCE_EXCHANGE)
+    .describe(
+      'The fanout exchange websocket instances publish presence to and consume it from (and from nowhere else); declared by them.',
+    ),
   INSTANCE_ID: z
     .string()
     .min(1)
@@ -69,7 +80,9 @@ export const websocketEnvSchema = z.object({
     .describe('Open sockets per user on this instance; upgrades beyond get HTTP 429.'),
   MAX_CONNECTIONS_PER_IP: envVars
     .int(1000, { min: 1 })
-    .describe('Open sockets per client IP on this instance; upgrades beyond get HTTP 429.'),
+    .describe(
+      'Open sockets plus handshakes still being authenticated per client address (under `TRUST_PROXY`) on this instance; upgrades beyond get HTTP 429.',
+    ),
   MAX_PRESENCE_WATCH: envVars
     .int(1000, { min: 1 })
     .describe('Most users one connection may watch with `presence_subscribe`.'),
@@ -93,6 +106,11 @@ export const websocketEnvSchema = z.object({
       'A user must stay offline this long before watchers (and `GET /presence`) hear it: no blip on a page reload or a move between instances.',
     ),
 
+  SESSION_REVOCATION_TTL_MS: envVars
+    .durationMs(15 * 60_000)
+    .describe(
+      "How long after a `session_revoked` the user's access tokens issued before it are refused (kept in memory); at least auth's `ACCESS_TOKEN_TTL`.",
+    ),
   CHAT_TIMEOUT_MS: envVars.durationMs(5_000).describe('Timeout of one HTTP call to chat.'),
   CLOSE_GRACE_MS: envVars
     .durationMs(2_000)
@@ -118,6 +136,7 @@ export type WebsocketLimits = Pick<
   | 'MAX_CONNECTIONS_PER_USER'
   | 'MAX_CONNECTIONS_PER_IP'
   | 'MAX_PRESENCE_WATCH'
+  | 'SESSION_REVOCATION_TTL_MS'
   | 'PRESENCE_VISIBILITY_TTL_MS'
   | 'PRESENCE_HEARTBEAT_MS'
   | 'PRESENCE_TIMEOUT_MS'

@@ -1,11 +1,12 @@
 // The bus entry point, in three small named steps (novu's worker → use case →
 // gateway): `receive` reads the envelope with the contracts' codec and drops unknown
-// types/versions and redeliveries, `dispatch` (event-dispatch.ts) maps the event to
-// frames, the gateway writes them. The kit's consumer acks only after this resolves.
+// types/versions and redeliveries, `deliver` (event-dispatch.ts, the function for this
+// exchange) maps the event to frames, the gateway writes them. The kit's consumer acks
+// only after this resolves.
 //
-// The queue is this instance's own: exclusive, server-named, auto-deleted, bound to
-// the fanout exchange, so every instance sees every event and keeps what concerns
-// its own sockets.
+// Each instance consumes two exchanges, chat.events and chat.presence, each through a
+// queue of its own: exclusive, server-named, auto-deleted, bound to that fanout
+// exchange, so every instance sees every event and keeps what concerns its own sockets.
 import {
   eventEnvelopeSchema,
   readEvent,
@@ -18,7 +19,7 @@ import {
   type EventConsumer,
   type Logger,
 } from '@parley/server-kit';
-import type { EventDispatch } from './event-dispatch';
+
 import type { WebsocketMetrics } from './metrics';
 import { RecentIds } from './recent-ids';
 
@@ -32,7 +33,10 @@ export interface EventsConsumerOptions {
   exchange: string;
   prefetch: number;
   dedupeSize: number;
-  dispatch: EventDispatch;
+  /** What an event from this exchange becomes. */
+  deliver(event: ParleyEvent): void;
+  /** Dead-letter poison messages (`<exchange>.dlx`); false drops them. Default true. */
+  deadLetter?: boolean;
   metrics: WebsocketMetrics;
   logger: Logger;
   /** After a broker outage: the queue was re-created and events may have been missed. */
@@ -69,6 +73,7 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
   return createEventConsumer(options.connection, {
     exchange: options.exchange,
     prefetch: options.prefetch,
+    ...(options.deadLetter === false ? { deadLetterExchange: false as const } : {}),
     schema: eventEnvelopeSchema,
     logger,
     onConsuming: ({ resubscribed }) => {
@@ -77,7 +82,7 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
     async handle(envelope) {
       const event = receive(envelope);
       // Steps 2 and 3: frames for the recipients connected here, written by the gateway.
-      if (event) options.dispatch.dispatch(event);
+      if (event) options.deliver(event);
     },
   });
 }

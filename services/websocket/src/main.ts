@@ -12,6 +12,7 @@ import {
   resolveCorsOrigins,
   httpServerTimeouts,
   startHttpServer,
+  startMetricsServer,
 } from '@parley/server-kit';
 import { hostname } from 'node:os';
 import { createApp } from './app';
@@ -52,8 +53,12 @@ async function main(): Promise<void> {
   });
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
-  logger.info({ url: server.url }, 'websocket service listening');
-  announceListening(server.url);
+  const metricsServer = await startMetricsServer(app.metrics, {
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+  });
+  logger.info({ url: server.url, metricsUrl: metricsServer.url }, 'websocket service listening');
+  announceListening(server.url, metricsServer.url);
 
   let serverClosed: Promise<void> | undefined;
   const shutdown = createShutdown({
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
       },
       { name: 'close sockets (1001)', close: () => app.closeSockets() },
       { name: 'http server', close: () => serverClosed ?? server.close() },
+      { name: 'metrics', close: () => metricsServer.close() },
       { name: 'consumer and publisher', close: () => app.close() },
       { name: 'rabbitmq', close: () => amqp.close() },
     ],

@@ -16,6 +16,8 @@ export interface SocketSession extends SessionUser {
   token: string;
   /** Token expiry, seconds since the epoch. */
   tokenExp: number;
+  /** When that token was issued, seconds since the epoch (a session_revoked compares it). */
+  tokenIat: number;
   /** Answered the last heartbeat ping. */
   isAlive: boolean;
   /** Set once the server decided to close; nothing more is sent. */
@@ -38,6 +40,7 @@ export interface CreateSessionOptions {
   user: SessionUser;
   token: string;
   tokenExp: number;
+  tokenIat: number;
   ratePerSecond: number;
   rateBurst: number;
   abuseMax: number;
@@ -54,6 +57,7 @@ export function createSocketSession(options: CreateSessionOptions): SocketSessio
     username: options.user.username,
     token: options.token,
     tokenExp: options.tokenExp,
+    tokenIat: options.tokenIat,
     isAlive: true,
     closing: false,
     closeCode: undefined,

@@ -145,7 +145,7 @@ describe('event delivery', () => {
     await ws.injector.publishRaw(unknownType);
     await ws.injector.publishRaw(unknownVersion);
     await expectNothingBeforeSentinel(clients.alicePhone);
-    const metrics = await request(ws.instance.httpUrl).get('/metrics');
+    const metrics = await request(ws.instance.metricsUrl).get('/metrics');
     expect(metrics.text).toMatch(/ws_events_consumed_total\{[^}]*type="other"[^}]*\} [1-9]/);
     expect(metrics.text).toMatch(/ws_delivery_latency_seconds_count\{[^}]*\} [1-9]/);
     await teardown(clients);

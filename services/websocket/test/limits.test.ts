@@ -61,7 +61,7 @@ test('When a client stops reading while many events arrive, then typing frames a
     members,
   );
   const closed4008 = () =>
-    request(ws.instance.httpUrl)
+    request(ws.instance.metricsUrl)
       .get('/metrics')
       .then((res) => /ws_closes_total\{[^}]*code="4008"[^}]*\} [1-9]/.test(res.text));
   await waitFor(
@@ -81,7 +81,7 @@ test('When a client stops reading while many events arrive, then typing frames a
   );
   rawSocket(client.ws).resume();
   expect((await client.closed).code).toBe(WS_CLOSE.slowConsumer);
-  const metrics = await request(ws.instance.httpUrl).get('/metrics');
+  const metrics = await request(ws.instance.metricsUrl).get('/metrics');
   expect(metrics.text).toMatch(/ws_frames_dropped_total\{[^}]*type="typing"[^}]*\} [1-9]/);
 
   // the others are unaffected

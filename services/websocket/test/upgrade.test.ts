@@ -132,11 +132,12 @@ describe('request ids on refused upgrades', () => {
 });
 
 describe('HTTP side', () => {
-  test('When /healthz, /readyz and /metrics are asked, then they answer with the service metrics', async () => {
+  test('When /healthz and /readyz are asked, then they answer; /metrics answers on the metrics port only, with the service metrics', async () => {
     await request(ws.instance.httpUrl).get('/healthz').expect(200);
     const ready = await request(ws.instance.httpUrl).get('/readyz').expect(200);
     expect(ready.body).toMatchObject({ status: 'ready', checks: { rabbitmq: 'up' } });
-    const metrics = await request(ws.instance.httpUrl).get('/metrics').expect(200);
+    await request(ws.instance.httpUrl).get('/metrics').expect(404);
+    const metrics = await request(ws.instance.metricsUrl).get('/metrics').expect(200);
     for (const name of [
       'ws_open_connections',
       'ws_connected_users',

@@ -104,6 +104,14 @@ describe('renderEnvFile', () => {
     expect(text).toMatch(/^# Header\.\n\n# --- First -+\n\n# The a\.\nA=x\n\n# The b\.\nB=2\n$/);
   });
 
+  it('When a setting is required (a password), then its line is left empty and says it is required', () => {
+    const settings = settingsOf(z.object({ SECRET: z.string().min(1).describe('The secret.') }));
+
+    expect(renderEnvFile('Header.', settings)).toBe(
+      '# Header.\n\n# The secret. Required: no default.\nSECRET=\n',
+    );
+  });
+
   it('When a setting has no literal default, then no env file is written for it', () => {
     const settings = settingsOf(z.object({ A: z.string().optional().describe('The a.') }));
 

@@ -1,20 +1,27 @@
 // Builds real auth apps for component tests: a fresh MongoDB database per test file
-// (from the MONGO_URL the jest global setup provides), the real app from createApp,
-// and a recorder that keeps every response body and log line so a suite can prove
-// no password hash ever left the service.
+// (from the MONGO_URL the jest global setup provides), a RabbitMQ exchange of its own
+// for session_revoked, the real app from createApp, and a recorder that keeps every
+// response body and log line so a suite can prove no password hash ever left the
+// service.
+import { parleyEventSchema, type ParleyEvent } from '@parley/contracts';
 import {
   connectMongo,
+  createAmqpConnection,
+  createEventPublisher,
   createLogger,
   createMetrics,
+  createMetricsListener,
   createMongoReadinessCheck,
+  type AmqpConnection,
+  type EventPublisher,
   type MongoConnection,
 } from '@parley/server-kit';
-import { uniqueDbName, uniqueName } from '@parley/testing';
+import { amqpUrl, uniqueDbName, uniqueName } from '@parley/testing';
 import type { Express } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { createApp } from '../../src/app';
+import { createApp, createAuthServices, type AuthServices } from '../../src/app';
 import { authSettingsFrom, loadAuthConfig, type AuthEnv } from '../../src/config';
 import { ensureAuthIndexes } from '../../src/ensure-indexes';
 import { loadStoredSigningKeys, type SigningKeys } from '../../src/signing-keys';
@@ -76,6 +83,12 @@ export class Recorder {
 
 export interface TestApp {
   app: Express;
+  /** The use cases behind the app (the session_revoked outbox: `services.revocations`). */
+  services: AuthServices;
+  /** The exchange its session_revoked events go to. */
+  exchange: string;
+  /** GET /metrics as the metrics port serves it (never the public port). */
+  metricsText(): Promise<string>;
   /** The app wrapped by the recorder: hand this to supertest. */
   listener: RequestListener;
   http: ReturnType<typeof request>;
@@ -88,6 +101,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   now?: () => Date;
   signingKeys?: SigningKeys;
+  /** The RabbitMQ its events go to; default the test broker (`AMQP_URL`). */
+  amqpUrl?: string;
+  /** Default a unique one per app. */
+  exchange?: string;
 }
 
 export async function createTestApp(
@@ -103,19 +120,71 @@ export async function createTestApp(
     level: 'debug',
     destination: recorder.logDestination(),
   });
-  const app = createApp({
+  const metrics = createMetrics({ service: 'auth', defaultMetrics: false });
+  const exchange = options.exchange ?? uniqueName('auth_events');
+  const amqp = createAmqpConnection({
+    url: options.amqpUrl ?? amqpUrl(),
+    connectionName: uniqueName('auth-test'),
     logger,
-    metrics: createMetrics({ service: 'auth', defaultMetrics: false }),
+  });
+  const publisher = createEventPublisher<ParleyEvent>(amqp, {
+    exchange,
+    publishTimeoutMs: 1_000,
+    schema: parleyEventSchema,
+  });
+  const services = createAuthServices({
     db: mongo.db,
     signingKeys,
     settings: authSettingsFrom(env),
+    publisher,
+    metrics,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const app = createApp({
+    logger,
+    metrics,
+    services,
     corsOrigins: '*',
     trustProxy: env.TRUST_PROXY,
     readiness: [createMongoReadinessCheck(mongo)],
-    ...(options.now ? { now: options.now } : {}),
   });
   const listener = recorder.wrap(app);
-  return { app, listener, http: request(listener), env, signingKeys };
+  const metricsText = async () =>
+    (await request(createMetricsListener(metrics)).get('/metrics').expect(200)).text;
+  openBrokers.push({ amqp, publisher, services, exchange });
+  return {
+    app,
+    services,
+    exchange,
+    metricsText,
+    listener,
+    http: request(listener),
+    env,
+    signingKeys,
+  };
+}
+
+// Every app's broker side, closed by closeTestApps() (useAuthHarness does it after the file).
+const openBrokers: {
+  amqp: AmqpConnection;
+  publisher: EventPublisher<ParleyEvent>;
+  services: AuthServices;
+  exchange: string;
+}[] = [];
+
+/**
+ * Waits for the publishes in flight, closes every app's RabbitMQ connection and
+ * deletes the exchanges the apps made.
+ */
+export async function closeTestApps(): Promise<void> {
+  for (const { amqp, publisher, services, exchange } of openBrokers.splice(0)) {
+    await services.revocations.drain();
+    await publisher.close().catch(() => undefined);
+    const channel = await amqp.manager.connection?.createChannel().catch(() => undefined);
+    await channel?.deleteExchange(exchange).catch(() => undefined);
+    await amqp.close();
+  }
 }
 
 /** A username no other test uses (3–32 chars of a-z 0-9 _ . -). */
@@ -180,6 +249,7 @@ export function useAuthHarness(prefix: string, options: TestAppOptions = {}): Au
 
   afterAll(async () => {
     expectNoPasswordHashes(recorder);
+    await closeTestApps();
     if (mongo) {
       await mongo.db.dropDatabase();
       await mongo.close();
@@ -194,6 +264,13 @@ export function useAuthHarness(prefix: string, options: TestAppOptions = {}): Au
     get app() {
       return ready(app).app;
     },
+    get services() {
+      return ready(app).services;
+    },
+    get exchange() {
+      return ready(app).exchange;
+    },
+    metricsText: () => ready(app).metricsText(),
     get listener() {
       return ready(app).listener;
     },

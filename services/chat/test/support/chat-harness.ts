@@ -22,6 +22,7 @@ import {
   createMongoReadinessCheck,
   extractBearer,
   startHttpServer,
+  startMetricsServer,
   type AmqpConnection,
   type RunningHttpServer,
 } from '@parley/server-kit';
@@ -174,6 +175,8 @@ export async function recordEvents(exchange: string): Promise<EventLog> {
 
 export interface ChatInstance {
   url: string;
+  /** The instance's /metrics listener (its own port, as in production). */
+  metricsUrl: string;
   services: ChatServices;
   relay: OutboxRelay;
   amqp: AmqpConnection;
@@ -302,13 +305,16 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       ],
     });
     const server: RunningHttpServer = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+    const metricsServer = await startMetricsServer(metrics, { port: 0 });
     const instance: ChatInstance = {
       url: server.url,
+      metricsUrl: metricsServer.url,
       services,
       relay,
       amqp,
       async close() {
         await server.close();
+        await metricsServer.close();
         await relay.stop();
         await services.rateLimiter.stop();
         await publisher.close().catch(() => undefined);

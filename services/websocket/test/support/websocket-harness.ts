@@ -18,9 +18,11 @@ import {
   createEventPublisher,
   loadConfig,
   startHttpServer,
+  startMetricsServer,
   type AmqpConnection,
   type EventPublisher,
   type RunningHttpServer,
+  type TokenVerifier,
 } from '@parley/server-kit';
 import {
   amqpUrl,
@@ -54,11 +56,15 @@ export interface Instance {
   /** `ws://127.0.0.1:port` */
   wsBase: string;
   httpUrl: string;
+  /** The /metrics listener (its own port, as in production). */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
 export interface InstanceOptions {
   issuer: TestIssuer;
+  /** Default the issuer's verifier. */
+  verifier?: TokenVerifier;
   exchange: string;
   chatUrl?: string;
   env?: Record<string, string>;
@@ -67,6 +73,7 @@ export interface InstanceOptions {
 export async function startInstance(options: InstanceOptions): Promise<Instance> {
   const config = loadConfig(websocketEnvSchema, {
     EVENTS_EXCHANGE: options.exchange,
+    PRESENCE_EXCHANGE: presenceExchangeOf(options.exchange),
     INSTANCE_ID: uniqueName('ws'),
     CLOSE_GRACE_MS: '1000',
     ...options.env,
@@ -76,7 +83,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   const app = createApp({
     config,
     logger,
-    verifier: options.issuer.verifier(),
+    verifier: options.verifier ?? options.issuer.verifier(),
     chat: createChatClient({ baseUrl: options.chatUrl ?? 'http://127.0.0.1:9', timeoutMs: 5_000 }),
     amqp,
     corsOrigins: '*',
@@ -88,6 +95,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   });
   server.server.on('upgrade', app.handleUpgrade);
   await app.start();
+  const metricsServer = await startMetricsServer(app.metrics, { port: 0 });
   let stopping: Promise<void> | undefined;
   return {
     app,
@@ -95,11 +103,13 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     amqp,
     wsBase: `ws://127.0.0.1:${server.port}`,
     httpUrl: server.url,
+    metricsUrl: metricsServer.url,
     stop() {
       stopping ??= (async () => {
         const closed = server.close();
         await app.close();
         await closed;
+        await metricsServer.close();
         await amqp.close();
       })();
       return stopping;
@@ -256,7 +266,15 @@ export function newUser(
   return { userId, username, token: issuer.mint({ userId, username, expiresInSeconds }) };
 }
 
-/** Removes a test exchange and what the kit declared beside it (dead-letter exchange and queue). */
+/** The presence exchange the instances of a test file use beside its events exchange. */
+export function presenceExchangeOf(exchange: string): string {
+  return `${exchange}.presence`;
+}
+
+/**
+ * Removes a test exchange, its presence exchange and what the kit declared beside
+ * them (dead-letter exchange and queue).
+ */
 export async function deleteExchange(exchange: string): Promise<void> {
   const connection = await amqplib.connect(AMQP_URL);
   try {
@@ -264,6 +282,7 @@ export async function deleteExchange(exchange: string): Promise<void> {
     await channel.deleteQueue(`${exchange}.dead-letter`);
     await channel.deleteExchange(`${exchange}.dlx`);
     await channel.deleteExchange(exchange);
+    await channel.deleteExchange(presenceExchangeOf(exchange));
   } finally {
     await connection.close().catch(() => undefined);
   }
