@@ -9,6 +9,8 @@
 //
 // Profiles: the short one by default (CI); PARLEY_CLUSTER_PROFILE=full for the longer
 // run documented in e2e/README.md. Skipped with one line without rabbitmq-server.
+import { randomUUID } from 'node:crypto';
+import { ParleyApiError } from '@parley/client';
 import type { Message } from '@parley/contracts';
 import {
   connect,
@@ -55,6 +57,9 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
       chatInstances: CHATS,
       websocketInstances: WEBSOCKETS,
       amqpUrl: nodes.urlFrom(2), // auth on node 2
+      // the suite is about a lost broker node, not chat's 1.5 s request deadline, which a
+      // 2-core machine shared with other jobs trips on its own (sends still retry a 503)
+      env: { REQUEST_DEADLINE_MS: '10000' },
       serviceEnv: {
         // chat-i and websocket-i start on node i: node 0 holds chat-0 and websocket-0
         chat: (_env, index) => ({ AMQP_URL: nodes.urlFrom(index) }),
@@ -108,6 +113,27 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
 
     const stored: Message[] = [];
     const failed: string[] = [];
+    let retried = 0;
+    /**
+     * A send as an app makes it: a clientMsgId, and a 503 ("try again": chat's request
+     * deadline on a busy machine, or the broker moving) retried with the same id, so a
+     * retry of a send that was stored after all answers the original (design §4.7).
+     */
+    const sendOnce = async (
+      user: TestUser,
+      body: { to: string; text: string } | { conversationId: string; text: string },
+    ): Promise<Message> => {
+      const clientMsgId = randomUUID();
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await user.client.send({ ...body, clientMsgId });
+        } catch (err) {
+          if (!(err instanceof ParleyApiError) || err.status !== 503 || attempt >= 8) throw err;
+          retried += 1;
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        }
+      }
+    };
     let round = 0;
     const sendRound = async () => {
       const r = round;
@@ -117,7 +143,8 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
           const pair = Math.min(i, partnerOf(i));
           const direct = directOf.get(pair);
           try {
-            const message = await user.client.send(
+            const message = await sendOnce(
+              user,
               direct === undefined
                 ? { to: (users[partnerOf(i)] as TestUser).username, text: `dm ${r} from ${i}` }
                 : { conversationId: direct, text: `dm ${r} from ${i}` },
@@ -126,7 +153,7 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
             stored.push(message);
             if (r % users.length === i) {
               stored.push(
-                await user.client.send({ conversationId: room.id, text: `room ${r} from ${i}` }),
+                await sendOnce(user, { conversationId: room.id, text: `room ${r} from ${i}` }),
               );
             }
           } catch (err) {
@@ -138,7 +165,7 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
     // the first round opens the pairs one at a time (both sides would open one each)
     for (const [i, user] of users.entries()) {
       if (i % 2 !== 0) continue;
-      const first = await user.client.send({
+      const first = await sendOnce(user, {
         to: (users[partnerOf(i)] as TestUser).username,
         text: `hello from ${i}`,
       });
@@ -209,6 +236,7 @@ describeCluster('Parley on a 3-node RabbitMQ cluster', () => {
       profile: profileName,
       users: profile.users,
       sent201: stored.length,
+      retriedAfter503: retried,
       deliveries,
       lost,
       doubled,
