@@ -45,7 +45,11 @@ describe('blocking', () => {
     const conversationId = before.body.message.conversationId as string;
 
     await api().post('/chat/blocks').set(bearer(me)).send({ username: pest.username }).expect(204);
-    await api().post('/chat/blocks').set(bearer(me)).send({ username: stranger.username }).expect(204);
+    await api()
+      .post('/chat/blocks')
+      .set(bearer(me))
+      .send({ username: stranger.username })
+      .expect(204);
 
     const refused = await Promise.all([
       direct(pest, me, 'again'),
@@ -169,10 +173,7 @@ describe('muting', () => {
         .post(`/chat/conversations/${conversationId}/mute`)
         .set(bearer(me))
         .send({ until: '2000-01-01T00:00:00Z' }),
-      api()
-        .post(`/chat/conversations/${conversationId}/mute`)
-        .set(bearer(me))
-        .send({ hours: 1 }),
+      api().post(`/chat/conversations/${conversationId}/mute`).set(bearer(me)).send({ hours: 1 }),
       api().post(`/chat/conversations/${conversationId}/mute`).set(bearer(eve)).send({}),
     ]);
     expect(answers.map((r) => [r.status, r.body.code])).toEqual([
