@@ -44,6 +44,7 @@ import {
 } from './messages/send-admission';
 import type { UserDirectory } from './user-directory';
 import { createRoomMemberStore } from './rooms/room-member-store';
+import { moveLegacyRoomMembers } from './rooms/legacy-room-members';
 import { createRoomBanStore, type RoomBanStore } from './rooms/room-ban-store';
 import type { RoomChangeHooks } from './rooms/membership-change';
 import { createBlockStore, type BlockStore } from './blocks/block-store';
@@ -72,7 +73,10 @@ export interface ChatServices {
   sendHooks: SendHooks;
   roomChangeHooks: RoomChangeHooks;
   now: () => Date;
-  /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
+  /**
+   * Creates every index the queries need and moves rooms stored before room_members
+   * into it (idempotent; main.ts runs it at startup).
+   */
   ensureIndexes(): Promise<void>;
 }
 
@@ -191,6 +195,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
         readMarkers.ensureIndexes(),
         rateLimiter.ensureIndexes(),
       ]);
+      await moveLegacyRoomMembers(conversations.collection, roomMembers.collection);
     },
   };
 }

@@ -423,3 +423,37 @@ async function waitForBan(roomId: string, userId: string): Promise<void> {
   }
   throw new Error('the ban was not stored in time');
 }
+
+it('When a room stored with its members in the document meets this version, then startup moves them into room_members with the creator as owner', async () => {
+  const [creator, bob] = [h.newUser('creator'), h.newUser('bob')];
+  const at = new Date();
+  const id = 'aaaaaaaaaaaaaaaaaaaaaaaa'.replace(/a{6}$/, Date.now().toString(16).slice(-6));
+  await h.db.collection('conversations').insertOne({
+    _id: id as never,
+    kind: 'room',
+    name: 'old',
+    isPrivate: false,
+    members: [
+      { id: bob.id, username: bob.username },
+      { id: creator.id, username: creator.username },
+    ],
+    memberIds: [bob.id, creator.id],
+    lastSeq: 0,
+    lastMessageAt: at,
+    createdAt: at,
+    updatedAt: at,
+    createdBy: creator.id,
+    version: 3,
+  });
+
+  await h.app.services.ensureIndexes();
+  await h.app.services.ensureIndexes(); // twice, as two instances starting would
+
+  const room = (await api().get(`/chat/rooms/${id}`).set(bearer(bob)).expect(200)).body
+    .conversation as Conversation;
+  expect(roles(room)).toEqual({ [creator.username]: 'owner', [bob.username]: 'member' });
+  const stored = await h.db.collection('conversations').findOne({ _id: id as never });
+  expect(stored).toMatchObject({ memberCount: 2, memberVersion: 1, version: 4 });
+  expect(stored).not.toHaveProperty('memberIds');
+  expect((await send(bob, id, 'still works')).status).toBe(201);
+});
