@@ -83,6 +83,15 @@ const WITH_BODY: readonly ErrorCode[] = [
   'payload_too_large',
 ];
 
+/** What a room moderation route naming a user may answer besides those. */
+const MODERATION: readonly ErrorCode[] = [
+  'validation_failed',
+  'conversation_not_found',
+  'user_not_found',
+  'not_a_member',
+  'forbidden',
+];
+
 function route<const R extends RouteSpec>(r: R): R {
   return r;
 }
@@ -373,14 +382,7 @@ export const ROUTES = {
     params: roomUserParamsSchema,
     body: setRoleRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      ...WITH_BODY,
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
   }),
   removeRoomMember: route({
     service: 'chat',
@@ -391,14 +393,7 @@ export const ROUTES = {
     auth: true,
     params: roomUserParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      'validation_failed',
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...MODERATION],
   }),
   banFromRoom: route({
     service: 'chat',
@@ -410,14 +405,7 @@ export const ROUTES = {
     params: idParamsSchema,
     body: banRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      ...WITH_BODY,
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
   }),
   unbanFromRoom: route({
     service: 'chat',
@@ -427,14 +415,7 @@ export const ROUTES = {
     auth: true,
     params: roomUserParamsSchema,
     success: { status: 204 },
-    errors: [
-      ...AUTHED,
-      'validation_failed',
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...MODERATION],
   }),
   listRoomBans: route({
     service: 'chat',

@@ -29,7 +29,7 @@ import {
   toConversation,
   type ConversationDoc,
 } from '../conversations/conversation-store';
-import { userRefOf } from '../messages/send-message';
+import { resolveDirectPeer, userRefOf } from '../messages/send-message';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
 
@@ -253,9 +253,7 @@ async function targetOf(
   minRole: RoomRole,
 ): Promise<UserRef> {
   requireRoleIn(await services.conversations.findById(id), caller.userId, minRole);
-  if (username === caller.username.toLowerCase()) return userRefOf(caller);
-  const user = await services.users.requireByUsername(username, caller.token);
-  return { id: user.id, username: user.username };
+  return resolveDirectPeer(services, caller, username);
 }
 
 export async function setRoomRole(
