@@ -10,6 +10,7 @@ import {
 } from '@parley/contracts';
 import request from 'supertest';
 import type { InsertAttempt } from '../src/messages/message-store';
+import { requireRoomRole } from '../src/rooms/rooms';
 import { bearer, useChatHarness, type ChatInstance, type TestUser } from './support/chat-harness';
 
 const h = useChatHarness();
@@ -498,4 +499,18 @@ it('When members send to a 30-member room, then no send reads the member list un
   const event = await h.events.waitFor('new_message', (e) => e.data.message.text === 'c1');
   expect(event.recipients).toHaveLength(29);
   expect(event.recipients).not.toContain(others[0]!.id);
+});
+
+it('When another feature asks requireRoomRole, then it answers the role or the same errors as the routes', async () => {
+  const [owner, bob, eve] = [h.newUser('owner'), h.newUser('bob'), h.newUser('eve')];
+  const room = await roomOf(owner, [bob], true);
+  const services = h.app.services;
+
+  expect(await requireRoomRole(services, room.id, owner.id, 'admin')).toBe('owner');
+  await expect(requireRoomRole(services, room.id, bob.id, 'admin')).rejects.toMatchObject({
+    code: 'forbidden',
+  });
+  await expect(requireRoomRole(services, room.id, eve.id, 'member')).rejects.toMatchObject({
+    code: 'conversation_not_found',
+  });
 });

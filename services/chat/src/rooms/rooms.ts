@@ -83,7 +83,8 @@ export function requireRoleIn(
 /**
  * For other features that need a role (e.g. registering a room's webhook): the
  * caller's role in the room if it is at least `minRole`, else the errors of
- * requireRoleIn. One point read of the member row after the room's.
+ * requireRoleIn. Two point reads (the room's document and the caller's member row),
+ * never the member list.
  */
 export async function requireRoomRole(
   services: ChatServices,
@@ -91,8 +92,11 @@ export async function requireRoomRole(
   userId: string,
   minRole: RoomRole,
 ): Promise<RoomRole> {
-  const room = await services.conversations.findRoomDoc(roomId);
-  const row = room ? await services.conversations.roomMembers.find(roomId, userId) : null;
+  // both reads whatever the id names, so an outsider learns nothing from the time
+  const [room, row] = await Promise.all([
+    services.conversations.findRoomDoc(roomId),
+    services.conversations.roomMembers.find(roomId, userId),
+  ]);
   const view: ConversationDoc | null = room && {
     ...room,
     members: row ? [{ id: row.userId, username: row.username, role: row.role }] : [],
