@@ -65,7 +65,7 @@ const config = {
   fixed: { rate: 100, conversations: 50 },
   peer: opts.peer,
   // the peer scenario's room: this many websocket clients on one instance
-  peerClients: quick ? 100 : 200,
+  peerClients: 200,
 };
 if (config.users % (2 * config.workers) !== 0)
   throw new Error('--users must be a multiple of 2 × --workers (pairs stay in one worker)');

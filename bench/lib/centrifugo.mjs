@@ -46,8 +46,17 @@ export async function buildCentrifugo(log) {
       };
     }
   }
-  const { stdout } = await run(binary, ['version']);
-  return { binary, version: stdout.trim() };
+  // `go install` stamps no version into the binary (its `version` says v0.0.0): read
+  // the module version from the build info instead
+  let version = `Centrifugo ${CENTRIFUGO_VERSION}`;
+  try {
+    const { stdout } = await run('go', ['version', '-m', binary]);
+    const mod = /^\s*mod\s+(\S+)\s+(\S+)/m.exec(stdout);
+    if (mod) version = `Centrifugo ${mod[2]} (${mod[1]}, ${stdout.split('\n')[0].split(': ')[1]})`;
+  } catch {
+    // no Go to ask: the pinned version it was built from
+  }
+  return { binary, version };
 }
 
 function freePort() {

@@ -114,7 +114,7 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
       let sent = 0;
       for (const userId of userIds) {
         const sockets = options.registry.socketsOf(userId);
-        if (sockets.size === 0) continue;
+        if (sockets.length === 0) continue;
         data ??= Buffer.from(JSON.stringify(frame));
         const except =
           sendOptions.except?.userId === userId ? sendOptions.except.connectionId : undefined;
