@@ -488,7 +488,7 @@ export async function writeReport(results, base) {
       `Median saturated deliveries/s: Parley ${n(pr.summary.parleyDeliveriesPerSecond, 0)}, ` +
         `Centrifugo ${n(pr.summary.peerDeliveriesPerSecond, 0)} (${pct(pr.summary.ratio)}); last clean step ` +
         `${n(pr.summary.parleyLastCleanRate)} vs ${n(pr.summary.peerLastCleanRate)} messages/s; push CPU per delivery ` +
-        `at the lowest step ${n(pr.summary.parleyCpuUsPerDelivery)} vs ${n(pr.summary.peerCpuUsPerDelivery)} µs. ` +
+        `at the last clean step ${n(pr.summary.parleyCpuUsPerDelivery)} vs ${n(pr.summary.peerCpuUsPerDelivery)} µs. ` +
         'Parley stores every message (one REST send each); Centrifugo publishes through its server API and stores nothing.',
       '',
     );

@@ -470,10 +470,10 @@ async function runStep({
 }
 
 /** Steps up the rate until a step saturates; returns every step and the saturated rate. */
-async function ladder({ mode, group, url, extra, start, factor, max }) {
+async function ladder({ mode, group, url, extra, start, factor, max, pids }) {
   const steps = [];
   for (let rate = start; rate <= max; rate = Math.round(rate * factor * 10) / 10) {
-    const step = await runStep({ mode, group, rate, url, extra });
+    const step = await runStep({ mode, group, rate, url, extra, pids });
     steps.push(step);
     if (step.saturated) break;
   }
@@ -690,6 +690,8 @@ async function scenarioFanout() {
   };
 }
 
+const lastClean = (ladderResult) => ladderResult.steps.filter((s) => !s.saturated).at(-1);
+
 /**
  * `--peer centrifugo`: room fan-out to config.peerClients websocket clients on one
  * instance, Parley (one room, one websocket instance) against Centrifugo (one channel,
@@ -760,6 +762,7 @@ async function scenarioPeer() {
         for (const step of repeat[key].steps)
           step.pushCpuUsPerDelivery = round(
             ((step.processes[proc]?.cpuMs ?? 0) * 1000) / Math.max(1, step.delivered),
+            1,
           );
       }
       repeats.push(repeat);
@@ -783,9 +786,13 @@ async function scenarioPeer() {
         met: centrifugo ? parley / centrifugo >= 0.5 : false,
         parleyLastCleanRate: median(repeats.map((r) => r.parley.lastCleanRate)),
         peerLastCleanRate: median(repeats.map((r) => r.centrifugo.lastCleanRate)),
-        parleyCpuUsPerDelivery: median(repeats.map((r) => r.parley.steps[0]?.pushCpuUsPerDelivery)),
+        // at the last clean step: the most deliveries before saturation (CPU is read in
+        // 10 ms ticks, too coarse for the first steps)
+        parleyCpuUsPerDelivery: median(
+          repeats.map((r) => lastClean(r.parley)?.pushCpuUsPerDelivery),
+        ),
         peerCpuUsPerDelivery: median(
-          repeats.map((r) => r.centrifugo.steps[0]?.pushCpuUsPerDelivery),
+          repeats.map((r) => lastClean(r.centrifugo)?.pushCpuUsPerDelivery),
         ),
         lost: steps.reduce((n, s) => n + s.lost, 0),
         duplicated: steps.reduce((n, s) => n + s.duplicated, 0),
@@ -1174,7 +1181,7 @@ try {
   if (config.scenarios.includes('auth')) results.scenarios.auth = await scenarioAuth();
   if (config.scenarios.includes('profile')) {
     const saturated = results.scenarios.chat?.summary.rest.saturatedRate;
-    const rate = Math.round(saturated ?? 200);
+    const rate = Math.round(saturated ?? 50); // without the chat scenario: a rate this machine keeps up with
     results.scenarios.profile = await scenarioProfile(rate);
   }
 } catch (err) {
