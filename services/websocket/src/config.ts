@@ -51,7 +51,7 @@ export const websocketEnvSchema = z.object({
       'Handled events acknowledged with one AMQP ack (`multiple`), at most; kept below half of `EVENTS_PREFETCH`. `1` acks each event.',
     ),
   EVENTS_ACK_WINDOW_MS: envVars
-    .durationMs(100)
+    .durationMs(250)
     .describe(
       'How long a handled event waits for more to share its ack. Clients see no delay: events are pushed before they are acked.',
     ),
