@@ -175,29 +175,18 @@ async function connect({ group, kind, baseUrl, users, concurrency }) {
       kind === 'raw'
         ? `${baseUrl}/?user=${encodeURIComponent(user.id)}`
         : `${baseUrl}/ws?token=${encodeURIComponent(user.token)}`;
-    return new Promise((resolve) => {
-      const begun = nowMs();
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      const entry = { user, ws, seen: new Set(), conversations: new Map() };
-      const fail = (why) => {
-        errors.push(why);
-        ws.terminate();
-        resolve(null);
-      };
-      ws.once('unexpected-response', (_req, res) => fail(`upgrade ${res.statusCode}`));
-      ws.once('error', (err) => fail(err.message));
-      ws.once('message', (data) => {
+    return openSocket({
+      url,
+      user,
+      handshake,
+      errors,
+      // the first frame must be `ready`
+      isReady: (data) => {
         const frame = JSON.parse(data.toString());
-        if (frame.type !== 'ready') return fail(`first frame ${frame.type}`);
-        record(handshake, nowMs() - begun);
-        ws.removeAllListeners('error');
-        ws.on('error', () => {});
-        ws.on('message', (more) => onFrame(entry, more));
-        ws.on('close', (code) => {
-          if (!entry.closing) closedUnexpectedly.push(code);
-        });
-        resolve(entry);
-      });
+        if (frame.type !== 'ready') throw new Error(`first frame ${frame.type}`);
+        return true;
+      },
+      onFrame,
     });
   });
   const elapsedMs = nowMs() - started;
@@ -217,9 +206,38 @@ async function connect({ group, kind, baseUrl, users, concurrency }) {
  * subscribe to the bench channel; ready once the subscribe is answered.
  */
 function connectCentrifugo({ baseUrl, user, handshake, errors }) {
+  return openSocket({
+    url: `${baseUrl}/connection/websocket`,
+    user,
+    handshake,
+    errors,
+    greet: (ws) =>
+      ws.send(
+        `${JSON.stringify({ id: 1, connect: { token: user.token } })}\n` +
+          JSON.stringify({ id: 2, subscribe: { channel: user.channel } }),
+      ),
+    isReady: (data) => {
+      for (const line of data.toString().split('\n')) {
+        if (line === '') continue;
+        const reply = JSON.parse(line);
+        if (reply.error) throw new Error(`centrifugo ${reply.id}: ${JSON.stringify(reply.error)}`);
+        if (reply.id === 2) return true;
+      }
+      return false;
+    },
+    onFrame: onCentrifugoFrame,
+  });
+}
+
+/**
+ * Opens one socket; `greet` speaks first once it is open, `isReady` reads frames until
+ * it says the socket is ready (or throws why not), then `onFrame` gets every frame.
+ * Resolves with the socket's entry, or null (the reason in `errors`).
+ */
+function openSocket({ url, user, handshake, errors, greet, isReady, onFrame: frames }) {
   return new Promise((resolve) => {
     const begun = nowMs();
-    const ws = new WebSocket(`${baseUrl}/connection/websocket`, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false });
     const entry = { user, ws, seen: new Set(), conversations: new Map() };
     const fail = (why) => {
       errors.push(why);
@@ -228,28 +246,24 @@ function connectCentrifugo({ baseUrl, user, handshake, errors }) {
     };
     ws.once('unexpected-response', (_req, res) => fail(`upgrade ${res.statusCode}`));
     ws.once('error', (err) => fail(err.message));
-    ws.once('open', () => {
-      ws.send(
-        `${JSON.stringify({ id: 1, connect: { token: user.token } })}\n` +
-          JSON.stringify({ id: 2, subscribe: { channel: user.channel } }),
-      );
-    });
+    if (greet) ws.once('open', () => greet(ws));
     const onSetup = (data) => {
-      for (const line of data.toString().split('\n')) {
-        if (line === '') continue;
-        const reply = JSON.parse(line);
-        if (reply.error) return fail(`centrifugo ${reply.id}: ${JSON.stringify(reply.error)}`);
-        if (reply.id !== 2) continue;
-        record(handshake, nowMs() - begun);
-        ws.off('message', onSetup);
-        ws.removeAllListeners('error');
-        ws.on('error', () => {});
-        ws.on('message', (more) => onCentrifugoFrame(entry, more));
-        ws.on('close', (code) => {
-          if (!entry.closing) closedUnexpectedly.push(code);
-        });
-        return resolve(entry);
+      let ready;
+      try {
+        ready = isReady(data);
+      } catch (err) {
+        return fail(err.message);
       }
+      if (!ready) return;
+      record(handshake, nowMs() - begun);
+      ws.off('message', onSetup);
+      ws.removeAllListeners('error');
+      ws.on('error', () => {});
+      ws.on('message', (more) => frames(entry, more));
+      ws.on('close', (code) => {
+        if (!entry.closing) closedUnexpectedly.push(code);
+      });
+      resolve(entry);
     };
     ws.on('message', onSetup);
   });

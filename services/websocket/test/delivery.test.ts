@@ -214,12 +214,13 @@ describe('event delivery', () => {
     const { clients } = await setup();
     const stranger = newUser(ws.issuer);
     const deadLettered = await deadLetterCount();
-    await ws.injector.publishRaw({
+    const malformed = {
       ...createEvent('read', { conversationId: 'c', userId: stranger.userId, seq: 1 }, [
         stranger.userId,
       ]),
       data: { seq: 'x' },
-    });
+    };
+    await ws.injector.publishRaw(malformed);
     // one queue keeps order: once the sentinel is here, the stranger's event was handled
     await expectNothingBeforeSentinel(clients.alicePhone);
     expect(await deadLetterCount()).toBe(deadLettered);
