@@ -18,8 +18,13 @@ export const benchOptionsSchema = z.object({
     .string()
     .default('chat,fanout,connections,auth,profile')
     .describe(
-      'Comma list of the scenarios to run, of `chat`, `fanout`, `connections`, `auth`, `profile`.',
+      'Comma list of the scenarios to run, of `chat`, `fanout`, `connections`, `auth`, `profile` (and `peer`, which `--peer` adds).',
     ),
+  peer: z.enum(['centrifugo']).optional().meta({
+    description:
+      'Also run room fan-out to 200 websocket clients on one instance against this peer, side by side: `centrifugo` (v6.9.1, built with `go install` into ~/.cache/parley-bench when Go is present; skipped with a note when not).',
+    defaultText: 'no peer',
+  }),
   repeats: count()
     .optional()
     .meta({

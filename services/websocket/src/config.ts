@@ -45,6 +45,16 @@ export const websocketEnvSchema = z.object({
   EVENTS_PREFETCH: envVars
     .int(200, { min: 1, max: 65_535 })
     .describe('Unacked deliveries RabbitMQ hands this instance at once.'),
+  EVENTS_ACK_BATCH: envVars
+    .int(50, { min: 1, max: 65_535 })
+    .describe(
+      'Handled events acknowledged with one AMQP ack (`multiple`), at most; kept below half of `EVENTS_PREFETCH`. `1` acks each event.',
+    ),
+  EVENTS_ACK_WINDOW_MS: envVars
+    .durationMs(250)
+    .describe(
+      'How long a handled event waits for more to share its ack. Clients see no delay: events are pushed before they are acked.',
+    ),
   EVENT_DEDUPE_SIZE: envVars
     .int(10_000, { min: 1 })
     .describe('How many recent event ids are remembered to drop redeliveries.'),
