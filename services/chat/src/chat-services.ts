@@ -43,6 +43,12 @@ import {
   type SendLimits,
 } from './messages/send-admission';
 import type { UserDirectory } from './user-directory';
+import { createAttachmentStore, type AttachmentStore } from './attachments/attachment-store';
+import {
+  DEFAULT_ATTACHMENT_SETTINGS,
+  type AttachmentSettings,
+} from './attachments/attachment-upload';
+import { createWebhookStore, type WebhookStore } from './webhooks/webhook-store';
 import type { Collection, Document } from 'mongodb';
 
 export interface ChatServices {
@@ -62,6 +68,13 @@ export interface ChatServices {
   /** Members a room may have at most (docs/design.md §4.14). */
   roomMaxMembers: number;
   sendHooks: SendHooks;
+  /** Files in GridFS (attachments/), and their limits. */
+  attachments: AttachmentStore;
+  attachmentSettings: AttachmentSettings;
+  /** Outgoing webhooks registered per room (webhooks/). */
+  webhooks: WebhookStore;
+  /** Whether webhook targets may be private, loopback or link-local addresses. */
+  webhookAllowPrivate: boolean;
   now: () => Date;
   /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
   ensureIndexes(): Promise<void>;
@@ -97,6 +110,9 @@ export interface ChatServicesOptions {
   roomMaxMembers?: number;
   /** Overload limits for sends; each defaults to DEFAULT_SEND_LIMITS'. */
   sendLimits?: Partial<SendLimits>;
+  attachmentSettings?: Partial<AttachmentSettings>;
+  /** Default false: webhooks may target only public addresses. */
+  webhookAllowPrivate?: boolean;
   now?: () => Date;
 }
 
@@ -145,6 +161,8 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     { ...DEFAULT_USER_LIMITS, ...definedOnly(options.limits) },
     (rule) => options.metrics.rateLimited.inc({ rule }),
   );
+  const attachments = createAttachmentStore(options.db);
+  const webhooks = createWebhookStore(options.db);
   return {
     messages,
     conversations,
@@ -160,6 +178,13 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     rateLimiter,
     roomMaxMembers: options.roomMaxMembers ?? DEFAULT_ROOM_MAX_MEMBERS,
     sendHooks: options.sendHooks ?? {},
+    attachments,
+    attachmentSettings: {
+      ...DEFAULT_ATTACHMENT_SETTINGS,
+      ...definedOnly(options.attachmentSettings),
+    },
+    webhooks,
+    webhookAllowPrivate: options.webhookAllowPrivate ?? false,
     now,
     async ensureIndexes() {
       await Promise.all([
@@ -167,6 +192,8 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
         conversations.ensureIndexes(),
         readMarkers.ensureIndexes(),
         rateLimiter.ensureIndexes(),
+        attachments.ensureIndexes(),
+        webhooks.ensureIndexes(),
       ]);
     },
   };

@@ -48,9 +48,11 @@ export async function deleteMessage(
     requireSender(current, caller);
     if (current.deletedAt) return undefined;
     return {
-      set: { text: '', deletedAt: services.now(), reactions: [] },
+      set: { text: '', deletedAt: services.now(), reactions: [], attachments: [] },
       events: (after) => [messageUpdatedEvent(toMessage(after), conversation)],
     };
   });
   services.outbox.dispatch(MESSAGES_COLLECTION, message._id, result.events);
+  // also on a repeated delete, so a delete retried after this failed still removes them
+  await services.attachments.deleteForMessage(message._id.toHexString());
 }

@@ -15,6 +15,7 @@ import { requireMemberRecently } from '../conversations/conversation-access';
 import type { ConversationDoc } from '../conversations/conversation-store';
 import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
 import type { SendLifetime } from './send-admission';
+import { claimAttachments } from '../attachments/attachment-claims';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
 
@@ -128,6 +129,7 @@ async function storeNewMessage(
   });
   const { conversation, parentId } = prepared;
   admission.ensureWanted(lifetime);
+  const attached = await claimAttachments(services, caller, input, conversation._id);
 
   let result: InsertResult;
   try {
@@ -143,7 +145,8 @@ async function storeNewMessage(
           {
             conversationId: conversation._id,
             sender: userRefOf(caller),
-            text: input.text,
+            text: input.text ?? '',
+            ...attached?.fields,
             ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
             ...(parentId !== undefined ? { parentId } : {}),
           },
@@ -156,9 +159,11 @@ async function storeNewMessage(
       { signal: lifetime.signal, finishBy: admission.doneBy(lifetime) },
     );
   } catch (err) {
+    await attached?.release();
     throw admission.fromQueue(err, lifetime);
   }
   if (!result.created) {
+    await attached?.release();
     services.limits.refund('send', caller.userId); // a retry is not a new message
     return { message: toMessage(result.doc), created: false };
   }
