@@ -30,7 +30,13 @@ export interface StackOptions {
     auth?: EnvOverride;
     chat?: EnvOverride;
     websocket?: Env | ((defaults: Readonly<Env>, index: number) => Env);
+    webhooks?: EnvOverride;
   };
+  /**
+   * Start the webhook delivery worker too (default false), on a queue of the stack's
+   * own; chat and it then allow loopback targets (WEBHOOK_ALLOW_PRIVATE).
+   */
+  webhooks?: boolean;
   /** Bound on each service's wait for /readyz (default 20 000 ms). */
   readyTimeoutMs?: number;
   /** Where log files go (default a fresh folder under the OS temp dir). */
@@ -58,6 +64,8 @@ export interface Stack {
     auth: ServiceProcess;
     chat: ServiceProcess;
     websockets: readonly ServiceProcess[];
+    /** The webhook worker, when `webhooks` was asked for. */
+    webhooks?: ServiceProcess;
   };
   /** Every process: auth, chat, websocket-0, websocket-1… */
   readonly all: readonly ServiceProcess[];
@@ -105,6 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dbName = name.slice(0, 60);
   const exchange = `parley.e2e.${name}`;
   const presenceExchange = `${exchange}.presence`;
+  const webhookQueue = `${exchange}.webhooks`;
   const mongoUrl = testMongoUrl(dbName);
   const amqp = amqpUrl();
   const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
@@ -134,7 +143,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stopAll = () =>
     (stopped ??= (async () => {
       await Promise.all(all.map((service) => service.dispose()));
-      if (!options.keepData) await dropData(mongoUrl, amqp, [exchange, presenceExchange]);
+      if (!options.keepData) {
+        await dropData(mongoUrl, amqp, [exchange, presenceExchange], [webhookQueue]);
+      }
     })());
 
   try {
@@ -170,6 +181,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           AMQP_URL: amqp,
           AUTH_URL: auth.url,
           EVENTS_EXCHANGE: exchange,
+          ...(options.webhooks ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {}),
         },
         options.serviceEnv?.chat,
       ),
@@ -198,6 +210,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const started = await Promise.allSettled(websockets.map((ws) => ws.start()));
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
+    const webhooks = options.webhooks
+      ? make(
+          'webhooks',
+          'webhooks',
+          applyOverride(
+            {
+              ...common,
+              MONGO_URL: mongoUrl,
+              AMQP_URL: amqp,
+              EVENTS_EXCHANGE: exchange,
+              WEBHOOK_QUEUE: webhookQueue,
+              WEBHOOK_ALLOW_PRIVATE: 'true',
+            },
+            options.serviceEnv?.webhooks,
+          ),
+        )
+      : undefined;
+    await webhooks?.start();
 
     return {
       name,
@@ -209,7 +239,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       authUrl: auth.url,
       chatUrl: chat.url,
       websocketUrls: websockets.map((ws) => ws.url),
-      services: { auth, chat, websockets },
+      services: { auth, chat, websockets, ...(webhooks ? { webhooks } : {}) },
       all,
       logDir,
       unexpectedExits,
@@ -223,7 +253,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 // Best effort, bounded: a leftover database or exchange is harmless, a hang is not.
-async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Promise<void> {
+async function dropData(
+  mongoUrl: string,
+  amqp: string,
+  exchanges: string[],
+  queues: string[],
+): Promise<void> {
   const bound = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(
       () => undefined,
@@ -245,6 +280,7 @@ async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Pr
         try {
           const channel = await connection.createChannel();
           for (const exchange of exchanges) await channel.deleteExchange(exchange);
+          for (const queue of queues) await channel.deleteQueue(queue);
         } finally {
           await connection.close();
         }
