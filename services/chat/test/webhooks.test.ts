@@ -1,0 +1,148 @@
+// Registering webhooks (docs/design.md §12) against the real app and database, with
+// private targets refused (WEBHOOK_ALLOW_PRIVATE off), and the pure parts of delivery:
+// which addresses count as private, the signature, the backoff.
+import { createHmac } from 'node:crypto';
+import { createdWebhookResponseSchema, webhooksResponseSchema } from '@parley/contracts';
+import request from 'supertest';
+import { signatureHeader } from '../src/webhooks/webhook-delivery';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../src/webhooks/webhook-dispatcher';
+import { isNonPublicAddress, resolvePublicAddresses } from '../src/webhooks/webhook-targets';
+import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
+
+const h = useChatHarness({ webhookAllowPrivate: false });
+const api = () => request(h.app.url);
+
+async function roomOf(owner: TestUser, members: TestUser[] = []): Promise<string> {
+  const res = await api()
+    .post('/chat/rooms')
+    .set(bearer(owner))
+    .send({ name: 'hooks', members: members.map((m) => m.username) });
+  expect(res.status).toBe(201);
+  return (res.body as { conversation: { id: string } }).conversation.id;
+}
+
+const register = (user: TestUser, roomId: string, url: string, events = ['new_message']) =>
+  api().post(`/chat/rooms/${roomId}/webhooks`).set(bearer(user)).send({ url, events });
+
+it('When a webhook targets loopback, a private or link-local address, or is not http(s), then 400 validation_failed and nothing is stored', async () => {
+  const owner = h.newUser('owner');
+  const roomId = await roomOf(owner);
+
+  for (const url of [
+    'http://127.0.0.1:8080/hook',
+    'http://localhost/hook',
+    'http://10.1.2.3/hook',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[::1]/hook',
+    'http://[::ffff:192.168.0.1]/hook',
+    'ftp://example.com/hook',
+    'javascript:alert(1)',
+    'https://user:pw@example.com/hook',
+  ]) {
+    const res = await register(owner, roomId, url);
+    expect([url, res.status, res.body.code]).toEqual([url, 400, 'validation_failed']);
+  }
+  expect(await h.db.collection('webhooks').countDocuments({ roomId })).toBe(0);
+});
+
+it('When the owner registers a public target, then the secret is shown once; listing hides it, and a member who is not an owner is refused', async () => {
+  const [owner, member, outsider] = [h.newUser('owner'), h.newUser('member'), h.newUser('out')];
+  const roomId = await roomOf(owner, [member]);
+
+  // a literal public address: no DNS needed on the build machine
+  const created = await register(owner, roomId, 'https://93.184.215.14/hook', [
+    'new_message',
+    'reaction',
+  ]);
+  const listed = await api().get(`/chat/rooms/${roomId}/webhooks`).set(bearer(owner));
+  const byMember = await register(member, roomId, 'https://93.184.215.14/hook');
+  const byOutsider = await api().get(`/chat/rooms/${roomId}/webhooks`).set(bearer(outsider));
+
+  expect(created.status).toBe(201);
+  const { webhook } = createdWebhookResponseSchema.parse(created.body);
+  expect(webhook.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+  expect(webhooksResponseSchema.parse(listed.body).webhooks).toEqual([
+    {
+      id: webhook.id,
+      roomId,
+      url: 'https://93.184.215.14/hook',
+      events: ['new_message', 'reaction'],
+      createdAt: webhook.createdAt,
+    },
+  ]);
+  expect(JSON.stringify(listed.body)).not.toContain(webhook.secret);
+  expect([byMember.status, byMember.body.code]).toEqual([403, 'forbidden']);
+  expect(byOutsider.status).toBe(403); // a public room: visible, but not theirs
+});
+
+it('When a webhook is deleted, then it is gone; an unknown one is 404 webhook_not_found', async () => {
+  const owner = h.newUser('owner');
+  const roomId = await roomOf(owner);
+  const { webhook } = createdWebhookResponseSchema.parse(
+    (await register(owner, roomId, 'https://93.184.215.14/hook')).body,
+  );
+
+  const deleted = await api()
+    .delete(`/chat/rooms/${roomId}/webhooks/${webhook.id}`)
+    .set(bearer(owner));
+  const again = await api()
+    .delete(`/chat/rooms/${roomId}/webhooks/${webhook.id}`)
+    .set(bearer(owner));
+  const attempts = await api()
+    .get(`/chat/rooms/${roomId}/webhooks/${webhook.id}/deliveries`)
+    .set(bearer(owner));
+
+  expect(deleted.status).toBe(204);
+  expect([again.status, again.body.code]).toEqual([404, 'webhook_not_found']);
+  expect(attempts.status).toBe(404);
+});
+
+describe('webhook targets and signatures', () => {
+  it('When addresses are classified, then loopback, private, link-local, CGNAT and mapped ones are not public', () => {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect([a, isNonPublicAddress(a)]).toEqual([a, true]);
+    }
+    for (const a of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8']) {
+      expect([a, isNonPublicAddress(a)]).toEqual([a, false]);
+    }
+  });
+
+  it('When a name resolves to a public and a private address, then it is refused (DNS rebinding)', async () => {
+    const resolver = () =>
+      Promise.resolve([
+        { address: '93.184.215.14', family: 4 },
+        { address: '10.0.0.5', family: 4 },
+      ]);
+    await expect(resolvePublicAddresses('bots.example', false, resolver)).rejects.toThrow(
+      /non-public/,
+    );
+    await expect(resolvePublicAddresses('bots.example', true, resolver)).resolves.toHaveLength(2);
+  });
+
+  it('When a body is signed, then v1 is the hex HMAC-SHA256 of "<t>.<body>" with t in seconds', () => {
+    const header = signatureHeader('whsec_x', '{"a":1}', new Date(1_700_000_000_500));
+    const expected = createHmac('sha256', 'whsec_x').update('1700000000.{"a":1}').digest('hex');
+    expect(header).toBe(`t=1700000000,v1=${expected}`);
+  });
+
+  it('When retries follow each other, then waits double up to the cap, with jitter between half and all of it', () => {
+    const policy = { ...DEFAULT_RETRY_POLICY, baseMs: 1000, maxMs: 8000 };
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(n, policy, () => 1))).toEqual([
+      1000, 2000, 4000, 8000, 8000,
+    ]);
+    expect(retryDelayMs(3, policy, () => 0)).toBe(2000);
+  });
+});
