@@ -90,6 +90,7 @@ export async function loadComposeDefinitions(
     RABBITMQ_AUTH_PASSWORD: password(),
     RABBITMQ_CHAT_PASSWORD: password(),
     RABBITMQ_WEBSOCKET_PASSWORD: password(),
+    RABBITMQ_WEBHOOKS_PASSWORD: password(),
   };
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-definitions-'));
   const rendered = path.join(dir, 'definitions.json');
