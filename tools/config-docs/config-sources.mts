@@ -42,7 +42,7 @@ export function configSections(): ConfigSection[] {
     {
       title: 'webhook worker (`services/chat/src/webhooks/worker-config.ts`)',
       intro:
-        'The delivery worker, a process of its own started from chat\'s package (`node dist/webhooks/worker-main.js`); it reads the [shared ones](#shared-by-the-three-services) too.',
+        "The delivery worker, a process of its own started from chat's package (`node dist/webhooks/worker-main.js`); it reads the [shared ones](#shared-by-the-three-services) too.",
       settings: settingsOf(webhookWorkerEnvSchema).filter(
         (setting) => !shared.some((s) => s.name === setting.name),
       ),

@@ -345,5 +345,9 @@ it('When a message is deleted, then its files are deleted', async () => {
 
   expect(deleted.status).toBe(204);
   expect((await download(bob, file.id)).status).toBe(404);
-  expect(await h.db.collection('attachments.chunks').countDocuments({ files_id: ObjectId.createFromHexString(file.id) })).toBe(0);
+  expect(
+    await h.db
+      .collection('attachments.chunks')
+      .countDocuments({ files_id: ObjectId.createFromHexString(file.id) }),
+  ).toBe(0);
 });
