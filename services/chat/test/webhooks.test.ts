@@ -2,10 +2,20 @@
 // private targets refused (WEBHOOK_ALLOW_PRIVATE off), and the pure parts of delivery:
 // which addresses count as private, the signature, the backoff.
 import { createHmac } from 'node:crypto';
-import { createdWebhookResponseSchema, webhooksResponseSchema } from '@parley/contracts';
+import {
+  createEvent,
+  createdWebhookResponseSchema,
+  webhooksResponseSchema,
+} from '@parley/contracts';
+import { createSilentLogger, waitFor } from '@parley/testing';
+import { ObjectId } from 'mongodb';
 import request from 'supertest';
 import { signatureHeader } from '../src/webhooks/webhook-delivery';
-import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../src/webhooks/webhook-dispatcher';
+import {
+  DEFAULT_RETRY_POLICY,
+  createWebhookDispatcher,
+  retryDelayMs,
+} from '../src/webhooks/webhook-dispatcher';
 import { isNonPublicAddress, resolvePublicAddresses } from '../src/webhooks/webhook-targets';
 import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
@@ -144,5 +154,72 @@ describe('webhook targets and signatures', () => {
       1000, 2000, 4000, 8000, 8000,
     ]);
     expect(retryDelayMs(3, policy, () => 0)).toBe(2000);
+  });
+});
+
+describe('the delivery lanes (real MongoDB, a stand-in for the HTTP attempt, a test clock)', () => {
+  function messageEvent(roomId: string, text: string) {
+    return createEvent(
+      'new_message',
+      {
+        message: {
+          id: new ObjectId().toHexString(),
+          conversationId: roomId,
+          seq: 1,
+          sender: { id: 'u1', username: 'alice' },
+          text,
+          reactions: {},
+          createdAt: new Date().toISOString(),
+        },
+        conversation: { id: roomId, kind: 'room', name: 'hooks' },
+      },
+      ['u1'],
+    );
+  }
+
+  it('When a webhook keeps failing past the give-up period, then it is disabled and what it was owed is dropped; until then later events wait', async () => {
+    const store = h.app.services.webhooks;
+    const roomId = `room-${new ObjectId().toHexString()}`;
+    const webhook = await store.insert({
+      roomId,
+      url: 'https://93.184.215.14/hook',
+      events: ['new_message'],
+      secret: 'whsec_test',
+      createdBy: 'u1',
+      createdAt: new Date(),
+    });
+    let skipped = 0; // the test clock runs with real time, plus what the test skips
+    const sent: string[] = [];
+    const dispatcher = createWebhookDispatcher({
+      store,
+      delivery: { timeoutMs: 1_000, allowPrivate: false },
+      retry: { baseMs: 20, maxMs: 40, giveUpMs: 24 * 60 * 60 * 1000 },
+      logger: createSilentLogger('webhooks'),
+      now: () => new Date(Date.now() + skipped),
+      send: (request) => {
+        sent.push(JSON.parse(request.body).data.message.text as string);
+        return Promise.resolve({ delivered: false, status: 500, durationMs: 1 });
+      },
+    });
+    try {
+      await dispatcher.accept(messageEvent(roomId, 'first'));
+      await dispatcher.accept(messageEvent(roomId, 'second'));
+      await waitFor(() => sent.length >= 3, { description: 'three attempts' });
+      expect(new Set(sent)).toEqual(new Set(['first'])); // the second waits its turn
+
+      skipped += 25 * 60 * 60 * 1000;
+      await waitFor(
+        async () => (await store.findById(webhook._id.toHexString()))?.disabledAt !== undefined,
+        { description: 'the webhook disabled' },
+      );
+
+      expect(await store.deliveries.countDocuments({ webhookId: webhook._id.toHexString() })).toBe(
+        0,
+      );
+      const attempts = await store.recentAttempts(webhook._id.toHexString(), 100);
+      expect(attempts.every((a) => a.status === 500 && !a.delivered)).toBe(true);
+    } finally {
+      await dispatcher.stop();
+    }
   });
 });

@@ -77,7 +77,12 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
+/** Old attempts are trimmed every this many attempts of a webhook, not on each one. */
+const TRIM_EVERY = 10;
+
 interface Lane {
+  /** Attempts recorded by this process, for trimming every TRIM_EVERY. */
+  recorded: number;
   running?: Promise<void>;
   /** Set when work arrived while running: run once more. */
   again: boolean;
@@ -97,7 +102,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     if (stopped) return;
     let lane = lanes.get(webhookId);
     if (!lane) {
-      lane = { again: false };
+      lane = { again: false, recorded: 0 };
       lanes.set(webhookId, lane);
     }
     if (lane.timer) {
@@ -125,7 +130,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   function schedule(webhookId: string, delayMs: number): void {
     if (stopped) return;
-    const lane = lanes.get(webhookId) ?? { again: false };
+    const lane = lanes.get(webhookId) ?? { again: false, recorded: 0 };
     lanes.set(webhookId, lane);
     if (lane.timer) clearTimeout(lane.timer);
     // setTimeout holds at most ~24.8 days; the delays here are far below that
@@ -134,6 +139,9 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   }
 
   async function runLane(webhookId: string): Promise<void> {
+    // read once per run: it changes only by being removed (its deliveries go with it)
+    // or disabled (by this lane)
+    let webhook: WebhookDoc | null | undefined;
     while (!stopped) {
       const delivery = await store.nextDelivery(webhookId);
       if (!delivery) return;
@@ -142,13 +150,18 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         schedule(webhookId, wait);
         return;
       }
-      const webhook = await store.findById(webhookId);
+      webhook ??= await store.findById(webhookId);
       if (!webhook || webhook.disabledAt) {
         await store.deliveries.deleteMany({ webhookId });
         return;
       }
       const ok = await attempt(webhook, delivery);
       if (!ok) return;
+      if (webhook.failingSince) {
+        // the success just cleared it in the database; a later failure starts anew
+        const { failingSince: _cleared, ...healthy } = webhook;
+        webhook = healthy;
+      }
     }
   }
 
@@ -167,6 +180,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       { ...options.delivery, now },
     );
     options.onAttempt?.(outcome);
+    const lane = lanes.get(webhookId);
+    const recorded = lane ? ++lane.recorded : 1;
     await store.recordAttempt(
       webhookId,
       {
@@ -180,6 +195,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         delivered: outcome.delivered,
       },
       WEBHOOK_ATTEMPTS_KEPT,
+      recorded % TRIM_EVERY === 1,
     );
     if (outcome.delivered) {
       await store.delivered(delivery);

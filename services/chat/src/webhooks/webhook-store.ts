@@ -64,7 +64,13 @@ export interface WebhookStore {
   webhooksWithDeliveries(): Promise<string[]>;
   delivered(delivery: DeliveryDoc): Promise<void>;
   retryLater(delivery: DeliveryDoc, at: Date): Promise<void>;
-  recordAttempt(webhookId: string, attempt: WebhookAttempt, keep: number): Promise<void>;
+  /** Records an attempt; with `trim`, also drops all but the newest `keep`. */
+  recordAttempt(
+    webhookId: string,
+    attempt: WebhookAttempt,
+    keep: number,
+    trim?: boolean,
+  ): Promise<void>;
   recentAttempts(webhookId: string, limit: number): Promise<AttemptDoc[]>;
   markFailing(id: string, since: Date): Promise<void>;
   markHealthy(id: string): Promise<void>;
@@ -148,8 +154,9 @@ export function createWebhookStore(db: Db): WebhookStore {
         { $set: { nextAttemptAt: at }, $inc: { attempts: 1 } },
       );
     },
-    async recordAttempt(webhookId, attempt, keep) {
+    async recordAttempt(webhookId, attempt, keep, trim = true) {
       await attempts.insertOne({ _id: new ObjectId(), webhookId, ...attempt });
+      if (!trim) return;
       // keep the newest `keep`: everything older than the keep-th newest goes
       const [oldestKept] = await attempts
         .find({ webhookId }, { projection: { _id: 1 } })

@@ -4,6 +4,7 @@
 // On SIGTERM it stops taking events, lets the attempts under way finish and record
 // their outcome, then closes, so a restart neither loses nor repeats a delivery.
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eventEnvelopeSchema, parleyEventSchema, type EventEnvelope } from '@parley/contracts';
 import {
   announceListening,
@@ -18,6 +19,7 @@ import {
   createShutdown,
   finishHttpApp,
   installSignalHandlers,
+  isDependencyFailure,
   resolveCorsOrigins,
   startHttpServer,
   startMetricsServer,
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
     onAttempt: (outcome) => attempts.inc({ outcome: outcome.delivered ? 'delivered' : 'failed' }),
   });
   await dispatcher.resumeAll();
+  let stopping = false;
   const consumer = createEventConsumer<EventEnvelope>(amqp, {
     exchange: config.EVENTS_EXCHANGE,
     queue: {
@@ -67,7 +70,19 @@ async function main(): Promise<void> {
     logger,
     async handle(envelope) {
       const parsed = parleyEventSchema.safeParse(envelope);
-      if (parsed.success) await dispatcher.accept(parsed.data);
+      if (!parsed.success) return;
+      // MongoDB down is not the event's fault: hold it (and the queue behind it, which
+      // keeps them) until it can be stored, instead of dead-lettering it after one retry
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await dispatcher.accept(parsed.data);
+          return;
+        } catch (err) {
+          if (!isDependencyFailure(err) || stopping) throw err;
+          logger.warn({ err, attempt }, 'could not store deliveries; retrying');
+          await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+        }
+      }
     },
   });
 
@@ -97,7 +112,13 @@ async function main(): Promise<void> {
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       // no new events; what was taken but not acked comes back to the next consumer
-      { name: 'consumer', close: () => consumer.close() },
+      {
+        name: 'consumer',
+        close: () => {
+          stopping = true;
+          return consumer.close();
+        },
+      },
       { name: 'deliveries under way', close: () => dispatcher.stop() },
       { name: 'rabbitmq', close: () => amqp.close() },
       { name: 'mongodb', close: () => mongo.close() },
