@@ -75,6 +75,15 @@ export const benchOptionsSchema = z.object({
     .boolean()
     .default(false)
     .describe('Also copy the `.cpuprofile` files next to the results.'),
+  instances: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .optional()
+    .meta({
+      description:
+        'Run only the websocket-instances scenario (bench/instances.mjs): `3` runs 1, 2 and 3 instances, `1,4` those counts. CPU per event with no local recipient, per delivery, per idle socket, presence bytes/s, delivered rate.',
+      defaultText: 'not run',
+    }),
   help: z.boolean().default(false).describe('Print the flags and exit.'),
 });
 

@@ -35,6 +35,12 @@ if (opts.help) {
   console.log(benchHelp());
   process.exit(0);
 }
+if (opts.instances !== undefined) {
+  // the per-instance costs of the websocket tier (bench/instances.mjs), run alone
+  const { runInstancesFromCli } = await import('./instances.mjs');
+  await runInstancesFromCli(opts, opts.out ?? path.join(benchRoot, 'results'));
+  process.exit(0);
+}
 
 const quick = opts.quick;
 const outDir = opts.out ?? path.join(benchRoot, 'results');

@@ -40,6 +40,17 @@ import {
   contactsRequestSchema,
   contactsResponseSchema,
   typingRequestSchema,
+  updateRoomRequestSchema,
+  setRoleRequestSchema,
+  banRequestSchema,
+  bansResponseSchema,
+  roomUserParamsSchema,
+  usernameOnlyParamsSchema,
+  blockRequestSchema,
+  blocksResponseSchema,
+  muteRequestSchema,
+  mentionsQuerySchema,
+  mentionsResponseSchema,
 } from './chat';
 import type { ErrorCode } from './errors';
 import {
@@ -51,7 +62,7 @@ import {
 } from './webhooks';
 import type { z } from './zod';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type ServiceName = 'auth' | 'chat' | 'websocket';
 
 export interface RouteSpec {
@@ -77,6 +88,15 @@ const WITH_BODY: readonly ErrorCode[] = [
   'malformed_json',
   'unsupported_media_type',
   'payload_too_large',
+];
+
+/** What a room moderation route naming a user may answer besides those. */
+const MODERATION: readonly ErrorCode[] = [
+  'validation_failed',
+  'conversation_not_found',
+  'user_not_found',
+  'not_a_member',
+  'forbidden',
 ];
 
 function route<const R extends RouteSpec>(r: R): R {
@@ -203,6 +223,8 @@ export const ROUTES = {
       'conversation_not_found',
       'message_not_found',
       'not_a_member',
+      'blocked',
+      'banned',
       'rate_limited',
     ],
   }),
@@ -314,17 +336,17 @@ export const ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found', 'room_full'],
+    errors: [...AUTHED, 'conversation_not_found', 'room_full', 'banned'],
   }),
   leaveRoom: route({
     service: 'chat',
     method: 'post',
     path: '/chat/rooms/:id/leave',
-    summary: 'Leave a room',
+    summary: 'Leave a room (the last owner must hand over first: 403 forbidden)',
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found', 'not_a_member'],
+    errors: [...AUTHED, 'conversation_not_found', 'not_a_member', 'forbidden'],
   }),
   inviteToRoom: route({
     service: 'chat',
@@ -342,8 +364,136 @@ export const ROUTES = {
       'user_not_found',
       'not_a_member',
       'room_full',
+      'banned',
       'rate_limited',
     ],
+  }),
+  updateRoom: route({
+    service: 'chat',
+    method: 'patch',
+    path: '/chat/rooms/:id',
+    summary: "Change a room's name, description or privacy (owners and admins)",
+    auth: true,
+    params: idParamsSchema,
+    body: updateRoomRequestSchema,
+    success: { status: 200, schema: conversationResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'not_a_member', 'forbidden'],
+  }),
+  setRoomRole: route({
+    service: 'chat',
+    method: 'put',
+    path: '/chat/rooms/:id/roles/:username',
+    summary:
+      "Set a member's role to admin or member (owners only; the last owner cannot step down)",
+    auth: true,
+    params: roomUserParamsSchema,
+    body: setRoleRequestSchema,
+    success: { status: 200, schema: conversationResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
+  }),
+  removeRoomMember: route({
+    service: 'chat',
+    method: 'delete',
+    path: '/chat/rooms/:id/members/:username',
+    summary:
+      'Remove a member (owners and admins; an admin may remove members only, an owner anyone but the last owner)',
+    auth: true,
+    params: roomUserParamsSchema,
+    success: { status: 200, schema: conversationResponseSchema },
+    errors: [...AUTHED, ...MODERATION],
+  }),
+  banFromRoom: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/rooms/:id/bans',
+    summary:
+      'Ban a user (owners and admins): removed if a member, and refused join, invitation and send (403 banned) until unbanned',
+    auth: true,
+    params: idParamsSchema,
+    body: banRequestSchema,
+    success: { status: 200, schema: conversationResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
+  }),
+  unbanFromRoom: route({
+    service: 'chat',
+    method: 'delete',
+    path: '/chat/rooms/:id/bans/:username',
+    summary: 'Lift a ban (owners and admins); unbanning someone not banned is a no-op',
+    auth: true,
+    params: roomUserParamsSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, ...MODERATION],
+  }),
+  listRoomBans: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/rooms/:id/bans',
+    summary: "A room's bans (owners and admins)",
+    auth: true,
+    params: idParamsSchema,
+    success: { status: 200, schema: bansResponseSchema },
+    errors: [...AUTHED, 'conversation_not_found', 'not_a_member', 'forbidden', 'rate_limited'],
+  }),
+  block: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/blocks',
+    summary:
+      "Block a user: their direct messages are refused (403 blocked), they see the caller's presence as unknown and their typing never reaches the caller; rooms are unaffected",
+    auth: true,
+    body: blockRequestSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, ...WITH_BODY, 'user_not_found', 'rate_limited'],
+  }),
+  unblock: route({
+    service: 'chat',
+    method: 'delete',
+    path: '/chat/blocks/:username',
+    summary: 'Unblock a user (a no-op when not blocked)',
+    auth: true,
+    params: usernameOnlyParamsSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, 'validation_failed', 'user_not_found'],
+  }),
+  listBlocks: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/blocks',
+    summary: 'The users the caller blocks',
+    auth: true,
+    success: { status: 200, schema: blocksResponseSchema },
+    errors: [...AUTHED, 'rate_limited'],
+  }),
+  mute: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/conversations/:id/mute',
+    summary: 'Mute a conversation until a time, or until unmuted (mentions still count)',
+    auth: true,
+    params: idParamsSchema,
+    body: muteRequestSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'not_a_member'],
+  }),
+  unmute: route({
+    service: 'chat',
+    method: 'delete',
+    path: '/chat/conversations/:id/mute',
+    summary: 'Unmute a conversation',
+    auth: true,
+    params: idParamsSchema,
+    success: { status: 204 },
+    errors: [...AUTHED, 'conversation_not_found', 'not_a_member'],
+  }),
+  mentions: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/mentions',
+    summary: 'Messages that mention the caller, newest first, across their conversations',
+    auth: true,
+    query: mentionsQuerySchema,
+    success: { status: 200, schema: mentionsResponseSchema },
+    errors: [...AUTHED, 'validation_failed', 'rate_limited'],
   }),
   editMessage: route({
     service: 'chat',
@@ -367,7 +517,7 @@ export const ROUTES = {
     service: 'chat',
     method: 'delete',
     path: '/chat/messages/:id',
-    summary: 'Delete a message, keeping a tombstone (sender only)',
+    summary: 'Delete a message, keeping a tombstone (its sender, or an owner or admin of its room)',
     auth: true,
     params: idParamsSchema,
     success: { status: 204 },

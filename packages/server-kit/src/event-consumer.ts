@@ -70,6 +70,13 @@ export interface EventConsumer {
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * A dead letter must outlive the broker node it landed on (docs/design.md §14): a
+ * quorum queue is replicated over the cluster's nodes (on one node it is simply
+ * durable). An existing classic one is left as it is (declaring only what is missing).
+ */
+const DEAD_LETTER_QUEUE = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+
 export function createEventConsumer<E>(
   connection: AmqpConnection,
   options: EventConsumerOptions<E>,
@@ -106,7 +113,7 @@ export function createEventConsumer<E>(
         const dlq = `${exchange}.dead-letter`;
         if (
           deadLetterExchange === `${exchange}.dlx` &&
-          (await ensureQueue(connection, channel, dlq, { durable: true })) === 'declared'
+          (await ensureQueue(connection, channel, dlq, DEAD_LETTER_QUEUE)) === 'declared'
         ) {
           await channel.bindQueue(dlq, deadLetterExchange, '');
         }

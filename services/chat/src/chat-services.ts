@@ -49,12 +49,21 @@ import {
   type AttachmentSettings,
 } from './attachments/attachment-upload';
 import { createWebhookStore, type WebhookStore } from './webhooks/webhook-store';
+import { createRoomMemberStore } from './rooms/room-member-store';
+import { moveLegacyRoomMembers } from './rooms/legacy-room-members';
+import { createRoomBanStore, type RoomBanStore } from './rooms/room-ban-store';
+import type { RoomChangeHooks } from './rooms/membership-change';
+import { createBlockStore, type BlockStore } from './blocks/block-store';
+import { createMuteStore, type MuteStore } from './conversations/mutes';
 import type { Collection, Document } from 'mongodb';
 
 export interface ChatServices {
   messages: MessageStore;
   conversations: ConversationStore;
   readMarkers: ReadMarkerStore;
+  roomBans: RoomBanStore;
+  blocks: BlockStore;
+  mutes: MuteStore;
   users: UserDirectory;
   outbox: Outbox;
   metrics: ChatMetrics;
@@ -75,8 +84,12 @@ export interface ChatServices {
   webhooks: WebhookStore;
   /** Whether webhook targets may be private, loopback or link-local addresses. */
   webhookAllowPrivate: boolean;
+  roomChangeHooks: RoomChangeHooks;
   now: () => Date;
-  /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
+  /**
+   * Creates every index the queries need and moves rooms stored before room_members
+   * into it (idempotent; main.ts runs it at startup).
+   */
   ensureIndexes(): Promise<void>;
 }
 
@@ -102,6 +115,7 @@ export interface ChatServicesOptions {
   lastSeqWritePauseMs?: number;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
+  roomChangeHooks?: RoomChangeHooks;
   /** Per-user limits; each defaults to DEFAULT_USER_LIMITS'. */
   limits?: Partial<UserLimitSettings>;
   /** How often the limits' counts are synced with MongoDB; default 250 ms. */
@@ -123,8 +137,13 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     now,
     ...(options.messageHooks ? { hooks: options.messageHooks } : {}),
   });
+  const roomMembers = createRoomMemberStore({ db: options.db });
+  const roomBans = createRoomBanStore({ db: options.db });
+  const blocks = createBlockStore({ db: options.db });
+  const mutes = createMuteStore({ db: options.db });
   const conversations = createConversationStore({
     db: options.db,
+    roomMembers,
     now,
     ...(options.conversationCacheTtlMs !== undefined
       ? { cacheTtlMs: options.conversationCacheTtlMs }
@@ -167,6 +186,9 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     messages,
     conversations,
     readMarkers,
+    roomBans,
+    blocks,
+    mutes,
     users: options.users,
     outbox,
     metrics: options.metrics,
@@ -185,16 +207,22 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     },
     webhooks,
     webhookAllowPrivate: options.webhookAllowPrivate ?? false,
+    roomChangeHooks: options.roomChangeHooks ?? {},
     now,
     async ensureIndexes() {
       await Promise.all([
         messages.ensureIndexes(),
         conversations.ensureIndexes(),
+        roomMembers.ensureIndexes(),
+        roomBans.ensureIndexes(),
+        blocks.ensureIndexes(),
+        mutes.ensureIndexes(),
         readMarkers.ensureIndexes(),
         rateLimiter.ensureIndexes(),
         attachments.ensureIndexes(),
         webhooks.ensureIndexes(),
       ]);
+      await moveLegacyRoomMembers(conversations.collection, roomMembers.collection);
     },
   };
 }

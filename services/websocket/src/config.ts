@@ -94,7 +94,9 @@ export const websocketEnvSchema = z.object({
 
   PRESENCE_HEARTBEAT_MS: envVars
     .durationMs(5_000)
-    .describe('How often this instance publishes the `presence_snapshot` of the users it holds.'),
+    .describe(
+      'How often this instance publishes its `presence_digest` (a fixed-size summary of the users it holds; peers that find it does not match ask for a snapshot).',
+    ),
   PRESENCE_TIMEOUT_MS: envVars
     .durationMs(15_000)
     .describe(
