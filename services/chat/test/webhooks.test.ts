@@ -22,11 +22,15 @@ import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 const h = useChatHarness({ webhookAllowPrivate: false });
 const api = () => request(h.app.url);
 
-async function roomOf(owner: TestUser, members: TestUser[] = []): Promise<string> {
+async function roomOf(
+  owner: TestUser,
+  members: TestUser[] = [],
+  isPrivate = false,
+): Promise<string> {
   const res = await api()
     .post('/chat/rooms')
     .set(bearer(owner))
-    .send({ name: 'hooks', members: members.map((m) => m.username) });
+    .send({ name: 'hooks', isPrivate, members: members.map((m) => m.username) });
   expect(res.status).toBe(201);
   return (res.body as { conversation: { id: string } }).conversation.id;
 }
@@ -55,7 +59,7 @@ it('When a webhook targets loopback, a private or link-local address, or is not 
   expect(await h.db.collection('webhooks').countDocuments({ roomId })).toBe(0);
 });
 
-it('When the owner registers a public target, then the secret is shown once; listing hides it, and a member who is not an owner is refused', async () => {
+it('When the owner registers a public target, then the secret is shown once; listing hides it, a plain member and an outsider are refused', async () => {
   const [owner, member, outsider] = [h.newUser('owner'), h.newUser('member'), h.newUser('out')];
   const roomId = await roomOf(owner, [member]);
 
@@ -82,7 +86,37 @@ it('When the owner registers a public target, then the secret is shown once; lis
   ]);
   expect(JSON.stringify(listed.body)).not.toContain(webhook.secret);
   expect([byMember.status, byMember.body.code]).toEqual([403, 'forbidden']);
-  expect(byOutsider.status).toBe(403); // a public room: visible, but not theirs
+  // a public room: visible, but not theirs
+  expect([byOutsider.status, byOutsider.body.code]).toEqual([403, 'not_a_member']);
+});
+
+it('When a member is made admin, then they manage the webhooks; demoted, removed or outside a private room, they are refused at once', async () => {
+  const [owner, admin, outsider] = [h.newUser('owner'), h.newUser('admin'), h.newUser('out')];
+  const roomId = await roomOf(owner, [admin], true);
+  const setRole = (role: string) =>
+    api().put(`/chat/rooms/${roomId}/roles/${admin.username}`).set(bearer(owner)).send({ role });
+  const list = (user: TestUser) => api().get(`/chat/rooms/${roomId}/webhooks`).set(bearer(user));
+
+  expect((await setRole('admin')).status).toBe(200);
+  const byAdmin = await register(admin, roomId, 'https://93.184.215.14/hook');
+  const listedByAdmin = await list(admin);
+  expect((await setRole('member')).status).toBe(200);
+  const demoted = await list(admin);
+  expect((await setRole('admin')).status).toBe(200);
+  const removed = await api()
+    .delete(`/chat/rooms/${roomId}/members/${admin.username}`)
+    .set(bearer(owner));
+  const afterRemoval = await list(admin);
+  const byOutsider = await register(outsider, roomId, 'https://93.184.215.14/hook');
+
+  expect(byAdmin.status).toBe(201);
+  expect(webhooksResponseSchema.parse(listedByAdmin.body).webhooks).toHaveLength(1);
+  expect([demoted.status, demoted.body.code]).toEqual([403, 'forbidden']);
+  expect(removed.status).toBe(200);
+  // a private room does not exist for those outside it
+  expect([afterRemoval.status, afterRemoval.body.code]).toEqual([404, 'conversation_not_found']);
+  expect([byOutsider.status, byOutsider.body.code]).toEqual([404, 'conversation_not_found']);
+  expect(webhooksResponseSchema.parse((await list(owner)).body).webhooks).toHaveLength(1);
 });
 
 it('When a webhook is deleted, then it is gone; an unknown one is 404 webhook_not_found', async () => {

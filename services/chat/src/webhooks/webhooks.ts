@@ -1,6 +1,5 @@
 // Registering a room's webhooks (docs/design.md §12): POST/GET/DELETE
-// /chat/rooms/:id/webhooks and the attempts of one. Who may manage them is decided by
-// one function, canManageWebhooks, so room roles plug in at one place.
+// /chat/rooms/:id/webhooks and the attempts of one, for the room's owners and admins.
 import {
   type Webhook,
   type WebhookAttempt,
@@ -8,35 +7,26 @@ import {
   WEBHOOK_ATTEMPTS_KEPT,
   type createWebhookRequestSchema,
 } from '@parley/contracts';
-import { ForbiddenError, NotFoundError, ValidationError, type Principal } from '@parley/server-kit';
+import { NotFoundError, ValidationError, type Principal } from '@parley/server-kit';
 import { randomBytes } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import type { z } from 'zod';
 import type { ChatServices } from '../chat-services';
-import { requireMember } from '../conversations/conversation-access';
-import type { ConversationDoc } from '../conversations/conversation-store';
+import { requireRoomRole } from '../rooms/rooms';
 import { RefusedTargetError, resolvePublicAddresses } from './webhook-targets';
 import type { WebhookDoc } from './webhook-store';
 
 /**
- * Owners and admins of the room manage its webhooks. Until room roles exist this is
- * the room's creator, its one owner; it is the one place to ask for a role instead.
+ * Owners and admins of the room manage its webhooks (docs/design.md §10 roles): a plain
+ * member gets 403 forbidden, a non-member 403 not_a_member for a public room and 404
+ * for a private one, as every room route answers.
  */
-export function canManageWebhooks(room: ConversationDoc, userId: string): boolean {
-  return room.createdBy === userId;
-}
-
 async function requireManagedRoom(
   services: ChatServices,
   caller: Principal,
   roomId: string,
-): Promise<ConversationDoc> {
-  const found = await services.conversations.findById(roomId);
-  const room = requireMember(found?.kind === 'room' ? found : null, caller.userId);
-  if (!canManageWebhooks(room, caller.userId)) {
-    throw new ForbiddenError("Only the room's owners and admins manage its webhooks");
-  }
-  return room;
+): Promise<void> {
+  await requireRoomRole(services, roomId, caller.userId, 'admin');
 }
 
 export function toWebhook(doc: WebhookDoc): Webhook {
@@ -56,21 +46,21 @@ export async function createWebhook(
   roomId: string,
   input: z.output<typeof createWebhookRequestSchema>,
 ): Promise<Webhook & { secret: string }> {
-  const room = await requireManagedRoom(services, caller, roomId);
+  await requireManagedRoom(services, caller, roomId);
   try {
     await resolvePublicAddresses(new URL(input.url).hostname, services.webhookAllowPrivate);
   } catch (err) {
     if (!(err instanceof RefusedTargetError)) throw err;
     throw new ValidationError([{ path: 'url', message: err.message }]);
   }
-  const existing = await services.webhooks.listForRoom(room._id);
+  const existing = await services.webhooks.listForRoom(roomId);
   if (existing.length >= WEBHOOKS_PER_ROOM_MAX) {
     throw new ValidationError([
       { path: '', message: `A room has at most ${WEBHOOKS_PER_ROOM_MAX} webhooks` },
     ]);
   }
   const doc = await services.webhooks.insert({
-    roomId: room._id,
+    roomId: roomId,
     url: input.url,
     events: input.events,
     secret: `whsec_${randomBytes(32).toString('base64url')}`,
@@ -85,17 +75,17 @@ export async function listWebhooks(
   caller: Principal,
   roomId: string,
 ): Promise<Webhook[]> {
-  const room = await requireManagedRoom(services, caller, roomId);
-  return (await services.webhooks.listForRoom(room._id)).map(toWebhook);
+  await requireManagedRoom(services, caller, roomId);
+  return (await services.webhooks.listForRoom(roomId)).map(toWebhook);
 }
 
 async function requireWebhook(
   services: ChatServices,
-  room: ConversationDoc,
+  roomId: string,
   webhookId: string,
 ): Promise<WebhookDoc> {
   const id = /^[0-9a-f]{24}$/i.test(webhookId) ? ObjectId.createFromHexString(webhookId) : null;
-  const doc = id ? await services.webhooks.findInRoom(room._id, id) : null;
+  const doc = id ? await services.webhooks.findInRoom(roomId, id) : null;
   if (!doc) throw new NotFoundError('No such webhook', { code: 'webhook_not_found' });
   return doc;
 }
@@ -106,8 +96,8 @@ export async function deleteWebhook(
   roomId: string,
   webhookId: string,
 ): Promise<void> {
-  const room = await requireManagedRoom(services, caller, roomId);
-  const doc = await requireWebhook(services, room, webhookId);
+  await requireManagedRoom(services, caller, roomId);
+  const doc = await requireWebhook(services, roomId, webhookId);
   await services.webhooks.remove(doc._id);
 }
 
@@ -117,8 +107,8 @@ export async function webhookAttempts(
   roomId: string,
   webhookId: string,
 ): Promise<WebhookAttempt[]> {
-  const room = await requireManagedRoom(services, caller, roomId);
-  const doc = await requireWebhook(services, room, webhookId);
+  await requireManagedRoom(services, caller, roomId);
+  const doc = await requireWebhook(services, roomId, webhookId);
   const attempts = await services.webhooks.recentAttempts(
     doc._id.toHexString(),
     WEBHOOK_ATTEMPTS_KEPT,
