@@ -351,3 +351,53 @@ it('When a message is deleted, then its files are deleted', async () => {
       .countDocuments({ files_id: ObjectId.createFromHexString(file.id) }),
   ).toBe(0);
 });
+
+async function roomWith(owner: TestUser, members: TestUser[], isPrivate = false): Promise<string> {
+  const res = await api()
+    .post('/chat/rooms')
+    .set(bearer(owner))
+    .send({ name: 'files', isPrivate, members: members.map((m) => m.username) });
+  expect(res.status).toBe(201);
+  return (res.body as { conversation: { id: string } }).conversation.id;
+}
+
+async function sendToRoom(from: TestUser, roomId: string, ids: string[]): Promise<string> {
+  const res = await api()
+    .post('/chat/send')
+    .set(bearer(from))
+    .send({ conversationId: roomId, attachmentIds: ids });
+  expect(res.status).toBe(201);
+  return messageResponseSchema.parse(res.body).message.id;
+}
+
+it('When a member is removed from a room or banned, then their next download of its files is 404, and the others still read them', async () => {
+  const [owner, bob, carol, dave] = ['owner', 'bob', 'carol', 'dave'].map((n) => h.newUser(n)) as [
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
+  ];
+  const roomId = await roomWith(owner, [bob, carol, dave]);
+  const file = await upload(owner, Buffer.from('room minutes'), 'text/plain', 'minutes.txt');
+  await sendToRoom(owner, roomId, [file.id]);
+  expect((await download(bob, file.id)).status).toBe(200);
+  expect((await download(carol, file.id)).status).toBe(200);
+
+  const removed = await api()
+    .delete(`/chat/rooms/${roomId}/members/${bob.username}`)
+    .set(bearer(owner));
+  const banned = await api()
+    .post(`/chat/rooms/${roomId}/bans`)
+    .set(bearer(owner))
+    .send({ username: carol.username });
+
+  expect([removed.status, banned.status]).toEqual([200, 200]);
+  for (const gone of [bob, carol]) {
+    const res = await download(gone, file.id);
+    expect([res.status, JSON.parse((res.body as Buffer).toString()).code]).toEqual([
+      404,
+      'attachment_not_found',
+    ]);
+  }
+  expect((await download(dave, file.id)).status).toBe(200);
+});

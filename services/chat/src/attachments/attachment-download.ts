@@ -33,7 +33,9 @@ export async function findReadableAttachment(
     if (doc.metadata.uploaderId !== caller.userId) throw notFound();
     return doc;
   }
-  const conversation = await services.conversations.findById(conversationId);
+  // the caller's own member row, read now: a member removed or banned from the room
+  // loses its files at once, and a download never reads the room's member list
+  const conversation = await services.conversations.findWithMember(conversationId, caller.userId);
   if (!conversation || !isMember(conversation, caller.userId)) throw notFound();
   return doc;
 }
