@@ -401,3 +401,33 @@ it('When a member is removed from a room or banned, then their next download of 
   }
   expect((await download(dave, file.id)).status).toBe(200);
 });
+
+it('When a room admin deletes a member\u2019s message, then its files are deleted as when the sender does', async () => {
+  const [owner, admin, bob] = [h.newUser('owner'), h.newUser('admin'), h.newUser('bob')];
+  const roomId = await roomWith(owner, [admin, bob], true);
+  const promoted = await api()
+    .put(`/chat/rooms/${roomId}/roles/${admin.username}`)
+    .set(bearer(owner))
+    .send({ role: 'admin' });
+  expect(promoted.status).toBe(200);
+  const file = await upload(bob, Buffer.from('not for this room'));
+  const messageId = await sendToRoom(bob, roomId, [file.id]);
+  expect((await download(owner, file.id)).status).toBe(200);
+
+  const deleted = await api().delete(`/chat/messages/${messageId}`).set(bearer(admin));
+
+  expect(deleted.status).toBe(204);
+  for (const user of [bob, owner, admin]) expect((await download(user, file.id)).status).toBe(404);
+  const fileId = ObjectId.createFromHexString(file.id);
+  expect(await h.db.collection('attachments.files').countDocuments({ _id: fileId })).toBe(0);
+  expect(await h.db.collection('attachments.chunks').countDocuments({ files_id: fileId })).toBe(0);
+  const history = await api()
+    .get('/chat/history')
+    .query({ conversationId: roomId })
+    .set(bearer(bob));
+  expect(history.status).toBe(200);
+  const tombstone = (history.body.messages as { id: string; attachments?: unknown[] }[]).find(
+    (m) => m.id === messageId,
+  );
+  expect(tombstone?.attachments ?? []).toEqual([]);
+});

@@ -1,6 +1,7 @@
 // PATCH and DELETE /chat/messages/:id. Only the sender edits; the sender, or an owner
-// or admin of the message's room, deletes. A delete keeps a tombstone (same id and
-// seq, text '', deletedAt, reactions and mentions cleared) so seqs stay contiguous; a
+// or admin of the message's room, deletes, and either way the message's files go with
+// it (docs/design.md §11.4). A delete keeps a tombstone (same id and seq, text '',
+// deletedAt, reactions, mentions and attachments cleared) so seqs stay contiguous; a
 // deleted message can no longer be edited or reacted to (404 message_not_found), and
 // deleting it again is a no-op 204 that emits nothing. An edit reads its mentions
 // again (messages/mentions.ts).
