@@ -76,7 +76,9 @@ describe('extension points for mentions, roles and attachments', () => {
     const m = {
       ...message(1),
       mentions: [ana],
-      attachments: [{ id: 'a1', name: 'cat.png', contentType: 'image/png', size: 10 }],
+      attachments: [
+        { id: 'a1', name: 'cat.png', contentType: 'image/png', size: 10, sha256: 'a'.repeat(64) },
+      ],
     };
     expect(mentionsUser(m, ana.id)).toBe(true);
     expect(attachmentsOf(m).map(isInlineImage)).toEqual([true]);

@@ -26,6 +26,11 @@ export interface ConsumerQueueOptions {
   durable?: boolean;
   /** Default: true for a server-named queue, false for a named one. */
   autoDelete?: boolean;
+  /**
+   * Further queue arguments, such as `{'x-queue-type': 'quorum'}` for a queue that must
+   * survive a broker node, or `{'x-single-active-consumer': true}`.
+   */
+  arguments?: Record<string, unknown>;
 }
 
 export interface EventConsumerOptions<E> {
@@ -122,7 +127,7 @@ export function createEventConsumer<E>(
       // a consumer may hold read rights only on the exchange (websocket on
       // chat.events): what exists is not declared again (amqp-topology.ts)
       await ensureFanoutExchange(connection, channel, exchange);
-      const args: Record<string, unknown> = {};
+      const args: Record<string, unknown> = { ...options.queue?.arguments };
       if (deadLetterExchange) {
         await ensureFanoutExchange(connection, channel, deadLetterExchange);
         const dlq = `${exchange}.dead-letter`;

@@ -42,7 +42,13 @@ export interface StackOptions {
     /** Applies to every chat instance; a function also gets the instance index. */
     chat?: Env | ((defaults: Readonly<Env>, index: number) => Env);
     websocket?: Env | ((defaults: Readonly<Env>, index: number) => Env);
+    webhooks?: EnvOverride;
   };
+  /**
+   * Start the webhook delivery worker too (default false), on a queue of the stack's
+   * own; chat and it then allow loopback targets (WEBHOOK_ALLOW_PRIVATE).
+   */
+  webhooks?: boolean;
   /** Bound on each service's wait for /readyz (default 20 000 ms). */
   readyTimeoutMs?: number;
   /** Where log files go (default a fresh folder under the OS temp dir). */
@@ -75,8 +81,10 @@ export interface Stack {
     chat: ServiceProcess;
     chats: readonly ServiceProcess[];
     websockets: readonly ServiceProcess[];
+    /** The webhook worker, when `webhooks` was asked for. */
+    webhooks?: ServiceProcess;
   };
-  /** Every process: auth, chat (chat-1…), websocket-0, websocket-1… */
+  /** Every process: auth, chat (chat-1…), websocket-0, websocket-1…, webhooks when asked */
   readonly all: readonly ServiceProcess[];
   /** The folder with one `<label>.log` per process. */
   readonly logDir: string;
@@ -122,6 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dbName = name.slice(0, 60);
   const exchange = `parley.e2e.${name}`;
   const presenceExchange = `${exchange}.presence`;
+  const webhookQueue = `${exchange}.webhooks`;
   const mongoUrl = testMongoUrl(dbName);
   const amqp = options.amqpUrl ?? amqpUrl();
   const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
@@ -151,7 +160,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stopAll = () =>
     (stopped ??= (async () => {
       await Promise.all(all.map((service) => service.dispose()));
-      if (!options.keepData) await dropData(mongoUrl, amqp, [exchange, presenceExchange]);
+      if (!options.keepData) {
+        await dropData(mongoUrl, amqp, [exchange, presenceExchange], [webhookQueue]);
+      }
     })());
 
   try {
@@ -184,6 +195,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         AMQP_URL: amqp,
         AUTH_URL: auth.url,
         EVENTS_EXCHANGE: exchange,
+        ...(options.webhooks ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {}),
       };
       const override = options.serviceEnv?.chat;
       const env =
@@ -222,6 +234,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const started = await Promise.allSettled(websockets.map((ws) => ws.start()));
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
+    const webhooks = options.webhooks
+      ? make(
+          'webhooks',
+          'webhooks',
+          applyOverride(
+            {
+              ...common,
+              MONGO_URL: mongoUrl,
+              AMQP_URL: amqp,
+              EVENTS_EXCHANGE: exchange,
+              WEBHOOK_QUEUE: webhookQueue,
+              WEBHOOK_ALLOW_PRIVATE: 'true',
+            },
+            options.serviceEnv?.webhooks,
+          ),
+        )
+      : undefined;
+    await webhooks?.start();
 
     return {
       name,
@@ -234,7 +264,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       chatUrl: chat.url,
       chatUrls: chats.map((c) => c.url),
       websocketUrls: websockets.map((ws) => ws.url),
-      services: { auth, chat, chats, websockets },
+      services: { auth, chat, chats, websockets, ...(webhooks ? { webhooks } : {}) },
       all,
       logDir,
       unexpectedExits,
@@ -249,7 +279,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
 // Best effort, bounded: a leftover database or exchange is harmless, a hang is not. On
 // a cluster with a node stopped, the first node of the list that answers is used.
-async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Promise<void> {
+async function dropData(
+  mongoUrl: string,
+  amqp: string,
+  exchanges: string[],
+  queues: string[],
+): Promise<void> {
   const bound = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(
       () => undefined,
@@ -276,6 +311,7 @@ async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Pr
         try {
           const channel = await connection.createChannel();
           for (const exchange of exchanges) await channel.deleteExchange(exchange);
+          for (const queue of queues) await channel.deleteQueue(queue);
         } finally {
           await connection.close();
         }

@@ -139,8 +139,13 @@ export interface ConversationStore {
   readonly roomMembers: RoomMemberStore;
   ensureIndexes(): Promise<void>;
   findById(id: string): Promise<ConversationDoc | null>;
-  /** A room's document read now, as stored: no members filled in. */
-  findRoomDoc(id: string): Promise<ConversationDoc | null>;
+  /**
+   * The document read now with, for a room, only `userId`'s room_members row as its
+   * members (none when they are not one): enough to decide their membership and role,
+   * for two point reads and never the list. Both reads are made whatever the id names,
+   * so the time of a refusal tells an outsider nothing.
+   */
+  findWithMember(id: string, userId: string): Promise<ConversationDoc | null>;
   /** A stored room document with its members filled in (from memory when current). */
   withMembers(doc: ConversationDoc): Promise<ConversationDoc>;
   /** Drops findRecent's copy (a change through this instance made it old). */
@@ -279,8 +284,13 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     roomMembers,
     withMembers,
 
-    findRoomDoc(id) {
-      return collection.findOne({ _id: id, kind: 'room' });
+    async findWithMember(id, userId) {
+      const [doc, row] = await Promise.all([
+        collection.findOne({ _id: id }),
+        roomMembers.find(id, userId),
+      ]);
+      if (doc?.kind !== 'room') return doc;
+      return { ...doc, ...membersOfRows(row ? [row] : []) };
     },
 
     forget(id) {

@@ -92,16 +92,7 @@ export async function requireRoomRole(
   userId: string,
   minRole: RoomRole,
 ): Promise<RoomRole> {
-  // both reads whatever the id names, so an outsider learns nothing from the time
-  const [room, row] = await Promise.all([
-    services.conversations.findRoomDoc(roomId),
-    services.conversations.roomMembers.find(roomId, userId),
-  ]);
-  const view: ConversationDoc | null = room && {
-    ...room,
-    members: row ? [{ id: row.userId, username: row.username, role: row.role }] : [],
-    memberIds: row ? [row.userId] : [],
-  };
+  const view = await services.conversations.findWithMember(roomId, userId);
   return requireRoleIn(view, userId, minRole);
 }
 
