@@ -128,6 +128,7 @@ export function createEventConsumer<E>(
       log.warn({ queue: currentQueue }, 'consumer cancelled by the broker');
       return;
     }
+    connection.cost?.amqpDeliveries.inc();
     const task = ordered
       ? chain.then(() => processMessage(channel, msg))
       : processMessage(channel, msg);
@@ -179,8 +180,10 @@ export function createEventConsumer<E>(
     outcome: 'ack' | 'reject' | 'requeue',
   ): void {
     try {
-      if (outcome === 'ack') channel.ack(msg);
-      else channel.nack(msg, false, outcome === 'requeue');
+      if (outcome === 'ack') {
+        channel.ack(msg);
+        connection.cost?.amqpAcks.inc();
+      } else channel.nack(msg, false, outcome === 'requeue');
     } catch (err) {
       // The channel closed under us (connection lost): the broker redelivers the message.
       log.warn(

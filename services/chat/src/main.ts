@@ -28,14 +28,25 @@ import { createUserDirectory } from './user-directory';
 
 async function main(): Promise<void> {
   const config = loadChatConfig();
-  const logger = createLogger({ name: 'chat', level: config.LOG_LEVEL });
   const metrics = createMetrics({ service: 'chat' });
+  const logger = createLogger({
+    name: 'chat',
+    level: config.LOG_LEVEL,
+    metrics,
+    flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
+  });
 
-  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-chat' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    logger,
+    metrics,
+    appName: 'parley-chat',
+  });
   const amqp = createAmqpConnection({
     url: config.AMQP_URL,
     connectionName: `chat-${hostname()}-${process.pid}`,
     logger,
+    metrics,
   });
   const publisher = createEventPublisher<ParleyEvent>(amqp, {
     exchange: config.EVENTS_EXCHANGE,
