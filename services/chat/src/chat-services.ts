@@ -18,6 +18,7 @@ import {
   type SeqHint,
 } from './messages/message-store';
 import { createOutbox, type Outbox } from './outbox/outbox';
+import { createMessageRelay, type MessageRelay } from './outbox/message-relay';
 import {
   READ_MARKERS_COLLECTION,
   createReadMarkerStore,
@@ -51,6 +52,8 @@ export interface ChatServices {
   readMarkers: ReadMarkerStore;
   users: UserDirectory;
   outbox: Outbox;
+  /** Publishes new messages' events and keeps this instance's checkpoint (message-relay.ts). */
+  messageRelay: MessageRelay;
   metrics: ChatMetrics;
   sendQueue: SerialQueue<SeqHint>;
   /** Load shedding for sends (send-admission.ts). */
@@ -85,8 +88,14 @@ export interface ChatServicesOptions {
   outboxBatchSize?: number;
   /** ConversationStore.findRecent's ttl; default 1000 ms, 0 off. */
   conversationCacheTtlMs?: number;
-  /** Commit delay of a busy conversation's lastSeq writes; default 50 ms. */
-  lastSeqWritePauseMs?: number;
+  /** How long conversation activity gathers before its one bulk write; default 100 ms. */
+  activityWriteDelayMs?: number;
+  /** The message relay's checkpoint interval; default 1000 ms. */
+  relayCheckpointIntervalMs?: number;
+  /** A relay checkpoint without a heartbeat for this long is adopted; default 5000 ms. */
+  relayLeaseMs?: number;
+  /** This process's id as a message origin; default a random UUID. */
+  instanceId?: string;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
   /** Per-user limits; each defaults to DEFAULT_USER_LIMITS'. */
@@ -113,9 +122,23 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     ...(options.conversationCacheTtlMs !== undefined
       ? { cacheTtlMs: options.conversationCacheTtlMs }
       : {}),
-    ...(options.lastSeqWritePauseMs !== undefined
-      ? { lastSeqWritePauseMs: options.lastSeqWritePauseMs }
+    ...(options.activityWriteDelayMs !== undefined
+      ? { activityWriteDelayMs: options.activityWriteDelayMs }
       : {}),
+    onActivityWriteFailure: () => options.metrics.lastSeqWriteFailures.inc(),
+  });
+  const messageRelay = createMessageRelay({
+    db: options.db,
+    publisher: options.publisher,
+    logger: options.logger,
+    metrics: options.metrics,
+    now,
+    ...(options.instanceId !== undefined ? { instanceId: options.instanceId } : {}),
+    ...(options.relayCheckpointIntervalMs !== undefined
+      ? { intervalMs: options.relayCheckpointIntervalMs }
+      : {}),
+    ...(options.relayLeaseMs !== undefined ? { leaseMs: options.relayLeaseMs } : {}),
+    ...(options.isBrokerConnected ? { isConnected: options.isBrokerConnected } : {}),
   });
   const readMarkers = createReadMarkerStore({ db: options.db, now });
   const collections: Record<string, Collection<Document>> = {
@@ -151,6 +174,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     readMarkers,
     users: options.users,
     outbox,
+    messageRelay,
     metrics: options.metrics,
     sendQueue: createSerialQueue<SeqHint>(() => ({}), {
       maxPerKey: sendLimits.maxQueuedPerConversation,

@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     conversationCacheTtlMs: config.CONVERSATION_CACHE_TTL_MS,
-    lastSeqWritePauseMs: config.LAST_SEQ_WRITE_PAUSE_MS,
+    activityWriteDelayMs: config.ACTIVITY_WRITE_DELAY_MS,
+    relayCheckpointIntervalMs: config.RELAY_CHECKPOINT_INTERVAL_MS,
+    relayLeaseMs: config.RELAY_LEASE_MS,
     limits: userLimitsOf(config),
     rateLimitSyncIntervalMs: config.RATE_LIMIT_SYNC_INTERVAL_MS,
     roomMaxMembers: config.ROOM_MAX_MEMBERS,
@@ -90,6 +92,8 @@ async function main(): Promise<void> {
     metrics: chatMetrics,
   });
   relay.start();
+  // before the first send: this instance's checkpoint exists before its first message
+  await services.messageRelay.start();
   services.rateLimiter.start();
 
   const app = createApp({
@@ -128,6 +132,9 @@ async function main(): Promise<void> {
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       { name: 'outbox relay', close: () => relay.stop() },
+      // waits for the new messages' confirms; what is still open is adopted by another instance
+      { name: 'message relay', close: () => services.messageRelay.stop() },
+      { name: 'conversation activity', close: () => services.conversations.flushActivity() },
       { name: 'rate limit counts', close: () => services.rateLimiter.stop() },
       // what is still unconfirmed stays in the outbox for the next instance's relay
       { name: 'publishes in flight', close: () => services.outbox.drain() },

@@ -12,7 +12,7 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
-import { createCoalescedWrites } from '../storage/coalesced-writes';
+import { createConversationActivity } from './conversation-activity';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
 import { isDuplicateKeyError } from '../storage/retry-backoff';
@@ -128,10 +128,13 @@ export interface ConversationStore {
     makeEvents: (doc: ConversationDoc) => ParleyEvent[],
   ): Promise<{ doc: ConversationDoc; events: ParleyEvent[] }>;
   /**
-   * Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in;
-   * concurrent calls for one conversation share a write (coalesced-writes.ts).
+   * Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in,
+   * written behind the send with every other conversation's of the same window
+   * (conversation-activity.ts); this store's reads see it at once.
    */
-  recordMessage(id: string, seq: number, at: Date): Promise<void>;
+  recordMessage(id: string, seq: number, at: Date): void;
+  /** Writes the recorded activity now (shutdown, tests). */
+  flushActivity(): Promise<void>;
   listForMember(
     userId: string,
     options: { limit: number; before?: ListCursor },
@@ -150,8 +153,9 @@ export interface ConversationStoreOptions {
   cacheTtlMs?: number;
   /** Documents findRecent keeps (least recently used go first). */
   cacheMaxEntries?: number;
-  /** A busy conversation's next lastSeq write waits this long after the last (commit delay). */
-  lastSeqWritePauseMs?: number;
+  /** How long recorded activity gathers before its one bulk write; default 100 ms. */
+  activityWriteDelayMs?: number;
+  onActivityWriteFailure?: (err: unknown) => void;
 }
 
 export function createConversationStore(options: ConversationStoreOptions): ConversationStore {
@@ -172,21 +176,25 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     if (recent.size > cacheMaxEntries) recent.delete(recent.keys().next().value as string);
     return doc;
   }
-  // A room's document carries its member list, so rewriting it for every message is
-  // costly; sends to one conversation that finish while its write is in flight share
-  // the next one ($max of their seqs and times), which a busy conversation delays by
-  // lastSeqWritePauseMs to gather more (its senders' answers wait that much longer;
-  // the messages themselves are stored and announced before).
-  const activity = createCoalescedWrites<{ seq: number; at: Date }>(
-    async (id, { seq, at }) => {
-      await collection.updateOne(
-        { _id: id },
-        { $max: { lastSeq: seq, lastMessageAt: at, updatedAt: at } },
-      );
-    },
-    (a, b) => ({ seq: Math.max(a.seq, b.seq), at: a.at > b.at ? a.at : b.at }),
-    { pauseMs: options.lastSeqWritePauseMs ?? 50 },
-  );
+  const activity = createConversationActivity({
+    collection,
+    delayMs: options.activityWriteDelayMs ?? 100,
+    ...(options.onActivityWriteFailure ? { onWriteFailure: options.onActivityWriteFailure } : {}),
+  });
+  /**
+   * The document with this instance's activity that may not be stored yet: lastSeq
+   * (the newest message, the unread count) and updatedAt. Not lastMessageAt: it is the
+   * list's order and its cursor, which must stay the stored one for pages to line up.
+   */
+  function withActivity(doc: ConversationDoc): ConversationDoc {
+    const pending = activity.pending(doc._id);
+    if (!pending || pending.seq <= doc.lastSeq) return doc;
+    return {
+      ...doc,
+      lastSeq: pending.seq,
+      updatedAt: pending.at > doc.updatedAt ? pending.at : doc.updatedAt,
+    };
+  }
 
   function usableCopy(id: string): ConversationDoc | undefined {
     const cached = recent.get(id);
@@ -206,15 +214,17 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       );
     },
 
-    findById(id) {
-      return collection.findOne({ _id: id });
+    async findById(id) {
+      const doc = await collection.findOne({ _id: id });
+      return doc && withActivity(doc);
     },
 
     async findRecent(id, { fresh = false } = {}) {
       const usable = fresh ? undefined : usableCopy(id);
       if (usable) return usable;
       const changesBefore = changes;
-      const doc = await collection.findOne({ _id: id });
+      const stored = await collection.findOne({ _id: id });
+      const doc = stored && withActivity(stored);
       if (!doc) recent.delete(id);
       else if (changes === changesBefore) remember(doc);
       return doc;
@@ -247,7 +257,7 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     async ensureDirect(a, b) {
       const _id = directConversationId(a.id, b.id);
       const existing = recent.get(_id)?.doc ?? (await collection.findOne({ _id }));
-      if (existing) return remember(existing);
+      if (existing) return remember(withActivity(existing));
       const at = now();
       const members = a.id === b.id ? [a] : [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
       const doc: ConversationDoc = {
@@ -302,8 +312,10 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       const cached = recent.get(id)?.doc;
       // the cached copy's lastSeq is the next send's seq guess: keep it current
       if (cached && cached.lastSeq < seq) recent.get(id)!.doc = { ...cached, lastSeq: seq };
-      return activity.write(id, { seq, at });
+      activity.record(id, seq, at);
     },
+
+    flushActivity: () => activity.flush(),
 
     listForMember(userId, { limit, before }) {
       const filter: Filter<ConversationDoc> = { memberIds: userId };
@@ -313,7 +325,12 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
           { lastMessageAt: before.lastMessageAt, _id: { $lt: before.id } },
         ];
       }
-      return collection.find(filter).sort({ lastMessageAt: -1, _id: -1 }).limit(limit).toArray();
+      return collection
+        .find(filter)
+        .sort({ lastMessageAt: -1, _id: -1 })
+        .limit(limit)
+        .toArray()
+        .then((docs) => docs.map(withActivity));
     },
 
     listRooms(userId, limit) {
@@ -321,7 +338,8 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
         .find({ kind: 'room', $or: [{ isPrivate: false }, { memberIds: userId }] })
         .sort({ lastMessageAt: -1, _id: -1 })
         .limit(limit)
-        .toArray();
+        .toArray()
+        .then((docs) => docs.map(withActivity));
     },
 
     async update(id, decide) {
@@ -333,8 +351,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
           new NotFoundError('No such conversation', { code: 'conversation_not_found' }),
       });
       changes += 1; // a read that began during the write may have missed it
-      remember(result.doc);
-      return result;
+      const doc = withActivity(result.doc);
+      remember(doc);
+      return { ...result, doc };
     },
   };
 }

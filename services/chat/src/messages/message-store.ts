@@ -17,7 +17,7 @@ import {
   type IndexDescription,
 } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
-import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
+import { OUTBOX_INDEX, type OutboxFields } from '../outbox/outbox';
 import { backoff, isDuplicateKeyError } from '../storage/retry-backoff';
 import {
   updateVersioned,
@@ -52,6 +52,12 @@ export interface MessageDoc extends OutboxFields {
   editedAt?: Date;
   deletedAt?: Date;
   version: number;
+  /**
+   * The chat instance that stored it: its new_message event is not stored with it but
+   * derived, and that instance's relay checkpoint says whether it was confirmed
+   * (outbox/message-relay.ts). Absent on messages stored before the relay existed.
+   */
+  origin?: string;
 }
 
 export const MESSAGES_COLLECTION = 'messages';
@@ -69,6 +75,8 @@ export const MESSAGE_INDEXES: IndexDescription[] = [
   // thread replies
   { key: { conversationId: 1, parentId: 1, seq: 1 }, name: 'conversation_thread_seq' },
   OUTBOX_INDEX,
+  // the relay's tail of one instance (outbox/message-relay.ts)
+  { key: { origin: 1, createdAt: 1 }, name: 'origin_created' },
 ];
 
 /** A message id from a URL or body: a 24-hex ObjectId, else nothing (404, never 500). */
@@ -99,6 +107,8 @@ export interface NewMessage {
   text: string;
   clientMsgId?: string;
   parentId?: string;
+  /** The storing instance (MessageDoc.origin). */
+  origin?: string;
 }
 
 /**
@@ -227,10 +237,12 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
         };
         if (input.parentId !== undefined) doc.parentId = input.parentId;
         if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
+        if (input.origin !== undefined) doc.origin = input.origin;
+        // derived, not stored: the relay rebuilds them from the document
         const events = makeEvents(toMessage(doc));
         try {
           await hooks.beforeInsert?.({ conversationId: input.conversationId, seq, attempt });
-          await collection.insertOne({ ...doc, ...outboxFieldsFor(events, doc.createdAt) });
+          await collection.insertOne(doc);
           hint.lastSeq = seq;
           return { doc, events, created: true };
         } catch (err) {

@@ -1,6 +1,9 @@
 // POST /chat/send: resolve the conversation (a direct one is created by its first
-// message), check membership and the thread parent, then store the message with
-// the next seq and its new_message event in one write, and publish it.
+// message), check membership and the thread parent, then store the message with the
+// next seq in ONE insert, publish its new_message event (derived from it; the message
+// relay's checkpoint covers a crash before the confirm), and record the conversation's
+// activity behind the answer. In steady state that is one MongoDB command per send
+// (docs/architecture.md, "The send path").
 import type { Message, UserRef, sendMessageRequestSchema } from '@parley/contracts';
 import {
   ForbiddenError,
@@ -13,7 +16,8 @@ import type { ChatServices } from '../chat-services';
 import { newMessageEvent } from '../outbox/chat-events';
 import { requireMemberRecently } from '../conversations/conversation-access';
 import type { ConversationDoc } from '../conversations/conversation-store';
-import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
+import type { RelayTicket } from '../outbox/message-relay';
+import { toMessage, type InsertResult } from './message-store';
 import type { SendLifetime } from './send-admission';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
@@ -130,26 +134,37 @@ async function storeNewMessage(
   admission.ensureWanted(lifetime);
 
   let result: InsertResult;
+  let ticket: RelayTicket;
   try {
-    result = await services.sendQueue.run(
+    [result, ticket] = await services.sendQueue.run(
       conversation._id,
-      (hint) => {
+      async (hint): Promise<[InsertResult, RelayTicket]> => {
         // The conversation's lastSeq saves the highest-seq query on the first send of
         // this queue: it is raised with $max after each insert, so it never runs ahead
         // of the stored messages; when it lags, the unique {conversationId, seq} index
         // refuses the insert and insertNext falls back to asking for the highest seq.
         hint.lastSeq ??= conversation.lastSeq;
-        return services.messages.insertNext(
-          {
-            conversationId: conversation._id,
-            sender: userRefOf(caller),
-            text: input.text,
-            ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
-            ...(parentId !== undefined ? { parentId } : {}),
-          },
-          (message) => [newMessageEvent(message, conversation)],
-          hint,
-        );
+        // before the insert: the relay's checkpoint must not pass a message being stored
+        const relayTicket = services.messageRelay.begin();
+        try {
+          const inserted = await services.messages.insertNext(
+            {
+              conversationId: conversation._id,
+              sender: userRefOf(caller),
+              text: input.text,
+              origin: services.messageRelay.instanceId,
+              ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
+              ...(parentId !== undefined ? { parentId } : {}),
+            },
+            (message) => [newMessageEvent(message, conversation)],
+            hint,
+          );
+          if (!inserted.created) services.messageRelay.cancel(relayTicket);
+          return [inserted, relayTicket];
+        } catch (err) {
+          services.messageRelay.cancel(relayTicket);
+          throw err;
+        }
       },
       // dropped unstarted when nobody waits any more, or when by the recent pace the
       // write would end too close to the deadline: nothing stored, no seq taken
@@ -165,18 +180,9 @@ async function storeNewMessage(
 
   services.metrics.messagesSent.inc();
   services.sendHooks.afterStore?.(result.doc);
-  services.outbox.dispatch(MESSAGES_COLLECTION, result.doc._id, result.events);
-  // after the event is on its way: if this write fails, the conversation's lastSeq
-  // lags until the next message, but nothing is lost (history reads the messages),
-  // so the message stored is still answered 201
-  try {
-    await services.conversations.recordMessage(
-      conversation._id,
-      result.doc.seq,
-      result.doc.createdAt,
-    );
-  } catch {
-    services.metrics.lastSeqWriteFailures.inc();
-  }
+  for (const event of result.events) services.messageRelay.publish(ticket, event);
+  // written with the window's other conversations, not awaited: history reads the
+  // messages, and this instance's reads see the new lastSeq at once
+  services.conversations.recordMessage(conversation._id, result.doc.seq, result.doc.createdAt);
   return { message: toMessage(result.doc), created: true };
 }
