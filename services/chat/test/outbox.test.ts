@@ -77,7 +77,9 @@ it('When RabbitMQ is unreachable, then changes still succeed, and the relay publ
   await brokerless.close();
   await waitFor(
     async () =>
-      (await h.db.collection('relay_checkpoints').countDocuments({ _id: brokerlessId })) === 0,
+      (await h.db
+        .collection<{ _id: string }>('relay_checkpoints')
+        .countDocuments({ _id: brokerlessId })) === 0,
     { timeoutMs: 5_000, description: "the stopped instance's checkpoint adopted" },
   );
 
