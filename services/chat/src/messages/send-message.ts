@@ -17,7 +17,8 @@ import { newMessageEvent } from '../outbox/chat-events';
 import { requireMemberRecently } from '../conversations/conversation-access';
 import type { ConversationDoc } from '../conversations/conversation-store';
 import type { RelayTicket } from '../outbox/message-relay';
-import { toMessage, type InsertResult } from './message-store';
+import { toMessage, type InsertResult, type NewMessage, type SeqHint } from './message-store';
+import type { Settled } from './send-queue';
 import type { SendLifetime } from './send-admission';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
@@ -114,6 +115,45 @@ async function originalOrThrow(
   throw err;
 }
 
+/** A send waiting in its conversation's queue (send-queue.ts batches them). */
+interface QueuedSend {
+  conversation: ConversationDoc;
+  message: NewMessage;
+}
+
+/**
+ * The sends of one conversation whose turn came together: one insertMany, each with
+ * its relay ticket taken before (the checkpoint must not pass a message being stored).
+ * The conversation's lastSeq saves the highest-seq query on the first send of a
+ * queue: it never runs ahead of the stored messages, and when it lags the unique
+ * {conversationId, seq} index refuses the insert and the store asks for the highest seq.
+ */
+async function storeQueued(
+  services: ChatServices,
+  hint: SeqHint,
+  sends: QueuedSend[],
+): Promise<Settled<[InsertResult, RelayTicket]>[]> {
+  const known = sends[0]?.conversation.lastSeq;
+  if (known !== undefined) hint.lastSeq ??= known;
+  const tickets = sends.map(() => services.messageRelay.begin());
+  let outcomes: Settled<InsertResult>[];
+  try {
+    outcomes = await services.messages.insertBatch(
+      sends.map((send) => send.message),
+      (message, i) => [newMessageEvent(message, sends[i]!.conversation)],
+      hint,
+    );
+  } catch (err) {
+    for (const ticket of tickets) services.messageRelay.cancel(ticket);
+    throw err;
+  }
+  return outcomes.map((outcome, i): Settled<[InsertResult, RelayTicket]> => {
+    const ticket = tickets[i]!;
+    if (!outcome.ok || !outcome.value.created) services.messageRelay.cancel(ticket);
+    return outcome.ok ? { ok: true, value: [outcome.value, ticket] } : outcome;
+  });
+}
+
 async function storeNewMessage(
   services: ChatServices,
   caller: Principal,
@@ -136,35 +176,22 @@ async function storeNewMessage(
   let result: InsertResult;
   let ticket: RelayTicket;
   try {
-    [result, ticket] = await services.sendQueue.run(
+    [result, ticket] = await services.sendQueue.runBatched<QueuedSend, [InsertResult, RelayTicket]>(
       conversation._id,
-      async (hint): Promise<[InsertResult, RelayTicket]> => {
-        // The conversation's lastSeq saves the highest-seq query on the first send of
-        // this queue: it is raised with $max after each insert, so it never runs ahead
-        // of the stored messages; when it lags, the unique {conversationId, seq} index
-        // refuses the insert and insertNext falls back to asking for the highest seq.
-        hint.lastSeq ??= conversation.lastSeq;
-        // before the insert: the relay's checkpoint must not pass a message being stored
-        const relayTicket = services.messageRelay.begin();
-        try {
-          const inserted = await services.messages.insertNext(
-            {
-              conversationId: conversation._id,
-              sender: userRefOf(caller),
-              text: input.text,
-              origin: services.messageRelay.instanceId,
-              ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
-              ...(parentId !== undefined ? { parentId } : {}),
-            },
-            (message) => [newMessageEvent(message, conversation)],
-            hint,
-          );
-          if (!inserted.created) services.messageRelay.cancel(relayTicket);
-          return [inserted, relayTicket];
-        } catch (err) {
-          services.messageRelay.cancel(relayTicket);
-          throw err;
-        }
+      {
+        kind: 'send',
+        item: {
+          conversation,
+          message: {
+            conversationId: conversation._id,
+            sender: userRefOf(caller),
+            text: input.text,
+            origin: services.messageRelay.instanceId,
+            ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
+            ...(parentId !== undefined ? { parentId } : {}),
+          },
+        },
+        run: (hint, sends) => storeQueued(services, hint, sends),
       },
       // dropped unstarted when nobody waits any more, or when by the recent pace the
       // write would end too close to the deadline: nothing stored, no seq taken
