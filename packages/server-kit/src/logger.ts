@@ -33,8 +33,6 @@ export interface LogDestination {
   readonly stream: DestinationStream;
   /** Writes whatever is buffered now, synchronously. */
   flushSync(): void;
-  /** Flushes, stops the timer and forgets the exit hook (tests; a process just exits). */
-  close(): void;
 }
 
 /**
@@ -50,7 +48,7 @@ export function createLogDestination(
   const interval = options.flushIntervalMs ?? 0;
   if (interval <= 0) {
     const stream = pino.destination({ dest: fd, sync: true });
-    return { stream, flushSync: () => undefined, close: () => undefined };
+    return { stream, flushSync: () => undefined };
   }
   const stream = pino.destination({
     dest: fd,
@@ -65,18 +63,9 @@ export function createLogDestination(
       // nothing to write, or the descriptor is gone: nothing more can be done at exit
     }
   };
+  // the timer is unref'd: it never keeps a process alive, and exit writes the rest
   process.on('exit', flushSync);
-  return {
-    stream,
-    flushSync,
-    close() {
-      process.off('exit', flushSync);
-      flushSync();
-      clearInterval(
-        (stream as unknown as { _periodicFlushTimer?: NodeJS.Timeout })._periodicFlushTimer,
-      );
-    },
-  };
+  return { stream, flushSync };
 }
 
 const SECRET_FIELDS = [

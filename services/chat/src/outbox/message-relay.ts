@@ -24,7 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ParleyEvent } from '@parley/contracts';
 import { DependencyUnavailableError, type EventPublisher, type Logger } from '@parley/server-kit';
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Db, Filter } from 'mongodb';
 import type { ChatMetrics } from '../chat-metrics';
 import {
   CONVERSATIONS_COLLECTION,
@@ -337,8 +337,4 @@ export function createMessageRelay(options: MessageRelayOptions): MessageRelay {
       return tickets.size;
     },
   };
-}
-
-export function relayCheckpoints(db: Db): Collection<RelayCheckpoint> {
-  return db.collection<RelayCheckpoint>(RELAY_CHECKPOINTS_COLLECTION);
 }
