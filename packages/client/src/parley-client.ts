@@ -7,7 +7,11 @@ import {
   type Conversation,
   type ConversationsResponse,
   type HistoryResponse,
+  type MentionsResponse,
   type Message,
+  type RoomBan,
+  type RoomRole,
+  type UserRef,
   type PresenceResponse,
   type RepliesResponse,
   type RouteName,
@@ -253,6 +257,64 @@ export class ParleyClient {
   async invite(roomId: string, username: string): Promise<Conversation> {
     return (await this.call('inviteToRoom', { params: { id: roomId }, body: { username } }))
       .conversation;
+  }
+
+  // ---- room moderation (owners and admins; docs/design.md §10) ----
+
+  async updateRoom(id: string, body: RouteInput<'updateRoom', 'body'>): Promise<Conversation> {
+    return (await this.call('updateRoom', { params: { id }, body })).conversation;
+  }
+
+  async setRoomRole(roomId: string, username: string, role: RoomRole): Promise<Conversation> {
+    return (await this.call('setRoomRole', { params: { id: roomId, username }, body: { role } }))
+      .conversation;
+  }
+
+  async removeRoomMember(roomId: string, username: string): Promise<Conversation> {
+    return (await this.call('removeRoomMember', { params: { id: roomId, username } })).conversation;
+  }
+
+  async ban(roomId: string, username: string, reason?: string): Promise<Conversation> {
+    const body = reason === undefined ? { username } : { username, reason };
+    return (await this.call('banFromRoom', { params: { id: roomId }, body })).conversation;
+  }
+
+  unban(roomId: string, username: string): Promise<void> {
+    return this.call('unbanFromRoom', { params: { id: roomId, username } });
+  }
+
+  async roomBans(roomId: string): Promise<RoomBan[]> {
+    return (await this.call('listRoomBans', { params: { id: roomId } })).bans;
+  }
+
+  // ---- blocking, muting, mentions ----
+
+  block(username: string): Promise<void> {
+    return this.call('block', { body: { username } });
+  }
+
+  unblock(username: string): Promise<void> {
+    return this.call('unblock', { params: { username } });
+  }
+
+  async blocks(): Promise<UserRef[]> {
+    return (await this.call('listBlocks')).users;
+  }
+
+  /** Mutes until `until` (an ISO time), or until unmuted when left out. */
+  mute(conversationId: string, until?: string): Promise<void> {
+    return this.call('mute', {
+      params: { id: conversationId },
+      body: until === undefined ? {} : { until },
+    });
+  }
+
+  unmute(conversationId: string): Promise<void> {
+    return this.call('unmute', { params: { id: conversationId } });
+  }
+
+  mentions(query: RouteInput<'mentions', 'query'> = {}): Promise<MentionsResponse> {
+    return this.call('mentions', { query });
   }
 
   async editMessage(id: string, text: string): Promise<Message> {

@@ -1,6 +1,6 @@
 // The REST side of the client against a real HTTP server on port 0.
 import { ParleyApiError, ParleyClient, ParleyResponseError, type SessionState } from '../src';
-import { FakeParley, json, message, problem } from './support/fake-parley';
+import { FakeParley, json, message, problem, summary } from './support/fake-parley';
 
 describe('ParleyClient REST', () => {
   let server: FakeParley;
@@ -80,6 +80,53 @@ describe('ParleyClient REST', () => {
     ]);
     expect(server.historyCalls).toEqual([{ conversationId: 'room 1', after: 2, limit: 10 }]);
     expect(history.messages).toEqual([m]);
+  });
+
+  it('When calling the moderation, blocking, muting and mentions methods, then each sends its method, path and body', async () => {
+    const seen: Array<{ method: string; url: string; body: unknown }> = [];
+    const room = summary('room 1', 0);
+    const conversation = {
+      ...room,
+      members: [{ id: 'u-alice', username: 'alice', role: 'owner' as const }],
+    };
+    const reply = (status: number, body?: unknown) =>
+      ((req, res) => {
+        seen.push({ method: req.method ?? '', url: req.url, body: req.body });
+        json(res, status, body);
+      }) as Parameters<typeof server.routes.set>[1];
+    server.routes.set('PUT /chat/rooms/room%201/roles/bob', reply(200, { conversation }));
+    server.routes.set('PATCH /chat/rooms/room%201', reply(200, { conversation }));
+    server.routes.set('POST /chat/rooms/room%201/bans', reply(200, { conversation }));
+    server.routes.set('DELETE /chat/rooms/room%201/bans/bob', reply(204));
+    server.routes.set('POST /chat/blocks', reply(204));
+    server.routes.set('POST /chat/conversations/room%201/mute', reply(204));
+    server.routes.set('GET /chat/mentions', reply(200, { messages: [], hasMore: false }));
+    const client = clientFor();
+    await client.login({ username: 'alice', password: 'pw' });
+
+    const promoted = await client.setRoomRole('room 1', 'bob', 'admin');
+    await client.updateRoom('room 1', { description: 'be kind' });
+    await client.ban('room 1', 'bob', 'spam');
+    await client.unban('room 1', 'bob');
+    await client.block('bob');
+    await client.mute('room 1');
+    const mentions = await client.mentions({ limit: 5 });
+
+    expect(promoted.members[0]?.role).toBe('owner');
+    expect(mentions).toEqual({ messages: [], hasMore: false });
+    expect(seen).toEqual([
+      { method: 'PUT', url: '/chat/rooms/room%201/roles/bob', body: { role: 'admin' } },
+      { method: 'PATCH', url: '/chat/rooms/room%201', body: { description: 'be kind' } },
+      {
+        method: 'POST',
+        url: '/chat/rooms/room%201/bans',
+        body: { username: 'bob', reason: 'spam' },
+      },
+      { method: 'DELETE', url: '/chat/rooms/room%201/bans/bob', body: undefined },
+      { method: 'POST', url: '/chat/blocks', body: { username: 'bob' } },
+      { method: 'POST', url: '/chat/conversations/room%201/mute', body: {} },
+      { method: 'GET', url: '/chat/mentions?limit=5', body: undefined },
+    ]);
   });
 
   it('When the server answers problem+json, then ParleyApiError carries status, code, detail, errors and retryAfter', async () => {

@@ -4,8 +4,11 @@ import {
   emojiSchema,
   idSchema,
   isoDateTimeSchema,
+  BIDI_OVERRIDES,
+  MESSAGE_CONTROL_CHARACTERS,
   messageTextSchema,
   nameField,
+  textField,
   queryInt,
   seqSchema,
   userRefSchema,
@@ -25,6 +28,9 @@ export const messageSchema = z
     reactions: z
       .record(z.string(), z.array(idSchema))
       .meta({ description: 'emoji → ids of the users who reacted with it' }),
+    mentions: z.array(userRefSchema).optional().meta({
+      description: 'Members of the conversation the text names with @username (left out when none)',
+    }),
     createdAt: isoDateTimeSchema,
     editedAt: isoDateTimeSchema.optional(),
     deletedAt: isoDateTimeSchema.optional(),
@@ -48,6 +54,10 @@ export const messageEditSchema = z
     conversationId: idSchema,
     seq: z.number().int().min(1),
     text: z.string().meta({ description: 'The new text; empty once deleted' }),
+    mentions: z
+      .array(userRefSchema)
+      .optional()
+      .meta({ description: 'Who the new text mentions (left out when nobody)' }),
     editedAt: isoDateTimeSchema.optional(),
     deletedAt: isoDateTimeSchema.optional(),
   })
@@ -75,13 +85,33 @@ export const conversationRefSchema = z
   .meta({ id: 'ConversationRef' });
 export type ConversationRef = z.infer<typeof conversationRefSchema>;
 
+export const roomRoleSchema = z.enum(['owner', 'admin', 'member']);
+export type RoomRole = z.infer<typeof roomRoleSchema>;
+
+export const conversationMemberSchema = userRefSchema
+  .extend({ role: roomRoleSchema.optional().meta({ description: 'Rooms only' }) })
+  .meta({ id: 'ConversationMember' });
+export type ConversationMember = z.infer<typeof conversationMemberSchema>;
+
+export const roomDescriptionSchema = textField({
+  min: 1,
+  max: 1000,
+  label: 'description',
+  forbidden: [
+    { pattern: BIDI_OVERRIDES, what: 'bidirectional override characters' },
+    { pattern: MESSAGE_CONTROL_CHARACTERS, what: 'control characters' },
+  ],
+});
+
 export const conversationSchema = z
   .object({
     id: idSchema,
     kind: conversationKindSchema,
     name: z.string().optional(),
+    description: z.string().optional().meta({ description: 'Rooms only' }),
     isPrivate: z.boolean().meta({ description: 'Rooms only: invisible to non-members' }),
-    members: z.array(userRefSchema),
+    members: z.array(conversationMemberSchema),
+    memberCount: z.number().int().min(0),
     lastSeq: seqSchema.meta({ description: 'seq of the newest message (0 when empty)' }),
     lastMessage: messageSchema.optional(),
     createdAt: isoDateTimeSchema,
@@ -94,6 +124,13 @@ export const conversationSummarySchema = conversationSchema
   .extend({
     unreadCount: z.number().int().min(0),
     lastReadSeq: seqSchema,
+    mentionCount: z.number().int().min(0).meta({
+      description: 'Unread messages that mention the caller (counted even while muted)',
+    }),
+    muted: z.boolean(),
+    mutedUntil: isoDateTimeSchema
+      .optional()
+      .meta({ description: 'When a timed mute ends; left out for an indefinite one' }),
   })
   .meta({ id: 'ConversationSummary' });
 export type ConversationSummary = z.infer<typeof conversationSummarySchema>;
@@ -203,6 +240,86 @@ export const inviteRequestSchema = z
   .strictObject({ username: usernameSchema })
   .meta({ id: 'InviteRequest' });
 export type InviteRequest = z.infer<typeof inviteRequestSchema>;
+
+export const updateRoomRequestSchema = z
+  .strictObject({
+    name: roomNameSchema.optional(),
+    description: roomDescriptionSchema.optional(),
+    isPrivate: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one field', path: [] })
+  .meta({ id: 'UpdateRoomRequest' });
+export type UpdateRoomRequest = z.input<typeof updateRoomRequestSchema>;
+
+export const setRoleRequestSchema = z
+  .strictObject({
+    role: roomRoleSchema.meta({
+      description:
+        'owner hands over (or shares) ownership; an owner may step down only while another owner remains',
+    }),
+  })
+  .meta({ id: 'SetRoleRequest' });
+export type SetRoleRequest = z.infer<typeof setRoleRequestSchema>;
+
+export const banRequestSchema = z
+  .strictObject({
+    username: usernameSchema,
+    reason: nameField({ min: 1, max: 500, label: 'reason' }).optional(),
+  })
+  .meta({ id: 'BanRequest' });
+export type BanRequest = z.input<typeof banRequestSchema>;
+
+export const roomBanSchema = z
+  .object({
+    user: userRefSchema,
+    reason: z.string().optional(),
+    bannedBy: userRefSchema,
+    bannedAt: isoDateTimeSchema,
+  })
+  .meta({ id: 'RoomBan' });
+export type RoomBan = z.infer<typeof roomBanSchema>;
+
+export const bansResponseSchema = z
+  .object({ bans: z.array(roomBanSchema) })
+  .meta({ id: 'BansResponse' });
+export type BansResponse = z.infer<typeof bansResponseSchema>;
+
+export const roomUserParamsSchema = z.object({ id: idSchema, username: usernameSchema });
+export const usernameOnlyParamsSchema = z.object({ username: usernameSchema });
+
+export const blockRequestSchema = z
+  .strictObject({ username: usernameSchema })
+  .meta({ id: 'BlockRequest' });
+export type BlockRequest = z.infer<typeof blockRequestSchema>;
+
+export const blocksResponseSchema = z
+  .object({ users: z.array(userRefSchema).meta({ description: 'The users the caller blocks' }) })
+  .meta({ id: 'BlocksResponse' });
+export type BlocksResponse = z.infer<typeof blocksResponseSchema>;
+
+export const muteRequestSchema = z
+  .strictObject({
+    until: isoDateTimeSchema
+      .optional()
+      .meta({ description: 'When the mute ends; left out: until unmuted' }),
+  })
+  .meta({ id: 'MuteRequest' });
+export type MuteRequest = z.infer<typeof muteRequestSchema>;
+
+export const MENTIONS_LIMIT_DEFAULT = 50;
+export const mentionsQuerySchema = z.object({
+  before: idSchema.optional().meta({ description: 'A message id: the page holds older ones' }),
+  limit: limitQuery(100, MENTIONS_LIMIT_DEFAULT),
+});
+export type MentionsQuery = z.output<typeof mentionsQuerySchema>;
+
+export const mentionsResponseSchema = z
+  .object({
+    messages: z.array(messageSchema).meta({ description: 'Newest first' }),
+    hasMore: z.boolean(),
+  })
+  .meta({ id: 'MentionsResponse' });
+export type MentionsResponse = z.infer<typeof mentionsResponseSchema>;
 
 export const conversationResponseSchema = z
   .object({ conversation: conversationSchema })

@@ -102,7 +102,7 @@ export class InvalidCredentialsError extends HttpError {
   }
 }
 
-export type ForbiddenCode = 'forbidden' | 'not_a_member';
+export type ForbiddenCode = 'forbidden' | 'not_a_member' | 'blocked' | 'banned';
 
 export class ForbiddenError extends HttpError {
   constructor(detail = 'Forbidden', options: { code?: ForbiddenCode; cause?: unknown } = {}) {

@@ -44,12 +44,21 @@ import {
   type SendLimits,
 } from './messages/send-admission';
 import type { UserDirectory } from './user-directory';
+import { createRoomMemberStore } from './rooms/room-member-store';
+import { moveLegacyRoomMembers } from './rooms/legacy-room-members';
+import { createRoomBanStore, type RoomBanStore } from './rooms/room-ban-store';
+import type { RoomChangeHooks } from './rooms/membership-change';
+import { createBlockStore, type BlockStore } from './blocks/block-store';
+import { createMuteStore, type MuteStore } from './conversations/mutes';
 import type { Collection, Document } from 'mongodb';
 
 export interface ChatServices {
   messages: MessageStore;
   conversations: ConversationStore;
   readMarkers: ReadMarkerStore;
+  roomBans: RoomBanStore;
+  blocks: BlockStore;
+  mutes: MuteStore;
   users: UserDirectory;
   outbox: Outbox;
   /** Publishes new messages' events and keeps this instance's checkpoint (message-relay.ts). */
@@ -65,8 +74,12 @@ export interface ChatServices {
   /** Members a room may have at most (docs/design.md §4.14). */
   roomMaxMembers: number;
   sendHooks: SendHooks;
+  roomChangeHooks: RoomChangeHooks;
   now: () => Date;
-  /** Creates every index the queries need (idempotent; main.ts runs it at startup). */
+  /**
+   * Creates every index the queries need and moves rooms stored before room_members
+   * into it (idempotent; main.ts runs it at startup).
+   */
   ensureIndexes(): Promise<void>;
 }
 
@@ -98,6 +111,7 @@ export interface ChatServicesOptions {
   instanceId?: string;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
+  roomChangeHooks?: RoomChangeHooks;
   /** Per-user limits; each defaults to DEFAULT_USER_LIMITS'. */
   limits?: Partial<UserLimitSettings>;
   /** How often the limits' counts are synced with MongoDB; default 250 ms. */
@@ -116,8 +130,13 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     now,
     ...(options.messageHooks ? { hooks: options.messageHooks } : {}),
   });
+  const roomMembers = createRoomMemberStore({ db: options.db });
+  const roomBans = createRoomBanStore({ db: options.db });
+  const blocks = createBlockStore({ db: options.db });
+  const mutes = createMuteStore({ db: options.db });
   const conversations = createConversationStore({
     db: options.db,
+    roomMembers,
     now,
     ...(options.conversationCacheTtlMs !== undefined
       ? { cacheTtlMs: options.conversationCacheTtlMs }
@@ -172,6 +191,9 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     messages,
     conversations,
     readMarkers,
+    roomBans,
+    blocks,
+    mutes,
     users: options.users,
     outbox,
     messageRelay,
@@ -184,14 +206,20 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     rateLimiter,
     roomMaxMembers: options.roomMaxMembers ?? DEFAULT_ROOM_MAX_MEMBERS,
     sendHooks: options.sendHooks ?? {},
+    roomChangeHooks: options.roomChangeHooks ?? {},
     now,
     async ensureIndexes() {
       await Promise.all([
         messages.ensureIndexes(),
         conversations.ensureIndexes(),
+        roomMembers.ensureIndexes(),
+        roomBans.ensureIndexes(),
+        blocks.ensureIndexes(),
+        mutes.ensureIndexes(),
         readMarkers.ensureIndexes(),
         rateLimiter.ensureIndexes(),
       ]);
+      await moveLegacyRoomMembers(conversations.collection, roomMembers.collection);
     },
   };
 }

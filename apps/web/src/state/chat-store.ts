@@ -253,6 +253,9 @@ export function createChatStore(deps: ChatStoreDeps) {
       ...conversation,
       unreadCount: current?.unreadCount ?? 0,
       lastReadSeq: current?.lastReadSeq ?? conversation.lastSeq,
+      mentionCount: current?.mentionCount ?? 0,
+      muted: current?.muted ?? false,
+      ...(current?.mutedUntil !== undefined ? { mutedUntil: current.mutedUntil } : {}),
       ...(conversation.lastMessage === undefined && current?.lastMessage !== undefined
         ? { lastMessage: current.lastMessage }
         : {}),

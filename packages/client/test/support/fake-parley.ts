@@ -54,10 +54,13 @@ export function summary(
       { id: 'u-alice', username: 'alice' },
       { id: 'u-bob', username: 'bob' },
     ],
+    memberCount: 2,
     lastSeq,
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     unreadCount: 0,
+    mentionCount: 0,
+    muted: false,
     lastReadSeq: 0,
     ...extra,
   };

@@ -1,7 +1,8 @@
 // GET /chat/conversations: the caller's conversations, newest activity first, with
-// the newest message, the read marker and the unread count. One query for the page,
-// one for the markers, one for the newest messages, and one indexed count per
-// conversation ({conversationId, seq} range, other senders). The cursor is opaque:
+// the newest message, the read marker, the unread and mention counts and the mute.
+// One query for the page, one for the markers, one for the mutes, one for the newest
+// messages, and two indexed counts per conversation with unread messages
+// ({conversationId, seq} range, other senders; {mentionIds} for the mentions). The cursor is opaque:
 // base64url of the last item's (lastMessageAt, id).
 import type {
   ConversationSummary,
@@ -55,8 +56,9 @@ export async function listConversations(
   });
   const page = docs.slice(0, query.limit);
   const ids = page.map((d) => d._id);
-  const [markers, lastMessages] = await Promise.all([
+  const [markers, mutes, lastMessages] = await Promise.all([
     services.readMarkers.markersOf(caller.userId, ids),
+    services.mutes.statesOf(caller.userId, ids, services.now()),
     services.messages.findBySeq(
       page.filter((d) => d.lastSeq > 0).map((d) => ({ conversationId: d._id, seq: d.lastSeq })),
     ),
@@ -65,11 +67,20 @@ export async function listConversations(
   const conversations = await Promise.all(
     page.map(async (doc): Promise<ConversationSummary> => {
       const lastReadSeq = markers.get(doc._id) ?? 0;
-      const unreadCount =
+      const [unreadCount, mentionCount] =
         doc.lastSeq > lastReadSeq
-          ? await services.messages.countUnread(doc._id, caller.userId, lastReadSeq)
-          : 0;
-      const summary: ConversationSummary = { ...toConversation(doc), unreadCount, lastReadSeq };
+          ? await Promise.all([
+              services.messages.countUnread(doc._id, caller.userId, lastReadSeq),
+              services.messages.countMentions(doc._id, caller.userId, lastReadSeq),
+            ])
+          : [0, 0];
+      const summary: ConversationSummary = {
+        ...toConversation(doc),
+        unreadCount,
+        lastReadSeq,
+        mentionCount,
+        ...(mutes.get(doc._id) ?? { muted: false }),
+      };
       const last = lastById.get(doc._id);
       if (last) summary.lastMessage = toMessage(last);
       return summary;

@@ -1,8 +1,18 @@
 // Conversations in MongoDB: direct conversations (id derived from the two user ids,
-// created by the first send with an upsert) and rooms (ObjectId hex ids). Members are
-// stored with their usernames so reads never ask auth; memberIds is the indexed copy.
+// created by the first send with an upsert) and rooms (ObjectId hex ids). A direct
+// conversation stores its two members with their usernames (memberIds is the indexed
+// copy); a room stores only memberVersion and memberCount, its members live in
+// room_members (rooms/room-member-store.ts) and every read here fills them in from
+// the instance's copy of that version, so a room's document costs the same to read
+// whatever its size.
 import { createHash } from 'node:crypto';
-import type { Conversation, ConversationRef, ParleyEvent, UserRef } from '@parley/contracts';
+import type {
+  Conversation,
+  ConversationMember,
+  ConversationRef,
+  ParleyEvent,
+  UserRef,
+} from '@parley/contracts';
 import { NotFoundError } from '@parley/server-kit';
 import {
   ObjectId,
@@ -17,19 +27,28 @@ import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
 import { isDuplicateKeyError } from '../storage/retry-backoff';
 import {
-  updateVersioned,
-  type VersionedChange,
-  type VersionedResult,
-} from '../storage/versioned-update';
+  roomMemberKey,
+  type RoomMemberDoc,
+  type RoomMemberStore,
+} from '../rooms/room-member-store';
 
 export interface ConversationDoc extends OutboxFields {
   _id: string;
   kind: 'direct' | 'room';
   name?: string;
+  /** Rooms only. */
+  description?: string;
   /** Rooms: invisible to non-members. Direct conversations are always private. */
   isPrivate: boolean;
-  members: UserRef[];
+  /** Direct: stored. Rooms: filled in from room_members on every read, never stored. */
+  members: ConversationMember[];
   memberIds: string[];
+  /** Rooms: raised by every membership or role change (rooms/membership-change.ts). */
+  memberVersion?: number;
+  /** Rooms: how many members room_members holds for it. */
+  memberCount?: number;
+  /** Rooms: a membership change is under way until then (rooms/membership-change.ts). */
+  membershipChangeUntil?: Date;
   lastSeq: number;
   /** Newest message's time, or creation time while empty: the list order. */
   lastMessageAt: Date;
@@ -69,12 +88,18 @@ export function toConversation(doc: ConversationDoc): Conversation {
     id: doc._id,
     kind: doc.kind,
     isPrivate: doc.isPrivate,
-    members: doc.members.map((m) => ({ id: m.id, username: m.username })),
+    members: doc.members.map((m) =>
+      m.role === undefined
+        ? { id: m.id, username: m.username }
+        : { id: m.id, username: m.username, role: m.role },
+    ),
+    memberCount: doc.kind === 'room' ? (doc.memberCount ?? doc.members.length) : doc.members.length,
     lastSeq: doc.lastSeq,
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
   };
   if (doc.name !== undefined) conversation.name = doc.name;
+  if (doc.description !== undefined) conversation.description = doc.description;
   return conversation;
 }
 
@@ -94,14 +119,32 @@ export interface ListCursor {
 export interface NewRoom {
   name: string;
   isPrivate: boolean;
+  /** The first one is the creator and owner. */
   members: UserRef[];
   createdBy: string;
 }
 
+/** A room's members as a conversation carries them. */
+export function membersOfRows(
+  rows: readonly RoomMemberDoc[],
+): Pick<ConversationDoc, 'members' | 'memberIds'> {
+  return {
+    members: rows.map((r) => ({ id: r.userId, username: r.username, role: r.role })),
+    memberIds: rows.map((r) => r.userId),
+  };
+}
+
 export interface ConversationStore {
   readonly collection: Collection<ConversationDoc>;
+  readonly roomMembers: RoomMemberStore;
   ensureIndexes(): Promise<void>;
   findById(id: string): Promise<ConversationDoc | null>;
+  /** A room's document read now, as stored: no members filled in. */
+  findRoomDoc(id: string): Promise<ConversationDoc | null>;
+  /** A stored room document with its members filled in (from memory when current). */
+  withMembers(doc: ConversationDoc): Promise<ConversationDoc>;
+  /** Drops findRecent's copy (a change through this instance made it old). */
+  forget(id: string): void;
   /**
    * For the hot paths (send, typing): the document as this instance last read or
    * wrote it, if that was within `cacheTtlMs` (a direct conversation's members never
@@ -114,6 +157,12 @@ export interface ConversationStore {
   findRecent(id: string, options?: { fresh?: boolean }): Promise<ConversationDoc | null>;
   /** findRecent's copy, if it has a usable one; never reads. */
   cached(id: string): ConversationDoc | undefined;
+  /**
+   * The document read now, with a room's members as this instance knows them at its
+   * memberVersion — undefined when it does not know them (or the id names nothing),
+   * so the caller reads strictly (findRecent fresh). One small read, never the list.
+   */
+  findCurrent(id: string): Promise<ConversationDoc | undefined>;
   /** Of `ids`, the conversations `userId` is a member of: id, kind and name (one query). */
   findForMember(
     userId: string,
@@ -140,14 +189,11 @@ export interface ConversationStore {
     options: { limit: number; before?: ListCursor },
   ): Promise<ConversationDoc[]>;
   listRooms(userId: string, limit: number): Promise<ConversationDoc[]>;
-  update(
-    id: string,
-    decide: (current: ConversationDoc) => VersionedChange<ConversationDoc> | undefined,
-  ): Promise<VersionedResult<ConversationDoc>>;
 }
 
 export interface ConversationStoreOptions {
   db: Db;
+  roomMembers: RoomMemberStore;
   now?: () => Date;
   /** How long findRecent may answer from memory for a room; 0 turns the cache off. */
   cacheTtlMs?: number;
@@ -160,6 +206,7 @@ export interface ConversationStoreOptions {
 
 export function createConversationStore(options: ConversationStoreOptions): ConversationStore {
   const collection = options.db.collection<ConversationDoc>(CONVERSATIONS_COLLECTION);
+  const roomMembers = options.roomMembers;
   const now = options.now ?? (() => new Date());
   const cacheTtlMs = options.cacheTtlMs ?? 1_000;
   const cacheMaxEntries = options.cacheMaxEntries ?? 10_000;
@@ -204,8 +251,52 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     return undefined;
   }
 
+  async function withMembers(stored: ConversationDoc): Promise<ConversationDoc> {
+    const doc = withActivity(stored);
+    if (doc.kind !== 'room') return doc;
+    // while a change is under way its rows may be half written: read, but keep nothing
+    const list = await roomMembers.listAt(doc._id, doc.memberVersion ?? 0, {
+      cache: doc.membershipChangeUntil === undefined,
+    });
+    return { ...doc, ...membersOfRows(list.members) };
+  }
+
+  // The reads that may refuse someone (findById, findRecent's fresh read) cost the
+  // same whatever the id names — a room, a direct conversation or nothing — so the
+  // answer's time tells an outsider nothing (docs/design.md §4.4): the document, then
+  // the room_members rows under that id, always both. Read in that order, the rows are
+  // at least as new as the document's memberVersion, so they are kept as that
+  // version's list (membership-change.ts says why that is safe).
+  async function readWithKnownMembers(id: string): Promise<ConversationDoc | null> {
+    const doc = await collection.findOne({ _id: id });
+    return doc ? withMembers(doc) : null;
+  }
+
+  async function readWithMembers(id: string): Promise<ConversationDoc | null> {
+    const stored = await collection.findOne({ _id: id });
+    const doc = stored && withActivity(stored);
+    const isRoom = doc?.kind === 'room';
+    const list = await roomMembers.listAt(id, isRoom ? (doc.memberVersion ?? 0) : -1, {
+      cache: isRoom && doc.membershipChangeUntil === undefined,
+      fresh: true,
+    });
+    if (!doc || !isRoom) return doc;
+    return { ...doc, ...membersOfRows(list.members) };
+  }
+
   return {
     collection,
+    roomMembers,
+    withMembers,
+
+    findRoomDoc(id) {
+      return collection.findOne({ _id: id, kind: 'room' });
+    },
+
+    forget(id) {
+      changes += 1;
+      recent.delete(id);
+    },
 
     async ensureIndexes() {
       await createDeclaredIndexes(
@@ -214,28 +305,43 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       );
     },
 
-    async findById(id) {
-      const doc = await collection.findOne({ _id: id });
-      return doc && withActivity(doc);
-    },
+    findById: readWithMembers,
 
     async findRecent(id, { fresh = false } = {}) {
       const usable = fresh ? undefined : usableCopy(id);
       if (usable) return usable;
       const changesBefore = changes;
-      const stored = await collection.findOne({ _id: id });
-      const doc = stored && withActivity(stored);
+      const doc = fresh ? await readWithMembers(id) : await readWithKnownMembers(id);
       if (!doc) recent.delete(id);
       else if (changes === changesBefore) remember(doc);
       return doc;
     },
 
+    async findCurrent(id) {
+      const changesBefore = changes;
+      const stored = await collection.findOne({ _id: id });
+      if (!stored) return undefined;
+      const doc = withActivity(stored);
+      let current: ConversationDoc = doc;
+      if (doc.kind === 'room') {
+        const list =
+          doc.membershipChangeUntil === undefined
+            ? roomMembers.cachedAt(id, doc.memberVersion ?? 0)
+            : undefined;
+        if (!list) return undefined;
+        current = { ...doc, ...membersOfRows(list.members) };
+      }
+      if (changes === changesBefore) remember(current);
+      return current;
+    },
+
     cached: usableCopy,
 
-    findForMember(userId, ids) {
-      if (ids.length === 0) return Promise.resolve([]);
+    async findForMember(userId, ids) {
+      if (ids.length === 0) return [];
+      const rooms = await roomMembers.roomIdsOf(userId, ids);
       return collection
-        .find({ _id: { $in: [...ids] }, memberIds: userId })
+        .find({ _id: { $in: [...ids] }, $or: [{ memberIds: userId }, { _id: { $in: rooms } }] })
         .project<Pick<ConversationDoc, '_id' | 'kind' | 'name'>>({ _id: 1, kind: 1, name: 1 })
         .toArray();
     },
@@ -246,10 +352,13 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       if (others.length > 0) {
         // the members of the user's conversations that hold any candidate; a room
         // brings all its members, so only the candidates are kept
-        const members = (await collection.distinct('memberIds', {
-          $and: [{ memberIds: userId }, { memberIds: { $in: others } }],
-        })) as string[];
-        for (const id of members) shared.add(id);
+        const [direct, inRooms] = await Promise.all([
+          collection.distinct('memberIds', {
+            $and: [{ memberIds: userId }, { memberIds: { $in: others } }],
+          }) as Promise<string[]>,
+          roomMembers.roomIdsOf(userId).then((rooms) => roomMembers.membersAmong(rooms, others)),
+        ]);
+        for (const id of [...direct, ...inRooms]) shared.add(id);
       }
       return candidates.filter((id) => shared.has(id));
     },
@@ -288,13 +397,22 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
 
     async insertRoom(room, makeEvents) {
       const at = now();
-      const doc: ConversationDoc = {
-        _id: new ObjectId().toHexString(),
+      const _id = new ObjectId().toHexString();
+      const rows: RoomMemberDoc[] = room.members.map((m, i) => ({
+        _id: roomMemberKey(_id, m.id),
+        roomId: _id,
+        userId: m.id,
+        username: m.username,
+        role: i === 0 ? 'owner' : 'member',
+        joinedAt: at,
+      }));
+      const stored: Omit<ConversationDoc, 'members' | 'memberIds'> = {
+        _id,
         kind: 'room',
         name: room.name,
         isPrivate: room.isPrivate,
-        members: room.members,
-        memberIds: room.members.map((m) => m.id),
+        memberVersion: 1,
+        memberCount: rows.length,
         lastSeq: 0,
         lastMessageAt: at,
         createdAt: at,
@@ -302,8 +420,14 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
         createdBy: room.createdBy,
         version: 0,
       };
+      const doc: ConversationDoc = { ...stored, ...membersOfRows(rows) };
       const events = makeEvents(doc);
-      await collection.insertOne({ ...doc, ...outboxFieldsFor(events, at) });
+      // members first: rows without their room (a crash in between) are never read
+      await roomMembers.collection.insertMany(rows);
+      await collection.insertOne({
+        ...(stored as ConversationDoc),
+        ...outboxFieldsFor(events, at),
+      });
       remember(doc);
       return { doc, events };
     },
@@ -317,43 +441,40 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
 
     flushActivity: () => activity.flush(),
 
-    listForMember(userId, { limit, before }) {
-      const filter: Filter<ConversationDoc> = { memberIds: userId };
-      if (before) {
-        filter.$or = [
-          { lastMessageAt: { $lt: before.lastMessageAt } },
-          { lastMessageAt: before.lastMessageAt, _id: { $lt: before.id } },
-        ];
-      }
-      return collection
+    async listForMember(userId, { limit, before }) {
+      const rooms = await roomMembers.roomIdsOf(userId);
+      const mine: Filter<ConversationDoc> = {
+        $or: [{ memberIds: userId }, { _id: { $in: rooms } }],
+      };
+      const filter: Filter<ConversationDoc> = before
+        ? {
+            $and: [
+              mine,
+              {
+                $or: [
+                  { lastMessageAt: { $lt: before.lastMessageAt } },
+                  { lastMessageAt: before.lastMessageAt, _id: { $lt: before.id } },
+                ],
+              },
+            ],
+          }
+        : mine;
+      const docs = await collection
         .find(filter)
         .sort({ lastMessageAt: -1, _id: -1 })
         .limit(limit)
-        .toArray()
-        .then((docs) => docs.map(withActivity));
+        .toArray();
+      return Promise.all(docs.map(withMembers));
     },
 
-    listRooms(userId, limit) {
-      return collection
-        .find({ kind: 'room', $or: [{ isPrivate: false }, { memberIds: userId }] })
+    async listRooms(userId, limit) {
+      const rooms = await roomMembers.roomIdsOf(userId);
+      const docs = await collection
+        .find({ kind: 'room', $or: [{ isPrivate: false }, { _id: { $in: rooms } }] })
         .sort({ lastMessageAt: -1, _id: -1 })
         .limit(limit)
-        .toArray()
-        .then((docs) => docs.map(withActivity));
-    },
-
-    async update(id, decide) {
-      changes += 1;
-      recent.delete(id); // whatever happens next, the cached copy may be old
-      const result = await updateVersioned(collection, id, decide, {
-        now,
-        notFound: () =>
-          new NotFoundError('No such conversation', { code: 'conversation_not_found' }),
-      });
-      changes += 1; // a read that began during the write may have missed it
-      const doc = withActivity(result.doc);
-      remember(doc);
-      return { ...result, doc };
+        .toArray();
+      return Promise.all(docs.map(withMembers));
     },
   };
 }

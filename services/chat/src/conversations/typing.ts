@@ -24,5 +24,9 @@ export async function announceTyping(
     caller.userId,
   );
   if (!services.limits.typingAllowed(caller.userId, conversation._id)) return;
-  services.outbox.publishEphemeral(typingEvent(conversation, userRefOf(caller), isTyping));
+  // docs/design.md §10: a blocked user's typing never reaches the blocker
+  const blockers = await services.blocks.blockersAmong(caller.userId, conversation.memberIds);
+  services.outbox.publishEphemeral(
+    typingEvent(conversation, userRefOf(caller), isTyping, blockers),
+  );
 }

@@ -20,13 +20,29 @@ import { readHistory, readReplies } from '../messages/history';
 import { deleteMessage, editMessage } from '../messages/message-edits';
 import { addReaction, removeReaction } from '../messages/reactions';
 import { markRead } from '../conversations/read-markers';
-import { createRoom, getRoom, inviteToRoom, joinRoom, leaveRoom, listRooms } from '../rooms/rooms';
+import {
+  banFromRoom,
+  createRoom,
+  getRoom,
+  inviteToRoom,
+  joinRoom,
+  leaveRoom,
+  listRoomBans,
+  listRooms,
+  removeRoomMember,
+  setRoomRole,
+  unbanFromRoom,
+  updateRoom,
+} from '../rooms/rooms';
 import type { SendLifetime } from '../messages/send-admission';
 import { sendMessage } from '../messages/send-message';
 import { announceTyping } from '../conversations/typing';
 import { usersSharingAConversation } from '../conversations/conversation-access';
 import { syncConversations } from '../messages/sync-conversations';
 import type { LimitedAction } from '../rate-limits/user-limits';
+import { blockUser, listBlocks, unblockUser } from '../blocks/blocks';
+import { muteConversation, unmuteConversation } from '../conversations/mutes';
+import { listMentions } from '../messages/mentions-list';
 
 type Routes = typeof ROUTES;
 type ChatRouteName = {
@@ -77,12 +93,14 @@ function chatHandlers(services: ChatServices): ChatHandlers {
     },
     contacts: async ({ caller, body }) => {
       take('listing', caller);
-      const userIds = await usersSharingAConversation(
+      const shared = await usersSharingAConversation(
         services.conversations,
         caller.userId,
         body.userIds,
       );
-      return { body: { userIds } };
+      // docs/design.md §10: whoever blocks the caller is `unknown` to them
+      const blockers = await services.blocks.blockersAmong(caller.userId, shared);
+      return { body: { userIds: shared.filter((id) => !blockers.has(id)) } };
     },
     markRead: ({ caller, params, body }) => markRead(services, caller, params.id, body.seq),
     typing: ({ caller, body }) =>
@@ -109,6 +127,45 @@ function chatHandlers(services: ChatServices): ChatHandlers {
       return {
         body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
       };
+    },
+    updateRoom: async ({ caller, params, body }) => ({
+      body: { conversation: await updateRoom(services, caller, params.id, body) },
+    }),
+    setRoomRole: async ({ caller, params, body }) => ({
+      body: {
+        conversation: await setRoomRole(services, caller, params.id, params.username, body.role),
+      },
+    }),
+    removeRoomMember: async ({ caller, params }) => ({
+      body: {
+        conversation: await removeRoomMember(services, caller, params.id, params.username),
+      },
+    }),
+    banFromRoom: async ({ caller, params, body }) => ({
+      body: {
+        conversation: await banFromRoom(services, caller, params.id, body.username, body.reason),
+      },
+    }),
+    unbanFromRoom: ({ caller, params }) =>
+      unbanFromRoom(services, caller, params.id, params.username),
+    listRoomBans: async ({ caller, params }) => {
+      take('listing', caller);
+      return { body: { bans: await listRoomBans(services, caller, params.id) } };
+    },
+    block: async ({ caller, body }) => {
+      take('listing', caller);
+      await blockUser(services, caller, body.username);
+    },
+    unblock: ({ caller, params }) => unblockUser(services, caller, params.username),
+    listBlocks: async ({ caller }) => {
+      take('listing', caller);
+      return { body: { users: await listBlocks(services, caller) } };
+    },
+    mute: ({ caller, params, body }) => muteConversation(services, caller, params.id, body.until),
+    unmute: ({ caller, params }) => unmuteConversation(services, caller, params.id),
+    mentions: async ({ caller, query }) => {
+      take('history', caller);
+      return { body: await listMentions(services, caller, query) };
     },
     editMessage: async ({ caller, params, body }) => {
       take('edit', caller);

@@ -49,6 +49,9 @@ export interface MessageDoc extends OutboxFields {
   idempotencyKey: string;
   /** An array, not an object keyed by emoji: emoji make poor field names. */
   reactions: ReactionGroup[];
+  /** Members the text names (messages/mentions.ts); mentionIds is the indexed copy. */
+  mentions?: UserRef[];
+  mentionIds?: string[];
   createdAt: Date;
   editedAt?: Date;
   deletedAt?: Date;
@@ -75,6 +78,8 @@ export const MESSAGE_INDEXES: IndexDescription[] = [
   { key: { idempotencyKey: 1 }, name: 'idempotency_key', unique: true },
   // thread replies
   { key: { conversationId: 1, parentId: 1, seq: 1 }, name: 'conversation_thread_seq' },
+  // GET /chat/mentions, newest first
+  { key: { mentionIds: 1, _id: -1 }, name: 'mentions' },
   OUTBOX_INDEX,
   // the relay's tail of one instance (outbox/message-relay.ts)
   { key: { origin: 1, createdAt: 1 }, name: 'origin_created' },
@@ -97,6 +102,7 @@ export function toMessage(doc: MessageDoc): Message {
   };
   if (doc.parentId !== undefined) message.parentId = doc.parentId;
   if (doc.clientMsgId !== undefined) message.clientMsgId = doc.clientMsgId;
+  if (doc.mentions?.length) message.mentions = doc.mentions.map((m) => ({ ...m }));
   if (doc.editedAt !== undefined) message.editedAt = doc.editedAt.toISOString();
   if (doc.deletedAt !== undefined) message.deletedAt = doc.deletedAt.toISOString();
   return message;
@@ -110,6 +116,7 @@ export interface NewMessage {
   parentId?: string;
   /** The storing instance (MessageDoc.origin). */
   origin?: string;
+  mentions?: UserRef[];
 }
 
 /**
@@ -177,6 +184,10 @@ export interface MessageStore {
     options: { after?: number; limit: number },
   ): Promise<{ docs: MessageDoc[]; hasMore: boolean }>;
   countUnread(conversationId: string, userId: string, afterSeq: number): Promise<number>;
+  /** Messages above afterSeq that mention the user (not deleted). */
+  countMentions(conversationId: string, userId: string, afterSeq: number): Promise<number>;
+  /** Messages that mention the user, newest first. */
+  mentioning(userId: string, options: { before?: ObjectId; limit: number }): Promise<MessageDoc[]>;
   findBySeq(keys: { conversationId: string; seq: number }[]): Promise<MessageDoc[]>;
   update(
     id: ObjectId,
@@ -237,6 +248,10 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     if (input.parentId !== undefined) doc.parentId = input.parentId;
     if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
     if (input.origin !== undefined) doc.origin = input.origin;
+    if (input.mentions?.length) {
+      doc.mentions = input.mentions;
+      doc.mentionIds = input.mentions.map((m) => m.id);
+    }
     return doc;
   }
 
@@ -385,6 +400,23 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
         seq: { $gt: afterSeq },
         senderId: { $ne: userId },
       });
+    },
+
+    countMentions(conversationId, userId, afterSeq) {
+      return collection.countDocuments({
+        mentionIds: userId,
+        conversationId,
+        seq: { $gt: afterSeq },
+        senderId: { $ne: userId },
+      });
+    },
+
+    mentioning(userId, { before, limit }) {
+      return collection
+        .find({ mentionIds: userId, ...(before ? { _id: { $lt: before } } : {}) })
+        .sort({ _id: -1 })
+        .limit(limit)
+        .toArray();
     },
 
     async findBySeq(keys) {

@@ -14,7 +14,9 @@ import {
 import type { z } from 'zod';
 import type { ChatServices } from '../chat-services';
 import { newMessageEvent } from '../outbox/chat-events';
-import { requireMemberRecently } from '../conversations/conversation-access';
+import { requireSenderIn } from '../rooms/send-permission';
+import { requireNotBlockedBy } from '../blocks/blocks';
+import { parseMentions } from './mentions';
 import type { ConversationDoc } from '../conversations/conversation-store';
 import type { RelayTicket } from '../outbox/message-relay';
 import { toMessage, type InsertResult, type NewMessage, type SeqHint } from './message-store';
@@ -51,9 +53,11 @@ async function resolveConversation(
 ): Promise<ConversationDoc> {
   if (input.to !== undefined) {
     const peer = await resolveDirectPeer(services, caller, input.to);
+    // before the conversation is looked up: the same 403 whether or not it exists
+    await requireNotBlockedBy(services, peer.id, caller.userId);
     return services.conversations.ensureDirect(userRefOf(caller), peer);
   }
-  return requireMemberRecently(services.conversations, input.conversationId ?? '', caller.userId);
+  return requireSenderIn(services, input.conversationId ?? '', caller.userId);
 }
 
 /** A reply attaches to the thread root, so a reply to a reply joins the same thread. */
@@ -187,6 +191,7 @@ async function storeNewMessage(
             sender: userRefOf(caller),
             text: input.text,
             origin: services.messageRelay.instanceId,
+            mentions: parseMentions(input.text, conversation.members),
             ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
             ...(parentId !== undefined ? { parentId } : {}),
           },

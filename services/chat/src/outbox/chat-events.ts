@@ -55,6 +55,7 @@ export function messageUpdatedEvent(
     seq: message.seq,
     text: message.text,
   };
+  if (message.mentions !== undefined) edit.mentions = message.mentions;
   if (message.editedAt !== undefined) edit.editedAt = message.editedAt;
   if (message.deletedAt !== undefined) edit.deletedAt = message.deletedAt;
   return createEvent('message_updated', { message: edit }, [...conversation.memberIds]);
@@ -78,15 +79,17 @@ export function readEvent(
   ]);
 }
 
+/** To the members but the typist, and but those who block the typist. */
 export function typingEvent(
   conversation: ConversationDoc,
   user: UserRef,
   isTyping: boolean,
+  blockers: ReadonlySet<string> = new Set(),
 ): EventOf<'typing'> {
   return createEvent(
     'typing',
     { conversationId: conversation._id, user, isTyping },
-    conversation.memberIds.filter((id) => id !== user.id),
+    conversation.memberIds.filter((id) => id !== user.id && !blockers.has(id)),
   );
 }
 

@@ -2,13 +2,25 @@
 // and joinable by anyone, private ones invisible (404) to non-members. Any member may
 // invite into a room (public or private); a non-member of a public room gets 403
 // not_a_member. Joining twice, or inviting a member, changes nothing and emits
-// nothing. Every membership change emits conversation_updated to the members
-// before and after it. A room holds at most ROOM_MAX_MEMBERS (409 room_full past it),
-// and each user added by someone else — invited, or named when the room is created —
-// counts against the adder's invitation limit (docs/design.md §4.14).
-import type { Conversation, UserRef, createRoomRequestSchema } from '@parley/contracts';
+// nothing. A room holds at most ROOM_MAX_MEMBERS (409 room_full past it), and each
+// user added by someone else — invited, or named when the room is created — counts
+// against the adder's invitation limit (docs/design.md §4.14).
+//
+// Roles (docs/design.md §10): the creator is the owner; owners set roles; owners and
+// admins edit the room, remove and ban members (an admin only plain members) and
+// delete any message in it. A room always keeps an owner. Every change goes through
+// changeRoom (membership-change.ts), which emits conversation_updated to the members
+// before and after it.
+import type {
+  Conversation,
+  RoomBan,
+  RoomRole,
+  UserRef,
+  createRoomRequestSchema,
+  updateRoomRequestSchema,
+} from '@parley/contracts';
 import type { z } from 'zod';
-import { ConflictError, type Principal } from '@parley/server-kit';
+import { ConflictError, ForbiddenError, NotFoundError, type Principal } from '@parley/server-kit';
 import { conversationUpdatedEvent } from '../outbox/chat-events';
 import type { ChatServices } from '../chat-services';
 import { isMember, requireMember, requireVisibleRoom } from '../conversations/conversation-access';
@@ -17,7 +29,9 @@ import {
   toConversation,
   type ConversationDoc,
 } from '../conversations/conversation-store';
-import { userRefOf } from '../messages/send-message';
+import { resolveDirectPeer, userRefOf } from '../messages/send-message';
+import { changeRoom, type RoomChange } from './membership-change';
+import { ROLE_RANK } from './room-member-store';
 
 /** Members a room may have by default (ROOM_MAX_MEMBERS). */
 export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
@@ -26,9 +40,69 @@ export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
 export const ROOMS_LIST_MAX = 500;
 
 type CreateRoomInput = z.output<typeof createRoomRequestSchema>;
+type UpdateRoomInput = z.output<typeof updateRoomRequestSchema>;
 
 function roomFull(max: number): ConflictError {
   return new ConflictError(`A room may have at most ${max} members`, { code: 'room_full' });
+}
+
+function banned(): ForbiddenError {
+  return new ForbiddenError('This user is banned from this room', { code: 'banned' });
+}
+
+function notAllowed(detail: string): ForbiddenError {
+  return new ForbiddenError(detail, { code: 'forbidden' });
+}
+
+function noSuchMember(): NotFoundError {
+  return new NotFoundError('No such member in this room', { code: 'user_not_found' });
+}
+
+function roleOf(room: ConversationDoc, userId: string): RoomRole | undefined {
+  return room.members.find((m) => m.id === userId)?.role;
+}
+
+/**
+ * The caller's role in a visible room, refused unless it is at least `minRole`:
+ * 404 conversation_not_found for a room they may not see, 403 not_a_member for a
+ * public room they are not in, 403 forbidden for too low a role.
+ */
+export function requireRoleIn(
+  room: ConversationDoc | null,
+  userId: string,
+  minRole: RoomRole,
+): RoomRole {
+  const visible = requireMember(requireVisibleRoom(room, userId), userId);
+  const role = roleOf(visible, userId) ?? 'member';
+  if (ROLE_RANK[role] < ROLE_RANK[minRole]) {
+    throw notAllowed(`Only a room ${minRole}${minRole === 'owner' ? '' : ' or owner'} may do this`);
+  }
+  return role;
+}
+
+/**
+ * For other features that need a role (e.g. registering a room's webhook): the
+ * caller's role in the room if it is at least `minRole`, else the errors of
+ * requireRoleIn. Two point reads (the room's document and the caller's member row),
+ * never the member list.
+ */
+export async function requireRoomRole(
+  services: ChatServices,
+  roomId: string,
+  userId: string,
+  minRole: RoomRole,
+): Promise<RoomRole> {
+  // both reads whatever the id names, so an outsider learns nothing from the time
+  const [room, row] = await Promise.all([
+    services.conversations.findRoomDoc(roomId),
+    services.conversations.roomMembers.find(roomId, userId),
+  ]);
+  const view: ConversationDoc | null = room && {
+    ...room,
+    members: row ? [{ id: row.userId, username: row.username, role: row.role }] : [],
+    memberIds: row ? [row.userId] : [],
+  };
+  return requireRoleIn(view, userId, minRole);
 }
 
 export async function createRoom(
@@ -81,50 +155,54 @@ export async function getRoom(
 
 /** Throws 409 room_full when the room cannot take one more member. */
 function requireRoomFor(services: ChatServices, room: ConversationDoc): void {
-  if (room.memberIds.length >= services.roomMaxMembers) throw roomFull(services.roomMaxMembers);
+  if ((room.memberCount ?? room.memberIds.length) >= services.roomMaxMembers) {
+    throw roomFull(services.roomMaxMembers);
+  }
 }
 
-async function changeMembers(
+async function requireNotBanned(
   services: ChatServices,
-  caller: Principal,
-  id: string,
-  decide: (room: ConversationDoc) => UserRef[] | undefined,
-): Promise<Conversation> {
-  const result = await services.conversations.update(id, (current) => {
-    const room = requireVisibleRoom(current, caller.userId);
-    const members = decide(room);
-    if (!members) return undefined;
-    return {
-      set: { members, memberIds: members.map((m) => m.id), updatedAt: services.now() },
-      events: (after) => [conversationUpdatedEvent(after, room.memberIds)],
-    };
-  });
-  services.outbox.dispatch(CONVERSATIONS_COLLECTION, id, result.events);
-  return toConversation(result.doc);
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  if (await services.roomBans.isBanned(roomId, userId)) throw banned();
 }
 
-export function joinRoom(
+export async function joinRoom(
   services: ChatServices,
   caller: Principal,
   id: string,
 ): Promise<Conversation> {
-  return changeMembers(services, caller, id, (room) => {
+  const { doc } = await changeRoom(services, id, caller.userId, async (room) => {
+    requireVisibleRoom(room, caller.userId);
     if (isMember(room, caller.userId)) return undefined;
     // requireVisibleRoom let a non-member through only for a public room
+    await requireNotBanned(services, id, caller.userId);
     requireRoomFor(services, room);
-    return [...room.members, userRefOf(caller)];
+    return { add: [{ userId: caller.userId, username: caller.username, role: 'member' }] };
   });
+  return toConversation(doc);
 }
 
-export function leaveRoom(
+/** The last owner cannot go: `leaving` are the owners the change takes away. */
+function requireOwnerLeft(room: ConversationDoc, leaving: readonly string[]): void {
+  const owners = room.members.filter((m) => m.role === 'owner' && !leaving.includes(m.id));
+  if (owners.length === 0) {
+    throw notAllowed('A room must keep an owner: make another member owner first');
+  }
+}
+
+export async function leaveRoom(
   services: ChatServices,
   caller: Principal,
   id: string,
 ): Promise<Conversation> {
-  return changeMembers(services, caller, id, (room) => {
-    requireMember(room, caller.userId);
-    return room.members.filter((m) => m.id !== caller.userId);
+  const { doc } = await changeRoom(services, id, caller.userId, (room) => {
+    requireMember(requireVisibleRoom(room, caller.userId), caller.userId);
+    requireOwnerLeft(room, [caller.userId]);
+    return { remove: [caller.userId] };
   });
+  return toConversation(doc);
 }
 
 export async function inviteToRoom(
@@ -139,10 +217,147 @@ export async function inviteToRoom(
     caller.userId,
   );
   const user = await services.users.requireByUsername(username, caller.token);
-  return changeMembers(services, caller, id, (room) => {
-    requireMember(room, caller.userId);
+  const { doc } = await changeRoom(services, id, caller.userId, async (room) => {
+    requireMember(requireVisibleRoom(room, caller.userId), caller.userId);
     if (isMember(room, user.id)) return undefined;
+    await requireNotBanned(services, id, user.id);
     requireRoomFor(services, room);
-    return [...room.members, { id: user.id, username: user.username }];
+    return { add: [{ userId: user.id, username: user.username, role: 'member' }] };
   });
+  return toConversation(doc);
+}
+
+export async function updateRoom(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  input: UpdateRoomInput,
+): Promise<Conversation> {
+  const { doc } = await changeRoom(services, id, caller.userId, (room) => {
+    requireRoleIn(room, caller.userId, 'admin');
+    const set: RoomChange['set'] = {};
+    if (input.name !== undefined && input.name !== room.name) set.name = input.name;
+    if (input.description !== undefined && input.description !== room.description) {
+      set.description = input.description;
+    }
+    if (input.isPrivate !== undefined && input.isPrivate !== room.isPrivate) {
+      set.isPrivate = input.isPrivate;
+    }
+    return Object.keys(set).length > 0 ? { set } : undefined;
+  });
+  return toConversation(doc);
+}
+
+/** Looks the target up in auth only after the caller proved a role in the room. */
+async function targetOf(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  username: string,
+  minRole: RoomRole,
+): Promise<UserRef> {
+  requireRoleIn(await services.conversations.findById(id), caller.userId, minRole);
+  return resolveDirectPeer(services, caller, username);
+}
+
+export async function setRoomRole(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  username: string,
+  role: RoomRole,
+): Promise<Conversation> {
+  const target = await targetOf(services, caller, id, username, 'owner');
+  const { doc } = await changeRoom(services, id, caller.userId, (room) => {
+    requireRoleIn(room, caller.userId, 'owner');
+    const current = roleOf(room, target.id);
+    if (current === undefined) throw noSuchMember();
+    if (current === role) return undefined;
+    if (current === 'owner') requireOwnerLeft(room, [target.id]);
+    return { roles: [{ userId: target.id, role }] };
+  });
+  return toConversation(doc);
+}
+
+/**
+ * Whether the caller (of `callerRole`) may remove or ban the target: an admin only
+ * plain members, an owner anyone (an owner removing another owner stays one).
+ */
+function requireOutranks(callerRole: RoomRole, targetRole: RoomRole | undefined): void {
+  if (targetRole !== undefined && targetRole !== 'member' && callerRole !== 'owner') {
+    throw notAllowed('Only an owner may remove or ban an admin or an owner');
+  }
+}
+
+export async function removeRoomMember(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  username: string,
+): Promise<Conversation> {
+  const target = await targetOf(services, caller, id, username, 'admin');
+  if (target.id === caller.userId) return leaveRoom(services, caller, id);
+  const { doc } = await changeRoom(services, id, caller.userId, (room) => {
+    const callerRole = requireRoleIn(room, caller.userId, 'admin');
+    const targetRole = roleOf(room, target.id);
+    if (targetRole === undefined) throw noSuchMember();
+    requireOutranks(callerRole, targetRole);
+    return { remove: [target.id] };
+  });
+  return toConversation(doc);
+}
+
+export async function banFromRoom(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  username: string,
+  reason: string | undefined,
+): Promise<Conversation> {
+  const target = await targetOf(services, caller, id, username, 'admin');
+  if (target.id === caller.userId) throw notAllowed('You cannot ban yourself');
+  const room = requireVisibleRoom(await services.conversations.findById(id), caller.userId);
+  requireOutranks(requireRoleIn(room, caller.userId, 'admin'), roleOf(room, target.id));
+  // the ban first, then the removal: a join or invitation deciding after this
+  // write sees the ban; one that decided before it and claimed the room first is
+  // undone by the change below, which always claims the room (membership-change.ts)
+  await services.roomBans.put({
+    roomId: id,
+    userId: target.id,
+    username: target.username,
+    ...(reason !== undefined ? { reason } : {}),
+    bannedBy: userRefOf(caller),
+    bannedAt: services.now(),
+  });
+  const { doc } = await changeRoom(services, id, caller.userId, (current) => {
+    const callerRole = requireRoleIn(current, caller.userId, 'admin');
+    requireOutranks(callerRole, roleOf(current, target.id));
+    return { remove: isMember(current, target.id) ? [target.id] : [] };
+  });
+  return toConversation(doc);
+}
+
+export async function unbanFromRoom(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  username: string,
+): Promise<void> {
+  const target = await targetOf(services, caller, id, username, 'admin');
+  await services.roomBans.remove(id, target.id);
+}
+
+export async function listRoomBans(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+): Promise<RoomBan[]> {
+  requireRoleIn(await services.conversations.findById(id), caller.userId, 'admin');
+  const bans = await services.roomBans.list(id);
+  return bans.map((b) => ({
+    user: { id: b.userId, username: b.username },
+    ...(b.reason !== undefined ? { reason: b.reason } : {}),
+    bannedBy: b.bannedBy,
+    bannedAt: b.bannedAt.toISOString(),
+  }));
 }

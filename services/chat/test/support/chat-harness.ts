@@ -45,6 +45,7 @@ import type { UserLimitSettings } from '../../src/rate-limits/user-limits';
 import type { MessageStoreHooks } from '../../src/messages/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../../src/outbox/outbox-relay';
 import { createUserDirectory } from '../../src/user-directory';
+import type { RoomChangeHooks } from '../../src/rooms/membership-change';
 
 export interface TestUser {
   id: string;
@@ -192,6 +193,8 @@ export interface InstanceOptions {
   /** Default the test RabbitMQ; pass an unreachable one to test the outbox. */
   amqpUrl?: string;
   messageHooks?: MessageStoreHooks;
+  /** Steps into room changes (rooms/membership-change.ts). */
+  roomChangeHooks?: RoomChangeHooks;
   /** Per-user limits; each defaults to the service's. */
   limits?: Partial<UserLimitSettings>;
   /** How often the limits' counts sync with MongoDB; default 50 ms (the service's: 250). */
@@ -286,6 +289,9 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       isBrokerConnected: () => amqp.isConnected(),
       outboxGraceMs: instanceOptions.outboxGraceMs ?? 0,
       ...(instanceOptions.messageHooks ? { messageHooks: instanceOptions.messageHooks } : {}),
+      ...(instanceOptions.roomChangeHooks
+        ? { roomChangeHooks: instanceOptions.roomChangeHooks }
+        : {}),
       ...(instanceOptions.limits ? { limits: instanceOptions.limits } : {}),
       rateLimitSyncIntervalMs: instanceOptions.rateLimitSyncIntervalMs ?? 50,
       ...(instanceOptions.roomMaxMembers !== undefined

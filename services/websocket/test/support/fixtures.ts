@@ -22,7 +22,15 @@ export function makeMessage(
 
 export function makeConversation(ref: ConversationRef, members: UserRef[]): Conversation {
   const now = new Date().toISOString();
-  return { ...ref, isPrivate: false, members, lastSeq: 0, createdAt: now, updatedAt: now };
+  return {
+    ...ref,
+    isPrivate: false,
+    members,
+    memberCount: members.length,
+    lastSeq: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 export function ref(user: { userId: string; username: string }): UserRef {
