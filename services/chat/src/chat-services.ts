@@ -132,7 +132,12 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
   });
   const roomMembers = createRoomMemberStore({ db: options.db });
   const roomBans = createRoomBanStore({ db: options.db });
-  const blocks = createBlockStore({ db: options.db });
+  const blocks = createBlockStore({
+    db: options.db,
+    ...(options.conversationCacheTtlMs !== undefined
+      ? { cacheTtlMs: options.conversationCacheTtlMs }
+      : {}),
+  });
   const mutes = createMuteStore({ db: options.db });
   const conversations = createConversationStore({
     db: options.db,

@@ -96,7 +96,7 @@ export const chatEnvSchema = z
     CONVERSATION_CACHE_TTL_MS: envVars
       .durationMs(1_000)
       .describe(
-        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long; `0` turns the cache off.',
+        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long, and a block made through another instance takes that long to refuse direct sends (docs/design.md §10.2); `0` turns the cache off.',
       ),
     ACTIVITY_WRITE_DELAY_MS: envVars
       .durationMs(100)
