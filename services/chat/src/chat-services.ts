@@ -153,6 +153,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
   });
   const messageRelay = createMessageRelay({
     db: options.db,
+    withMembers: conversations.withMembers,
     publisher: options.publisher,
     logger: options.logger,
     metrics: options.metrics,

@@ -13,8 +13,14 @@ const h = useChatHarness({ relayLeaseMs: 300, relayCheckpointIntervalMs: 100 });
 const checkpoint = (id: string) =>
   h.db.collection('relay_checkpoints').findOne({ _id: id as never });
 
-it('When an instance dies after storing messages it never got confirmed, then another instance adopts its checkpoint and announces each once', async () => {
-  const [ann, bob] = [h.newUser('ann'), h.newUser('bob')];
+it('When an instance dies after storing messages it never got confirmed, then another instance adopts its checkpoint and announces each once, a room message to the room_members', async () => {
+  const [ann, bob, cid] = [h.newUser('ann'), h.newUser('bob'), h.newUser('cid')];
+  const room = await request(h.app.url)
+    .post('/chat/rooms')
+    .set(bearer(ann))
+    .send({ name: 'relay', members: [bob.username, cid.username] })
+    .expect(201);
+  const roomId = room.body.conversation.id as string;
   // stores in the shared database, publishes to a broker that is not there
   const doomed = await h.startInstance({
     amqpUrl: 'amqp://guest:guest@127.0.0.1:1',
@@ -32,6 +38,12 @@ it('When an instance dies after storing messages it never got confirmed, then an
       .expect(201);
     sent.push(res.body.message.id as string);
   }
+  const inRoom = await request(doomed.url)
+    .post('/chat/send')
+    .set(bearer(ann))
+    .send({ conversationId: roomId, text: 'stored in the room, never announced' })
+    .expect(201);
+  const roomMessageId = inRoom.body.message.id as string;
   // a live instance's messages meanwhile: announced by it, not again by the adoption
   const live = await request(h.app.url)
     .post('/chat/send')
@@ -58,6 +70,13 @@ it('When an instance dies after storing messages it never got confirmed, then an
   }
   expect([...byMessage.values()]).toEqual([1, 1, 1, 1, 1, 1]);
   expect(news().map((e) => e.data.message.seq)).toEqual(expect.arrayContaining([1, 2, 3, 4, 5, 6]));
+  // a room's document holds no member list: the recipients come from room_members
+  const roomNews = await waitFor(
+    () => h.events.ofType('new_message').find((e) => e.data.message.id === roomMessageId),
+    { timeoutMs: 5_000, description: 'the room message announced' },
+  );
+  expect(roomNews.id).toBe(newMessageEventId(roomMessageId));
+  expect(roomNews.recipients.sort()).toEqual([ann.id, bob.id, cid.id].sort());
 });
 
 it('When an instance stops cleanly with every event confirmed, then it leaves no checkpoint to adopt', async () => {

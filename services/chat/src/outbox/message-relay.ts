@@ -76,6 +76,11 @@ export interface MessageRelayOptions {
   publisher: EventPublisher<ParleyEvent>;
   logger: Logger;
   metrics: ChatMetrics;
+  /**
+   * A stored conversation with its members (a room keeps them in room_members, not on
+   * its document): the recipients of a republished new_message.
+   */
+  withMembers: (doc: ConversationDoc) => Promise<ConversationDoc>;
   /** Default a random UUID: a process is one instance. */
   instanceId?: string;
   /** Checkpoint and heartbeat every this many ms; default 1000. */
@@ -195,9 +200,23 @@ export function createMessageRelay(options: MessageRelayOptions): MessageRelay {
       if (docs.length === 0) break;
       const ids = [...new Set(docs.map((d) => d.conversationId))];
       const found = await conversations
-        .find({ _id: { $in: ids } }, { projection: { _id: 1, kind: 1, name: 1, memberIds: 1 } })
+        .find(
+          { _id: { $in: ids } },
+          {
+            projection: {
+              _id: 1,
+              kind: 1,
+              name: 1,
+              memberIds: 1,
+              memberVersion: 1,
+              membershipChangeUntil: 1,
+            },
+          },
+        )
         .toArray();
-      const byId = new Map(found.map((c) => [c._id, c]));
+      const byId = new Map(
+        (await Promise.all(found.map((c) => options.withMembers(c)))).map((c) => [c._id, c]),
+      );
       const events = docs.flatMap((doc) => {
         const conversation = byId.get(doc.conversationId);
         return conversation ? [newMessageEvent(toMessage(doc), conversation)] : [];
