@@ -1,9 +1,10 @@
 // docs/design.md §4.11 "stored means announced" when the chat process dies at the worst
 // moment: a test hook (CHAT_TEST_CRASH_AFTER_STORE, honoured only in NODE_ENV=test)
-// makes chat SIGKILL itself right after a message and its outbox events are stored
-// and before they are dispatched. After a restart the outbox relay publishes what was
-// stored; every recipient sees it exactly once, and a retry with the same clientMsgId
-// (REST) or ref (a WebSocket send) gets the original, not a second message.
+// makes chat SIGKILL itself right after a message is stored and before its event is
+// published. The dead process's relay checkpoint (services/chat/src/outbox/message-relay.ts)
+// stops beating; the restarted process adopts it after the lease and republishes the
+// tail it covers; every recipient sees the message exactly once, and a retry with the
+// same clientMsgId (REST) or ref (a WebSocket send) gets the original, not a second one.
 import { randomUUID } from 'node:crypto';
 import {
   connectAll,
@@ -30,12 +31,20 @@ const faults = useFaultStack({
 });
 let participants: Participant[] = [];
 
-async function storedByText(text: string): Promise<{ _id: unknown; outboxCount?: number }[]> {
+async function storedByText(text: string): Promise<{ _id: unknown; origin?: string }[]> {
   return faults.db
     .db()
-    .collection<{ _id: unknown; text: string; outboxCount?: number }>('messages')
+    .collection<{ _id: unknown; text: string; origin?: string }>('messages')
     .find({ text })
     .toArray();
+}
+
+/** The relay checkpoint of the chat instance that stored a message, if still there. */
+async function checkpointOf(origin: string | undefined): Promise<unknown> {
+  return faults.db
+    .db()
+    .collection<{ _id: string }>('relay_checkpoints')
+    .findOne({ _id: origin ?? '' });
 }
 
 function idOf(docId: unknown): string {
@@ -79,10 +88,15 @@ it('When chat is SIGKILLed between storing a message and publishing it, then aft
   expect(crashed.status).toBe(0);
   expect((await chat.exited).signal).toBe('SIGKILL');
   const [stored] = await storedByText(restText);
-  expect(stored?.outboxCount).toBe(1); // stored, its event still pending
+  // stored; its instance's checkpoint, left behind, covers it
+  expect(await checkpointOf(stored?.origin)).not.toBeNull();
 
   await chat.restart({ env: { CHAT_TEST_CRASH_AFTER_STORE: '' } });
   await expectAnnouncedLive(stored!._id);
+  await waitFor(async () => (await checkpointOf(stored?.origin)) === null, {
+    timeoutMs: 10_000,
+    description: "the dead instance's checkpoint adopted",
+  });
   const retried = await send(stack, ann, { conversationId: room.id, text: restText, clientMsgId });
   expect(retried.status).toBe(200); // the original, not a second message
   expect(retried.message?.id).toBe(idOf(stored!._id));
@@ -99,7 +113,7 @@ it('When chat is SIGKILLed between storing a message and publishing it, then aft
   expect(firstTry.ok).toBe(false); // no ack: chat died before answering
   expect((await chat.exited).signal).toBe('SIGKILL');
   const [storedWs] = await storedByText(wsText);
-  expect(storedWs?.outboxCount).toBe(1);
+  expect(await checkpointOf(storedWs?.origin)).not.toBeNull();
   await chat.restart({ env: { CHAT_TEST_CRASH_AFTER_STORE: '' } });
   await expectAnnouncedLive(storedWs!._id);
   const acked = await annP.rt.send({ conversationId: room.id, text: wsText, ref });

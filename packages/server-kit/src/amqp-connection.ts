@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
 import { splitUrlList } from './config';
 import { DependencyUnavailableError } from './errors';
+import type { CostMetrics } from './cost-metrics';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import type { ReadinessCheck } from './readiness';
 
 export interface AmqpConnectionOptions {
@@ -24,6 +26,8 @@ export interface AmqpConnectionOptions {
   heartbeatIntervalInSeconds?: number;
   /** Wait between reconnect attempts; default 1 s. */
   reconnectTimeInSeconds?: number;
+  /** When given, publishers and consumers on this connection count their frames on it. */
+  metrics?: Pick<Metrics, 'cost'>;
 }
 
 export interface AmqpConnection {
@@ -32,6 +36,8 @@ export interface AmqpConnection {
   readonly manager: AmqpConnectionManager;
   /** The logger of this connection, for its channels. */
   readonly logger: Logger;
+  /** Where its publishers and consumers count publishes, confirms, acks and deliveries. */
+  readonly cost?: CostMetrics | undefined;
   isConnected(): boolean;
   /** Resolves once connected; rejects with DependencyUnavailableError after `timeoutMs`. */
   waitForConnect(timeoutMs?: number): Promise<void>;
@@ -75,6 +81,7 @@ export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnec
     connectionName: options.connectionName,
     manager,
     logger: log,
+    cost: options.metrics?.cost,
     isConnected: () => manager.isConnected(),
     async waitForConnect(timeoutMs = 10_000) {
       if (manager.isConnected()) return;

@@ -207,6 +207,11 @@ export function commonEnv() {
         'Decides the `CORS_ORIGINS` default and, for auth, whether a configured signing key is required.',
       ),
     LOG_LEVEL: envVars.logLevel().describe('pino log level.'),
+    LOG_FLUSH_INTERVAL_MS: envVars
+      .durationMs(100)
+      .describe(
+        'Log lines are buffered and written every this many ms (or once 4 KiB have gathered), and the rest synchronously when the process exits, so a clean shutdown loses none; a SIGKILL loses at most this long. `0` writes every line at once.',
+      ),
     HOST: envVars.host().describe('Address to listen on.'),
     CORS_ORIGINS: envVars.corsOrigins().meta({
       description: 'Origins a browser page may call the API from: comma-separated, or `*`.',

@@ -160,6 +160,7 @@ export function createEventConsumer<E>(
       log.warn({ queue: currentQueue }, 'consumer cancelled by the broker');
       return;
     }
+    connection.cost?.amqpDeliveries.inc();
     const task = ordered
       ? chain.then(() => processMessage(channel, msg))
       : processMessage(channel, msg);
@@ -234,6 +235,8 @@ export function createEventConsumer<E>(
     try {
       if (outcome === 'ack') {
         channel.ack(msg, count > 1);
+        // one frame, however many messages it covers
+        connection.cost?.amqpAcks.inc();
         options.onAck?.(count);
       } else channel.nack(msg, false, outcome === 'requeue');
     } catch (err) {

@@ -63,6 +63,7 @@ export function createEventPublisher<E extends PublishableEvent>(
     async publish(event) {
       if (closing) throw new DependencyUnavailableError('The event publisher is closed');
       const body = options.schema ? options.schema.parse(event) : event;
+      connection.cost?.amqpPublishes.inc({ exchange });
       try {
         await channel.publish(exchange, '', Buffer.from(JSON.stringify(body)), {
           contentType: 'application/json',
@@ -72,6 +73,7 @@ export function createEventPublisher<E extends PublishableEvent>(
           timestamp: Math.floor(Date.now() / 1000),
           timeout: publishTimeoutMs,
         });
+        connection.cost?.amqpConfirms.inc();
       } catch (err) {
         throw new DependencyUnavailableError(
           `RabbitMQ did not confirm event ${event.id} (${event.type})`,

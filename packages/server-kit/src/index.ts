@@ -3,6 +3,7 @@ export * from './config';
 export * from './logger';
 export * from './errors';
 export * from './metrics';
+export * from './cost-metrics';
 export * from './metrics-server';
 export * from './request-id';
 export * from './client-address';

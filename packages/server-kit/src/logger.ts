@@ -1,7 +1,10 @@
 // One way to log: pino JSON lines, with credentials redacted wherever they appear in
-// the first levels of a log object (headers, bodies, error contexts).
+// the first levels of a log object (headers, bodies, error contexts). Every line is
+// counted (parley_log_lines_total) and, with a flush interval, buffered: a synchronous
+// write per line is a system call per line, paid by every request that logs.
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config';
+import type { Metrics } from './metrics';
 
 export type Logger = PinoLogger;
 
@@ -13,6 +16,56 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Extra fields on every line, e.g. `{ instanceId }`. */
   base?: Record<string, unknown>;
+  /** When given, every line written is counted on `parley_log_lines_total{level}`. */
+  metrics?: Pick<Metrics, 'cost'>;
+  /**
+   * Without a `destination`: stdout through a buffer flushed every this many ms (and
+   * whenever 4 KiB have gathered), flushed synchronously when the process exits;
+   * 0 or unset writes every line at once (createLogDestination).
+   */
+  flushIntervalMs?: number;
+}
+
+/** Lines gathered before a write even inside the flush interval. */
+const BUFFER_BYTES = 4_096;
+
+export interface LogDestination {
+  readonly stream: DestinationStream;
+  /** Writes whatever is buffered now, synchronously. */
+  flushSync(): void;
+}
+
+/**
+ * stdout (or `fd`) for pino. With `flushIntervalMs` > 0 lines are buffered and
+ * written every interval or once 4 KiB have gathered; a clean shutdown ends in
+ * process.exit, whose 'exit' hook writes the rest synchronously, so nothing logged
+ * before it is lost (a SIGKILL loses at most one interval's lines).
+ */
+export function createLogDestination(
+  options: { flushIntervalMs?: number; fd?: number } = {},
+): LogDestination {
+  const fd = options.fd ?? 1;
+  const interval = options.flushIntervalMs ?? 0;
+  if (interval <= 0) {
+    const stream = pino.destination({ dest: fd, sync: true });
+    return { stream, flushSync: () => undefined };
+  }
+  const stream = pino.destination({
+    dest: fd,
+    sync: false,
+    minLength: BUFFER_BYTES,
+    periodicFlush: interval,
+  });
+  const flushSync = () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // nothing to write, or the descriptor is gone: nothing more can be done at exit
+    }
+  };
+  // the timer is unref'd: it never keeps a process alive, and exit writes the rest
+  process.on('exit', flushSync);
+  return { stream, flushSync };
 }
 
 const SECRET_FIELDS = [
@@ -89,5 +142,20 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err },
   };
-  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+  const lines = options.metrics?.cost.logLines;
+  if (lines) {
+    // called only for enabled levels, once per line, by children too
+    pinoOptions.hooks = {
+      logMethod(args, method, level) {
+        lines.inc({ level: this.levels.labels[level] ?? String(level) });
+        method.apply(this, args);
+      },
+    };
+  }
+  const destination =
+    options.destination ??
+    (options.flushIntervalMs
+      ? createLogDestination({ flushIntervalMs: options.flushIntervalMs }).stream
+      : undefined);
+  return destination ? pino(pinoOptions, destination) : pino(pinoOptions);
 }

@@ -3,6 +3,7 @@
 // histogram labelled by the matched route pattern to keep label cardinality bounded.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createCostMetrics, type CostMetrics } from './cost-metrics';
 
 export interface MetricsOptions {
   /** Added as the `service` label to every metric. */
@@ -14,6 +15,8 @@ export interface MetricsOptions {
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  /** The round-trip counters (cost-metrics.ts): give `metrics` to the logger, Mongo and AMQP. */
+  readonly cost: CostMetrics;
   /** Express middleware observing every request into `httpRequestDuration`. */
   httpMiddleware(): RequestHandler;
   counter<L extends string>(config: MetricConfig<L>): Counter<L>;
@@ -46,6 +49,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   return {
     registry,
     httpRequestDuration,
+    cost: createCostMetrics(registry),
     httpMiddleware() {
       return (req: Request, res: Response, next: NextFunction) => {
         const stop = httpRequestDuration.startTimer();

@@ -3,7 +3,9 @@
 // monitoring reconnects once the server is back, so nothing here retries by hand.
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import { DependencyUnavailableError } from './errors';
+import { commandCollection } from './cost-metrics';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import type { ReadinessCheck } from './readiness';
 
 export interface MongoOptions {
@@ -33,6 +35,11 @@ export interface MongoOptions {
    * service starts anyway, answers 503 until MongoDB is up, then recovers.
    */
   requireAtStart?: boolean;
+  /**
+   * When given, every command is counted on `parley_mongo_commands_total` through the
+   * driver's command monitoring (one event per command the driver sends).
+   */
+  metrics?: Pick<Metrics, 'cost'>;
   /** Anything else for the driver. */
   clientOptions?: MongoClientOptions;
 }
@@ -54,8 +61,18 @@ export async function connectMongo(options: MongoOptions): Promise<MongoConnecti
     socketTimeoutMS: options.socketTimeoutMS ?? 10_000,
     maxPoolSize: options.maxPoolSize ?? 20,
     waitQueueTimeoutMS: options.waitQueueTimeoutMS ?? 1_000,
+    ...(options.metrics ? { monitorCommands: true } : {}),
     ...options.clientOptions,
   });
+  const commands = options.metrics?.cost.mongoCommands;
+  if (commands) {
+    client.on('commandStarted', (event) => {
+      commands.inc({
+        command: event.commandName,
+        collection: commandCollection(event.commandName, event.command),
+      });
+    });
+  }
   const log = options.logger;
   // during an outage the driver checks every 500 ms: keep those at debug, and log
   // the transitions (reachable ⇄ unreachable) below at info/warn

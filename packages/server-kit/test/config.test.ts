@@ -25,6 +25,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
+      LOG_FLUSH_INTERVAL_MS: 100,
       HOST: '0.0.0.0',
       CORS_ORIGINS: undefined,
       SHUTDOWN_TIMEOUT_MS: 10_000,

@@ -1,5 +1,10 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@parley/server-kit';
+import { waitFor } from '@parley/testing';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -62,5 +67,32 @@ describe('createLogger', () => {
       level: 'warn',
     });
     expect(typeof lines[0]?.['time']).toBe('string');
+  });
+});
+
+describe('createLogDestination', () => {
+  it('When a buffered process logs a line and gets SIGTERM, then the line is written before it exits', async () => {
+    const marker = randomUUID();
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, 'fixtures', 'buffered-log-process.mjs'), marker],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit');
+    await waitFor(() => stderr.includes('ready'), { timeoutMs: 10_000, description: 'fixture up' });
+    expect(stdout).toBe(''); // buffered: nothing written while the process runs
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    const lines = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { msg: string; marker?: string });
+    expect(lines[0]).toMatchObject({ msg: 'logged just before SIGTERM', marker });
+    expect(lines.map((l) => l.msg)).toContain('shutdown complete');
   });
 });

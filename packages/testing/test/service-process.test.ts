@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { MongoClient } from 'mongodb';
-import { ServiceProcess, testMongoUrl, uniqueDbName } from '@parley/testing';
+import { ServiceProcess, testMongoUrl, uniqueDbName, waitFor } from '@parley/testing';
 
 const dbName = uniqueDbName('launcher');
 const started: ServiceProcess[] = [];
@@ -52,7 +52,11 @@ test('When a service starts without a port, then it binds one itself and the lau
   expect(service.env['PORT']).toBe(String(service.port));
   const ready = await fetch(`${service.url}/readyz`);
   expect(ready.status).toBe(200);
-  expect(service.lines().some((line) => line.includes(`"url":"${service.url}"`))).toBe(true);
+  // services buffer their log (LOG_FLUSH_INTERVAL_MS): the line comes within an interval
+  await waitFor(() => service.lines().some((line) => line.includes(`"url":"${service.url}"`)), {
+    timeoutMs: 5_000,
+    description: 'the listening line',
+  });
 });
 
 test('When the service logs only warnings, then its port is still learned from the process', async () => {

@@ -48,11 +48,21 @@ async function loadSigningKeys(config: AuthEnv, db: Db): Promise<SigningKeys> {
 
 async function main(): Promise<void> {
   const config = loadAuthConfig();
-  const logger = createLogger({ name: 'auth', level: config.LOG_LEVEL });
   const metrics = createMetrics({ service: 'auth' });
+  const logger = createLogger({
+    name: 'auth',
+    level: config.LOG_LEVEL,
+    metrics,
+    flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
+  });
   const settings = authSettingsFrom(config);
 
-  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-auth' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    logger,
+    metrics,
+    appName: 'parley-auth',
+  });
   await ensureAuthIndexes(mongo.db);
   const signingKeys = await loadSigningKeys(config, mongo.db);
   if (signingKeys.active.alg !== config.JWT_ALGORITHM) {
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
     url: config.AMQP_URL,
     connectionName: `auth-${hostname()}-${process.pid}`,
     logger,
+    metrics,
   });
   const publisher = createEventPublisher<ParleyEvent>(amqp, {
     exchange: config.EVENTS_EXCHANGE,

@@ -10,6 +10,7 @@ export interface ChatMetrics {
   eventsPublished: Counter;
   publishFailures: Counter;
   outboxPending: Gauge;
+  relayOpen: Gauge;
   sendsShed: Counter;
   sendsPending: Gauge;
   lastSeqWriteFailures: Counter;
@@ -37,6 +38,10 @@ export function createChatMetrics(metrics: Metrics): ChatMetrics {
       name: 'chat_outbox_pending',
       help: 'Documents with events stored but not yet confirmed by RabbitMQ (updated by the relay)',
     }),
+    relayOpen: metrics.gauge({
+      name: 'chat_relay_unconfirmed',
+      help: 'Messages this instance stored (or is storing) whose new_message event the broker has not confirmed yet',
+    }),
     sendsShed: metrics.counter({
       name: 'chat_sends_shed_total',
       help: 'Sends answered 503 without being stored, by reason: overloaded, conversation_busy, deadline, client_gone',
@@ -48,7 +53,7 @@ export function createChatMetrics(metrics: Metrics): ChatMetrics {
     }),
     lastSeqWriteFailures: metrics.counter({
       name: 'chat_last_seq_write_failures_total',
-      help: "Stored messages whose conversation lastSeq write failed (it lags until the next message's)",
+      help: 'Bulk writes of conversation activity (lastSeq, lastMessageAt) that failed; retried with the next window',
     }),
     rateLimited: metrics.counter({
       name: 'chat_rate_limited_total',

@@ -18,6 +18,7 @@ import {
   type SeqHint,
 } from './messages/message-store';
 import { createOutbox, type Outbox } from './outbox/outbox';
+import { createMessageRelay, type MessageRelay } from './outbox/message-relay';
 import {
   READ_MARKERS_COLLECTION,
   createReadMarkerStore,
@@ -66,6 +67,8 @@ export interface ChatServices {
   mutes: MuteStore;
   users: UserDirectory;
   outbox: Outbox;
+  /** Publishes new messages' events and keeps this instance's checkpoint (message-relay.ts). */
+  messageRelay: MessageRelay;
   metrics: ChatMetrics;
   sendQueue: SerialQueue<SeqHint>;
   /** Load shedding for sends (send-admission.ts). */
@@ -111,8 +114,14 @@ export interface ChatServicesOptions {
   outboxBatchSize?: number;
   /** ConversationStore.findRecent's ttl; default 1000 ms, 0 off. */
   conversationCacheTtlMs?: number;
-  /** Commit delay of a busy conversation's lastSeq writes; default 50 ms. */
-  lastSeqWritePauseMs?: number;
+  /** How long conversation activity gathers before its one bulk write; default 100 ms. */
+  activityWriteDelayMs?: number;
+  /** The message relay's checkpoint interval; default 1000 ms. */
+  relayCheckpointIntervalMs?: number;
+  /** A relay checkpoint without a heartbeat for this long is adopted; default 5000 ms. */
+  relayLeaseMs?: number;
+  /** This process's id as a message origin; default a random UUID. */
+  instanceId?: string;
   messageHooks?: MessageStoreHooks;
   sendHooks?: SendHooks;
   roomChangeHooks?: RoomChangeHooks;
@@ -139,7 +148,12 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
   });
   const roomMembers = createRoomMemberStore({ db: options.db });
   const roomBans = createRoomBanStore({ db: options.db });
-  const blocks = createBlockStore({ db: options.db });
+  const blocks = createBlockStore({
+    db: options.db,
+    ...(options.conversationCacheTtlMs !== undefined
+      ? { cacheTtlMs: options.conversationCacheTtlMs }
+      : {}),
+  });
   const mutes = createMuteStore({ db: options.db });
   const conversations = createConversationStore({
     db: options.db,
@@ -148,9 +162,24 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     ...(options.conversationCacheTtlMs !== undefined
       ? { cacheTtlMs: options.conversationCacheTtlMs }
       : {}),
-    ...(options.lastSeqWritePauseMs !== undefined
-      ? { lastSeqWritePauseMs: options.lastSeqWritePauseMs }
+    ...(options.activityWriteDelayMs !== undefined
+      ? { activityWriteDelayMs: options.activityWriteDelayMs }
       : {}),
+    onActivityWriteFailure: () => options.metrics.lastSeqWriteFailures.inc(),
+  });
+  const messageRelay = createMessageRelay({
+    db: options.db,
+    withMembers: conversations.withMembers,
+    publisher: options.publisher,
+    logger: options.logger,
+    metrics: options.metrics,
+    now,
+    ...(options.instanceId !== undefined ? { instanceId: options.instanceId } : {}),
+    ...(options.relayCheckpointIntervalMs !== undefined
+      ? { intervalMs: options.relayCheckpointIntervalMs }
+      : {}),
+    ...(options.relayLeaseMs !== undefined ? { leaseMs: options.relayLeaseMs } : {}),
+    ...(options.isBrokerConnected ? { isConnected: options.isBrokerConnected } : {}),
   });
   const readMarkers = createReadMarkerStore({ db: options.db, now });
   const collections: Record<string, Collection<Document>> = {
@@ -191,6 +220,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     mutes,
     users: options.users,
     outbox,
+    messageRelay,
     metrics: options.metrics,
     sendQueue: createSerialQueue<SeqHint>(() => ({}), {
       maxPerKey: sendLimits.maxQueuedPerConversation,
@@ -210,18 +240,22 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     roomChangeHooks: options.roomChangeHooks ?? {},
     now,
     async ensureIndexes() {
-      await Promise.all([
-        messages.ensureIndexes(),
-        conversations.ensureIndexes(),
-        roomMembers.ensureIndexes(),
-        roomBans.ensureIndexes(),
-        blocks.ensureIndexes(),
-        mutes.ensureIndexes(),
-        readMarkers.ensureIndexes(),
-        rateLimiter.ensureIndexes(),
-        attachments.ensureIndexes(),
-        webhooks.ensureIndexes(),
-      ]);
+      // one store after another: at startup the pool is cold, the driver opens at most
+      // two connections at a time, and ten stores asking at once on a slow server ran
+      // past the pool's 1 s wait (MongoWaitQueueTimeoutError) before any index was made
+      const stores = [
+        messages,
+        conversations,
+        roomMembers,
+        roomBans,
+        blocks,
+        mutes,
+        readMarkers,
+        rateLimiter,
+        attachments,
+        webhooks,
+      ];
+      for (const store of stores) await store.ensureIndexes();
       await moveLegacyRoomMembers(conversations.collection, roomMembers.collection);
     },
   };

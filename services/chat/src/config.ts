@@ -97,12 +97,22 @@ export const chatEnvSchema = z
     CONVERSATION_CACHE_TTL_MS: envVars
       .durationMs(1_000)
       .describe(
-        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long; `0` turns the cache off.',
+        'How long a room\'s membership read on the send and typing paths may be reused (chat README, "Membership on the hot paths"): a member who left through another instance may send for that long, and a block made through another instance takes that long to refuse direct sends (docs/design.md §10.2); `0` turns the cache off.',
       ),
-    LAST_SEQ_WRITE_PAUSE_MS: envVars
-      .durationMs(50)
+    ACTIVITY_WRITE_DELAY_MS: envVars
+      .durationMs(100)
       .describe(
-        "A busy conversation's next `lastSeq` write waits this long after the last, gathering the sends that finish meanwhile (their answers wait up to that much longer); `0` writes back to back.",
+        "Conversations' last-message fields (`lastSeq`, `lastMessageAt`) of the sends of this window are written together by one bulk write, behind the sends' answers; other instances' conversation lists may lag by this much plus the write (docs/design.md §4.6).",
+      ),
+    RELAY_CHECKPOINT_INTERVAL_MS: envVars
+      .int(1_000, { min: 50, unit: 'ms' })
+      .describe(
+        'How often an instance records up to where the broker confirmed the new_message events of what it stored (its relay checkpoint, with its heartbeat): one write per interval, none per message (docs/design.md §7.2).',
+      ),
+    RELAY_LEASE_MS: envVars
+      .int(5_000, { min: 100, unit: 'ms' })
+      .describe(
+        "A relay checkpoint whose heartbeat is older than this belongs to a dead instance: another instance adopts it and republishes that instance's messages from it on (at least once). Keep it a few `RELAY_CHECKPOINT_INTERVAL_MS`.",
       ),
 
     // per-user limits, counted across instances (rate-limits/, docs/security.md)

@@ -30,14 +30,25 @@ import { sweepAttachments } from './attachments/attachment-sweep';
 
 async function main(): Promise<void> {
   const config = loadChatConfig();
-  const logger = createLogger({ name: 'chat', level: config.LOG_LEVEL });
   const metrics = createMetrics({ service: 'chat' });
+  const logger = createLogger({
+    name: 'chat',
+    level: config.LOG_LEVEL,
+    metrics,
+    flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
+  });
 
-  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-chat' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    logger,
+    metrics,
+    appName: 'parley-chat',
+  });
   const amqp = createAmqpConnection({
     url: config.AMQP_URL,
     connectionName: `chat-${hostname()}-${process.pid}`,
     logger,
+    metrics,
   });
   const publisher = createEventPublisher<ParleyEvent>(amqp, {
     exchange: config.EVENTS_EXCHANGE,
@@ -60,7 +71,9 @@ async function main(): Promise<void> {
     outboxGraceMs: config.OUTBOX_GRACE_MS,
     outboxBatchSize: config.OUTBOX_BATCH_SIZE,
     conversationCacheTtlMs: config.CONVERSATION_CACHE_TTL_MS,
-    lastSeqWritePauseMs: config.LAST_SEQ_WRITE_PAUSE_MS,
+    activityWriteDelayMs: config.ACTIVITY_WRITE_DELAY_MS,
+    relayCheckpointIntervalMs: config.RELAY_CHECKPOINT_INTERVAL_MS,
+    relayLeaseMs: config.RELAY_LEASE_MS,
     limits: userLimitsOf(config),
     rateLimitSyncIntervalMs: config.RATE_LIMIT_SYNC_INTERVAL_MS,
     roomMaxMembers: config.ROOM_MAX_MEMBERS,
@@ -86,6 +99,8 @@ async function main(): Promise<void> {
     metrics: chatMetrics,
   });
   relay.start();
+  // before the first send: this instance's checkpoint exists before its first message
+  await services.messageRelay.start();
   services.rateLimiter.start();
   const attachmentSweep = createPeriodicTask({
     name: 'attachment sweep',
@@ -133,6 +148,9 @@ async function main(): Promise<void> {
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       { name: 'outbox relay', close: () => relay.stop() },
+      // waits for the new messages' confirms; what is still open is adopted by another instance
+      { name: 'message relay', close: () => services.messageRelay.stop() },
+      { name: 'conversation activity', close: () => services.conversations.flushActivity() },
       { name: 'rate limit counts', close: () => services.rateLimiter.stop() },
       { name: 'attachment sweep', close: () => attachmentSweep.stop() },
       // what is still unconfirmed stays in the outbox for the next instance's relay

@@ -10,6 +10,7 @@ import {
 } from '@parley/contracts';
 import request from 'supertest';
 import { parseMentions } from '../src/messages/mentions';
+import { waitFor } from '@parley/testing';
 import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
 
 const h = useChatHarness();
@@ -77,6 +78,40 @@ describe('blocking', () => {
     );
     await api().delete(`/chat/blocks/${pest.username}`).set(bearer(me)).expect(204);
     expect((await direct(pest, me, 'unblocked')).status).toBe(201);
+  });
+
+  it('When I block someone through another instance, then their sends through this one are refused within the cache window, and go again after the unblock', async () => {
+    const windowMs = 300;
+    const [here, there] = await Promise.all([
+      h.startInstance({ mongoUrl: h.mongoUrl, conversationCacheTtlMs: windowMs }),
+      h.startInstance({ mongoUrl: h.mongoUrl, conversationCacheTtlMs: windowMs }),
+    ]);
+    const [me, pest] = [h.newUser('me'), h.newUser('pest')];
+    const sendHere = (text: string) =>
+      request(here.url).post('/chat/send').set(bearer(pest)).send({ to: me.username, text });
+    expect((await sendHere('hi')).status).toBe(201);
+
+    await request(there.url)
+      .post('/chat/blocks')
+      .set(bearer(me))
+      .send({ username: pest.username })
+      .expect(204);
+    const blockedAt = Date.now();
+    await waitFor(async () => (await sendHere('still?')).status === 403, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      description: 'the block seen by the other instance',
+    });
+    // one window, plus the time of a send on a loaded machine
+    expect(Date.now() - blockedAt).toBeLessThan(windowMs + 1_500);
+    expect((await sendHere('again')).body.code).toBe('blocked');
+
+    await request(there.url).delete(`/chat/blocks/${pest.username}`).set(bearer(me)).expect(204);
+    await waitFor(async () => (await sendHere('after the unblock')).status === 201, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      description: 'the unblock seen by the other instance',
+    });
   });
 
   it('When the input is wrong, then blocking myself is 400, an unknown user 404 user_not_found, an unknown field 400, and nothing is stored', async () => {

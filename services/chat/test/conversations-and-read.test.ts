@@ -27,6 +27,9 @@ it('When a user has several conversations, then they come newest activity first 
   const withCarol = await send(carol, { to: me.username, text: 'c1' });
   await send(me, { conversationId: withCarol.conversationId, text: 'mine' });
   const last = await send(bob, { conversationId: withBob.conversationId, text: 'b3' });
+  // the order is the stored lastMessageAt, written behind the sends within
+  // ACTIVITY_WRITE_DELAY_MS (docs/design.md §4.6): write it now
+  await h.app.services.conversations.flushActivity();
 
   const { conversations, nextCursor } = await conversationsOf(me);
 

@@ -1,19 +1,25 @@
 // docs/design.md §4.11, §7.2: a change answered 2xx is stored; if RabbitMQ cannot take its
 // event then, the outbox relay publishes it once the broker is reachable, exactly
-// once per event, and the document's outbox is emptied.
+// once per event, and the document's outbox is emptied. New messages keep no outbox
+// fields: the instance that stored them retries them, and when it stops with some
+// unconfirmed another instance adopts its relay checkpoint and republishes them.
 import request from 'supertest';
 import { waitFor } from '@parley/testing';
 import { bearer, useChatHarness, type ChatInstance } from './support/chat-harness';
 
-const h = useChatHarness();
+// a stopped instance's checkpoint is adopted after this (the service's: 5 s)
+const h = useChatHarness({ relayLeaseMs: 300, relayCheckpointIntervalMs: 100 });
 let brokerless: ChatInstance;
+let brokerlessId: string;
 
 beforeAll(async () => {
   // same database and exchange, but an AMQP URL nothing listens on
   brokerless = await h.startInstance({
     amqpUrl: 'amqp://guest:guest@127.0.0.1:1',
     publishTimeoutMs: 300,
+    relayCheckpointIntervalMs: 100,
   });
+  brokerlessId = brokerless.services.messageRelay.instanceId;
 });
 
 function pendingDocs(): Promise<number> {
@@ -57,13 +63,26 @@ it('When RabbitMQ is unreachable, then changes still succeed, and the relay publ
   // the fast path gives up (publish timeout) and leaves everything in the outbox
   await brokerless.services.outbox.drain();
   expect(await brokerless.services.outbox.relayPending()).toBe(0); // disconnected: no pass at all
-  expect(await pendingDocs()).toBe(3 + 1 + 1); // 3 messages, 1 room, 1 read marker
+  // the first message (edit, reaction), 1 room, 1 read marker; the 3 new messages are
+  // the brokerless instance's open tickets, not stored events
+  expect(await pendingDocs()).toBe(1 + 1 + 1);
+  expect(brokerless.services.messageRelay.open).toBe(3);
 
   // the broker is "back": another instance's relay over the same database
   const published = await h.app.relay.runOnce();
+  // edit + reaction + conversation_updated + read
+  expect(published).toBe(4);
+  // the brokerless instance stops with its messages unconfirmed: its checkpoint stays,
+  // its heartbeat stops, and after the lease the other instance adopts its tail
+  await brokerless.close();
+  await waitFor(
+    async () =>
+      (await h.db
+        .collection<{ _id: string }>('relay_checkpoints')
+        .countDocuments({ _id: brokerlessId })) === 0,
+    { timeoutMs: 5_000, description: "the stopped instance's checkpoint adopted" },
+  );
 
-  // 3 new_message + edit + reaction + conversation_updated + read
-  expect(published).toBe(7);
   const messageIds = sends.map((r) => r.body.message.id as string);
   await waitFor(
     () =>

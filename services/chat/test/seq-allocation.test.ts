@@ -65,6 +65,8 @@ it('When 200 messages are sent concurrently by several users into one conversati
     range(200),
   );
   expect(await storedSeqs(conversationId)).toEqual(range(200));
+  // the activity is written behind the sends (ACTIVITY_WRITE_DELAY_MS): write it now
+  await h.app.services.conversations.flushActivity();
   const conversation = await h.db
     .collection('conversations')
     .findOne({ _id: conversationId as never });

@@ -235,6 +235,36 @@ describe('send queue', () => {
     await expect(queue.run('k', async () => 'after')).resolves.toBe('after');
     expect(queue.size).toBe(0);
   });
+
+  it('When batched tasks of one kind wait together, then one call runs them and each settles on its own', async () => {
+    const queue = createSerialQueue(() => ({}), { maxBatch: 3 });
+    const calls: number[][] = [];
+    const batch = (item: number) => ({
+      kind: 'send',
+      item,
+      run: async (_ctx: object, items: number[]) => {
+        calls.push(items);
+        return items.map((n) =>
+          n === 3
+            ? { ok: false as const, error: new Error('three') }
+            : { ok: true as const, value: n * 10 },
+        );
+      },
+    });
+    const held = gate();
+    const blocker = queue.run('k', () => held.task());
+    const runs = [1, 2, 3, 4].map((n) => queue.runBatched('k', batch(n)));
+    const other = queue.run('k', async () => 'plain');
+    held.open();
+    await blocker;
+    const settled = await Promise.allSettled([...runs, other]);
+    expect(calls).toEqual([[1, 2, 3], [4]]); // at most maxBatch, in order, the plain task apart
+    expect(
+      settled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    ).toEqual([10, 20, 'three', 40, 'plain']);
+    expect(queue.queued).toBe(0);
+    expect(queue.size).toBe(0);
+  });
 });
 
 describe('user directory', () => {

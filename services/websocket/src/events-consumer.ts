@@ -91,7 +91,6 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
       if (resubscribed) options.onResubscribed?.();
     },
     async handle(envelope) {
-      metrics.amqpDelivered();
       const event = receive(envelope);
       // Steps 2 and 3: frames for the recipients connected here, written by the gateway.
       if (event) options.deliver(event);

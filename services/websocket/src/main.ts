@@ -6,6 +6,7 @@ import {
   createAmqpConnection,
   createJwksVerifier,
   createLogger,
+  createMetrics,
   createShutdown,
   installSignalHandlers,
   loadConfig,
@@ -21,9 +22,13 @@ import { websocketEnvSchema } from './config';
 
 async function main(): Promise<void> {
   const config = loadConfig(websocketEnvSchema);
+  // the kit's cost counters (logger, AMQP) live on the app's registry
+  const metrics = createMetrics({ service: 'websocket' });
   const logger = createLogger({
     name: 'websocket',
     level: config.LOG_LEVEL,
+    metrics,
+    flushIntervalMs: config.LOG_FLUSH_INTERVAL_MS,
     base: { instanceId: config.INSTANCE_ID },
   });
 
@@ -31,6 +36,7 @@ async function main(): Promise<void> {
     url: config.AMQP_URL,
     connectionName: `websocket-${hostname()}-${process.pid}`,
     logger,
+    metrics,
   });
   const app = createApp({
     config,
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
     }),
     chat: createChatClient({ baseUrl: config.CHAT_URL, timeoutMs: config.CHAT_TIMEOUT_MS }),
     amqp,
+    metrics,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
   });
 

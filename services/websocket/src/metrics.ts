@@ -17,9 +17,11 @@ export interface WebsocketMetrics {
   eventConsumed(type: string): void;
   /** Seconds from the event's occurredAt to the socket writes of its frames (once per event). */
   deliveryLatency(seconds: number): void;
-  /** A message delivered by RabbitMQ to one of this instance's consumers. */
-  amqpDelivered(): void;
-  /** One ack frame sent, covering `messages` handled events. */
+  /**
+   * One ack frame sent, covering `messages` handled events. The frames themselves and
+   * the deliveries are the kit's parley_amqp_acks_total / parley_amqp_deliveries_total,
+   * counted by the consumer on the connection's metrics.
+   */
   amqpAcked(messages: number): void;
 }
 
@@ -66,28 +68,13 @@ export function createWebsocketMetrics(metrics: Metrics): WebsocketMetrics {
     labelNames: ['code'] as const,
   });
 
-  // STUB until the kit's per-process AMQP counters land (issue 15, chat half): the same
-  // names and meaning (ack FRAMES, so an ack with `multiple` counts 1). Remove these two
-  // when the kit registers them, or the registry refuses the second registration.
-  const amqpDeliveries = metrics.counter({
-    name: 'parley_amqp_deliveries_total',
-    help: 'Messages RabbitMQ delivered to this process',
-  });
   const acked = metrics.counter({
     name: 'ws_events_acked_total',
     help: 'Events acknowledged to RabbitMQ (one ack with multiple=true covers many)',
   });
-  const amqpAcks = metrics.counter({
-    name: 'parley_amqp_acks_total',
-    help: 'Ack frames sent to RabbitMQ (one with multiple=true counts once)',
-  });
 
   return {
-    amqpDelivered: () => amqpDeliveries.inc(),
-    amqpAcked: (messages) => {
-      amqpAcks.inc();
-      acked.inc(messages);
-    },
+    amqpAcked: (messages) => acked.inc(messages),
     connectionOpened: () => open.inc(),
     connectionEnded: () => open.dec(),
     closed: (code) => closes.inc({ code: String(code) }),

@@ -45,14 +45,17 @@ export async function listBlocks(services: ChatServices, caller: Principal): Pro
   return rows.map((r) => ({ id: r.blockedId, username: r.blockedUsername }));
 }
 
-/** 403 blocked when `recipientId` blocks the sender (one point read). */
+/**
+ * 403 blocked when `recipientId` blocks the sender: from this instance's copy, so a
+ * block made through another instance counts within the conversation cache window.
+ */
 export async function requireNotBlockedBy(
   services: ChatServices,
   recipientId: string,
   senderId: string,
 ): Promise<void> {
   if (recipientId === senderId) return;
-  if (await services.blocks.blocks(recipientId, senderId)) {
+  if (await services.blocks.blocksRecently(recipientId, senderId)) {
     throw new ForbiddenError('This user does not accept your messages', { code: 'blocked' });
   }
 }

@@ -22,7 +22,7 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
-import { createCoalescedWrites } from '../storage/coalesced-writes';
+import { createConversationActivity } from './conversation-activity';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
 import { isDuplicateKeyError } from '../storage/retry-backoff';
@@ -182,10 +182,13 @@ export interface ConversationStore {
     makeEvents: (doc: ConversationDoc) => ParleyEvent[],
   ): Promise<{ doc: ConversationDoc; events: ParleyEvent[] }>;
   /**
-   * Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in;
-   * concurrent calls for one conversation share a write (coalesced-writes.ts).
+   * Moves lastSeq/lastMessageAt forward only ($max), whatever order sends finish in,
+   * written behind the send with every other conversation's of the same window
+   * (conversation-activity.ts); this store's reads see it at once.
    */
-  recordMessage(id: string, seq: number, at: Date): Promise<void>;
+  recordMessage(id: string, seq: number, at: Date): void;
+  /** Writes the recorded activity now (shutdown, tests). */
+  flushActivity(): Promise<void>;
   listForMember(
     userId: string,
     options: { limit: number; before?: ListCursor },
@@ -201,8 +204,9 @@ export interface ConversationStoreOptions {
   cacheTtlMs?: number;
   /** Documents findRecent keeps (least recently used go first). */
   cacheMaxEntries?: number;
-  /** A busy conversation's next lastSeq write waits this long after the last (commit delay). */
-  lastSeqWritePauseMs?: number;
+  /** How long recorded activity gathers before its one bulk write; default 100 ms. */
+  activityWriteDelayMs?: number;
+  onActivityWriteFailure?: (err: unknown) => void;
 }
 
 export function createConversationStore(options: ConversationStoreOptions): ConversationStore {
@@ -224,21 +228,25 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     if (recent.size > cacheMaxEntries) recent.delete(recent.keys().next().value as string);
     return doc;
   }
-  // A room's document carries its member list, so rewriting it for every message is
-  // costly; sends to one conversation that finish while its write is in flight share
-  // the next one ($max of their seqs and times), which a busy conversation delays by
-  // lastSeqWritePauseMs to gather more (its senders' answers wait that much longer;
-  // the messages themselves are stored and announced before).
-  const activity = createCoalescedWrites<{ seq: number; at: Date }>(
-    async (id, { seq, at }) => {
-      await collection.updateOne(
-        { _id: id },
-        { $max: { lastSeq: seq, lastMessageAt: at, updatedAt: at } },
-      );
-    },
-    (a, b) => ({ seq: Math.max(a.seq, b.seq), at: a.at > b.at ? a.at : b.at }),
-    { pauseMs: options.lastSeqWritePauseMs ?? 50 },
-  );
+  const activity = createConversationActivity({
+    collection,
+    delayMs: options.activityWriteDelayMs ?? 100,
+    ...(options.onActivityWriteFailure ? { onWriteFailure: options.onActivityWriteFailure } : {}),
+  });
+  /**
+   * The document with this instance's activity that may not be stored yet: lastSeq
+   * (the newest message, the unread count) and updatedAt. Not lastMessageAt: it is the
+   * list's order and its cursor, which must stay the stored one for pages to line up.
+   */
+  function withActivity(doc: ConversationDoc): ConversationDoc {
+    const pending = activity.pending(doc._id);
+    if (!pending || pending.seq <= doc.lastSeq) return doc;
+    return {
+      ...doc,
+      lastSeq: pending.seq,
+      updatedAt: pending.at > doc.updatedAt ? pending.at : doc.updatedAt,
+    };
+  }
 
   function usableCopy(id: string): ConversationDoc | undefined {
     const cached = recent.get(id);
@@ -248,7 +256,8 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     return undefined;
   }
 
-  async function withMembers(doc: ConversationDoc): Promise<ConversationDoc> {
+  async function withMembers(stored: ConversationDoc): Promise<ConversationDoc> {
+    const doc = withActivity(stored);
     if (doc.kind !== 'room') return doc;
     // while a change is under way its rows may be half written: read, but keep nothing
     const list = await roomMembers.listAt(doc._id, doc.memberVersion ?? 0, {
@@ -269,7 +278,8 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
   }
 
   async function readWithMembers(id: string): Promise<ConversationDoc | null> {
-    const doc = await collection.findOne({ _id: id });
+    const stored = await collection.findOne({ _id: id });
+    const doc = stored && withActivity(stored);
     const isRoom = doc?.kind === 'room';
     const list = await roomMembers.listAt(id, isRoom ? (doc.memberVersion ?? 0) : -1, {
       cache: isRoom && doc.membershipChangeUntil === undefined,
@@ -319,8 +329,9 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
 
     async findCurrent(id) {
       const changesBefore = changes;
-      const doc = await collection.findOne({ _id: id });
-      if (!doc) return undefined;
+      const stored = await collection.findOne({ _id: id });
+      if (!stored) return undefined;
+      const doc = withActivity(stored);
       let current: ConversationDoc = doc;
       if (doc.kind === 'room') {
         const list =
@@ -365,7 +376,7 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     async ensureDirect(a, b) {
       const _id = directConversationId(a.id, b.id);
       const existing = recent.get(_id)?.doc ?? (await collection.findOne({ _id }));
-      if (existing) return remember(existing);
+      if (existing) return remember(withActivity(existing));
       const at = now();
       const members = a.id === b.id ? [a] : [a, b].sort((x, y) => (x.id < y.id ? -1 : 1));
       const doc: ConversationDoc = {
@@ -435,8 +446,10 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       const cached = recent.get(id)?.doc;
       // the cached copy's lastSeq is the next send's seq guess: keep it current
       if (cached && cached.lastSeq < seq) recent.get(id)!.doc = { ...cached, lastSeq: seq };
-      return activity.write(id, { seq, at });
+      activity.record(id, seq, at);
     },
+
+    flushActivity: () => activity.flush(),
 
     async listForMember(userId, { limit, before }) {
       const rooms = await roomMembers.roomIdsOf(userId);

@@ -17,7 +17,8 @@ import {
   type IndexDescription,
 } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
-import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
+import type { Settled } from './send-queue';
+import { OUTBOX_INDEX, type OutboxFields } from '../outbox/outbox';
 import { backoff, isDuplicateKeyError } from '../storage/retry-backoff';
 import {
   updateVersioned,
@@ -57,6 +58,12 @@ export interface MessageDoc extends OutboxFields {
   /** Files sent with it (§11), as answered to the client; cleared on delete. */
   attachments?: Attachment[];
   version: number;
+  /**
+   * The chat instance that stored it: its new_message event is not stored with it but
+   * derived, and that instance's relay checkpoint says whether it was confirmed
+   * (outbox/message-relay.ts). Absent on messages stored before the relay existed.
+   */
+  origin?: string;
 }
 
 export const MESSAGES_COLLECTION = 'messages';
@@ -76,6 +83,8 @@ export const MESSAGE_INDEXES: IndexDescription[] = [
   // GET /chat/mentions, newest first
   { key: { mentionIds: 1, _id: -1 }, name: 'mentions' },
   OUTBOX_INDEX,
+  // the relay's tail of one instance (outbox/message-relay.ts)
+  { key: { origin: 1, createdAt: 1 }, name: 'origin_created' },
 ];
 
 /** A message id from a URL or body: a 24-hex ObjectId, else nothing (404, never 500). */
@@ -111,6 +120,8 @@ export interface NewMessage {
   /** The message's id when it was chosen before the insert (attachments are claimed for it). */
   id?: ObjectId;
   attachments?: Attachment[];
+  /** The storing instance (MessageDoc.origin). */
+  origin?: string;
   mentions?: UserRef[];
 }
 
@@ -158,6 +169,16 @@ export interface MessageStore {
     makeEvents: (message: Message) => ParleyEvent[],
     hint?: SeqHint,
   ): Promise<InsertResult>;
+  /**
+   * Several sends to ONE conversation, queued together: consecutive seqs in one ordered
+   * insertMany. From the first refused one on (a seq taken by another instance, a
+   * repeated clientMsgId) the rest go through insertNext one by one. One outcome each.
+   */
+  insertBatch(
+    inputs: readonly NewMessage[],
+    makeEvents: (message: Message, index: number) => ParleyEvent[],
+    hint?: SeqHint,
+  ): Promise<Settled<InsertResult>[]>;
   /** Ascending seq; see docs/design.md §4.5 for which page each cursor gives. */
   page(
     conversationId: string,
@@ -206,6 +227,95 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     return collection.findOne({ idempotencyKey: idempotencyKeyOf(senderId, clientMsgId) });
   }
 
+  function keyOf(input: NewMessage): string {
+    return input.clientMsgId !== undefined
+      ? idempotencyKeyOf(input.sender.id, input.clientMsgId)
+      : `~auto ${randomUUID()}`;
+  }
+
+  function newDoc(
+    input: NewMessage,
+    _id: ObjectId,
+    idempotencyKey: string,
+    seq: number,
+  ): MessageDoc {
+    const doc: MessageDoc = {
+      _id,
+      conversationId: input.conversationId,
+      seq,
+      senderId: input.sender.id,
+      senderUsername: input.sender.username,
+      text: input.text,
+      idempotencyKey,
+      reactions: [],
+      createdAt: now(),
+      version: 0,
+    };
+    if (input.parentId !== undefined) doc.parentId = input.parentId;
+    if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
+    if (input.origin !== undefined) doc.origin = input.origin;
+    if (input.attachments !== undefined) doc.attachments = input.attachments;
+    if (input.mentions?.length) {
+      doc.mentions = input.mentions;
+      doc.mentionIds = input.mentions.map((m) => m.id);
+    }
+    return doc;
+  }
+
+  async function insertNext(
+    input: NewMessage,
+    makeEvents: (message: Message) => ParleyEvent[],
+    hint: SeqHint = {},
+  ): Promise<InsertResult> {
+    const _id = input.id ?? new ObjectId();
+    const idempotencyKey = keyOf(input);
+    for (let attempt = 0; attempt < maxInsertAttempts; attempt++) {
+      const seq =
+        hint.lastSeq !== undefined ? hint.lastSeq + 1 : (await maxSeq(input.conversationId)) + 1;
+      const doc = newDoc(input, _id, idempotencyKey, seq);
+      // derived, not stored: the relay rebuilds them from the document
+      const events = makeEvents(toMessage(doc));
+      try {
+        await hooks.beforeInsert?.({ conversationId: input.conversationId, seq, attempt });
+        await collection.insertOne(doc);
+        hint.lastSeq = seq;
+        return { doc, events, created: true };
+      } catch (err) {
+        delete hint.lastSeq;
+        if (!isDuplicateKeyError(err)) throw err;
+        // E11000 names no index on every server (FerretDB), so ask: a repeat of this send?
+        if (input.clientMsgId !== undefined) {
+          const original = await findByIdempotencyKey(input.sender.id, input.clientMsgId);
+          if (original) {
+            // the key refused it, so the seq is likely still free: keep the hint
+            hint.lastSeq = seq - 1;
+            return { doc: original, events: [], created: false };
+          }
+        }
+        await backoff(attempt);
+      }
+    }
+    throw new DependencyUnavailableError(
+      'Too many concurrent sends to this conversation; try again',
+    );
+  }
+
+  async function oneByOne(
+    inputs: readonly NewMessage[],
+    makeEvents: (message: Message, index: number) => ParleyEvent[],
+    hint: SeqHint,
+  ): Promise<Settled<InsertResult>[]> {
+    const outcomes: Settled<InsertResult>[] = [];
+    for (const [i, input] of inputs.entries()) {
+      try {
+        outcomes.push({ ok: true, value: await insertNext(input, (m) => makeEvents(m, i), hint) });
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return outcomes;
+  }
+
   return {
     collection,
 
@@ -221,60 +331,52 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     findByIdempotencyKey,
     maxSeq,
 
-    async insertNext(input, makeEvents, hint = {}) {
-      const _id = input.id ?? new ObjectId();
-      const idempotencyKey =
-        input.clientMsgId !== undefined
-          ? idempotencyKeyOf(input.sender.id, input.clientMsgId)
-          : `~auto ${randomUUID()}`;
-      for (let attempt = 0; attempt < maxInsertAttempts; attempt++) {
-        const seq =
-          hint.lastSeq !== undefined ? hint.lastSeq + 1 : (await maxSeq(input.conversationId)) + 1;
-        const doc: MessageDoc = {
-          _id,
-          conversationId: input.conversationId,
-          seq,
-          senderId: input.sender.id,
-          senderUsername: input.sender.username,
-          text: input.text,
-          idempotencyKey,
-          reactions: [],
-          createdAt: now(),
-          version: 0,
-        };
-        if (input.parentId !== undefined) doc.parentId = input.parentId;
-        if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
-        if (input.attachments !== undefined) doc.attachments = input.attachments;
-        if (input.mentions?.length) {
-          doc.mentions = input.mentions;
-          doc.mentionIds = input.mentions.map((m) => m.id);
-        }
-        const events = makeEvents(toMessage(doc));
-        try {
-          await hooks.beforeInsert?.({ conversationId: input.conversationId, seq, attempt });
-          await collection.insertOne({ ...doc, ...outboxFieldsFor(events, doc.createdAt) });
-          hint.lastSeq = seq;
-          return { doc, events, created: true };
-        } catch (err) {
-          delete hint.lastSeq;
-          if (!isDuplicateKeyError(err)) throw err;
-          // E11000 names no index on every server (FerretDB), so ask: a repeat of this send?
-          if (input.clientMsgId !== undefined) {
-            const original = await findByIdempotencyKey(input.sender.id, input.clientMsgId);
-            if (original) {
-              // the key refused it, so the seq is likely still free: keep the hint
-              hint.lastSeq = seq - 1;
-              return { doc: original, events: [], created: false };
-            }
-          }
-          await backoff(attempt);
-        }
-      }
-      throw new DependencyUnavailableError(
-        'Too many concurrent sends to this conversation; try again',
-      );
-    },
+    insertNext,
 
+    async insertBatch(inputs, makeEvents, hint = {}) {
+      const first = inputs[0];
+      // one alone, or a test seam that judges each insert: one at a time
+      if (!first || inputs.length === 1 || hooks.beforeInsert) {
+        return oneByOne(inputs, makeEvents, hint);
+      }
+      const base = hint.lastSeq ?? (await maxSeq(first.conversationId));
+      const docs = inputs.map((input, i) =>
+        newDoc(input, input.id ?? new ObjectId(), keyOf(input), base + 1 + i),
+      );
+      const events = docs.map((doc, i) => makeEvents(toMessage(doc), i));
+      try {
+        await collection.insertMany(docs, { ordered: true });
+        hint.lastSeq = base + docs.length;
+        return docs.map((doc, i) => ({
+          ok: true,
+          value: { doc, events: events[i]!, created: true },
+        }));
+      } catch (err) {
+        delete hint.lastSeq;
+        // ordered: what precedes the refused one is stored; ask which, whatever the error
+        const ids = docs.map((d) => d._id);
+        const stored = new Set(
+          (await collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map(
+            (d) => d._id.toHexString(),
+          ),
+        );
+        const done = docs.findIndex((d) => !stored.has(d._id.toHexString()));
+        const storedCount = done === -1 ? docs.length : done;
+        const outcomes: Settled<InsertResult>[] = docs
+          .slice(0, storedCount)
+          .map((doc, i) => ({ ok: true, value: { doc, events: events[i]!, created: true } }));
+        if (storedCount > 0) hint.lastSeq = base + storedCount;
+        const rest = inputs.slice(storedCount);
+        if (!isDuplicateKeyError(err)) {
+          return [
+            ...outcomes,
+            ...rest.map((): Settled<InsertResult> => ({ ok: false, error: err })),
+          ];
+        }
+        const more = await oneByOne(rest, (m, i) => makeEvents(m, storedCount + i), hint);
+        return [...outcomes, ...more];
+      }
+    },
     async page(conversationId, { before, after, limit }) {
       const ascending = after !== undefined;
       const filter: Filter<MessageDoc> = { conversationId };

@@ -1,6 +1,9 @@
 // POST /chat/send: resolve the conversation (a direct one is created by its first
-// message), check membership and the thread parent, then store the message with
-// the next seq and its new_message event in one write, and publish it.
+// message), check membership and the thread parent, then store the message with the
+// next seq in ONE insert, publish its new_message event (derived from it; the message
+// relay's checkpoint covers a crash before the confirm), and record the conversation's
+// activity behind the answer. In steady state that is one MongoDB command per send
+// (docs/architecture.md, "The send path").
 import type { Message, UserRef, sendMessageRequestSchema } from '@parley/contracts';
 import {
   ForbiddenError,
@@ -15,7 +18,9 @@ import { requireSenderIn } from '../rooms/send-permission';
 import { requireNotBlockedBy } from '../blocks/blocks';
 import { parseMentions } from './mentions';
 import type { ConversationDoc } from '../conversations/conversation-store';
-import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
+import type { RelayTicket } from '../outbox/message-relay';
+import { toMessage, type InsertResult, type NewMessage, type SeqHint } from './message-store';
+import type { Settled } from './send-queue';
 import type { SendLifetime } from './send-admission';
 import { claimAttachments } from '../attachments/attachment-claims';
 
@@ -115,6 +120,45 @@ async function originalOrThrow(
   throw err;
 }
 
+/** A send waiting in its conversation's queue (send-queue.ts batches them). */
+interface QueuedSend {
+  conversation: ConversationDoc;
+  message: NewMessage;
+}
+
+/**
+ * The sends of one conversation whose turn came together: one insertMany, each with
+ * its relay ticket taken before (the checkpoint must not pass a message being stored).
+ * The conversation's lastSeq saves the highest-seq query on the first send of a
+ * queue: it never runs ahead of the stored messages, and when it lags the unique
+ * {conversationId, seq} index refuses the insert and the store asks for the highest seq.
+ */
+async function storeQueued(
+  services: ChatServices,
+  hint: SeqHint,
+  sends: QueuedSend[],
+): Promise<Settled<[InsertResult, RelayTicket]>[]> {
+  const known = sends[0]?.conversation.lastSeq;
+  if (known !== undefined) hint.lastSeq ??= known;
+  const tickets = sends.map(() => services.messageRelay.begin());
+  let outcomes: Settled<InsertResult>[];
+  try {
+    outcomes = await services.messages.insertBatch(
+      sends.map((send) => send.message),
+      (message, i) => [newMessageEvent(message, sends[i]!.conversation)],
+      hint,
+    );
+  } catch (err) {
+    for (const ticket of tickets) services.messageRelay.cancel(ticket);
+    throw err;
+  }
+  return outcomes.map((outcome, i): Settled<[InsertResult, RelayTicket]> => {
+    const ticket = tickets[i]!;
+    if (!outcome.ok || !outcome.value.created) services.messageRelay.cancel(ticket);
+    return outcome.ok ? { ok: true, value: [outcome.value, ticket] } : outcome;
+  });
+}
+
 async function storeNewMessage(
   services: ChatServices,
   caller: Principal,
@@ -136,28 +180,26 @@ async function storeNewMessage(
   const attached = await claimAttachments(services, caller, input, conversation._id);
 
   let result: InsertResult;
+  let ticket: RelayTicket;
   try {
-    result = await services.sendQueue.run(
+    [result, ticket] = await services.sendQueue.runBatched<QueuedSend, [InsertResult, RelayTicket]>(
       conversation._id,
-      (hint) => {
-        // The conversation's lastSeq saves the highest-seq query on the first send of
-        // this queue: it is raised with $max after each insert, so it never runs ahead
-        // of the stored messages; when it lags, the unique {conversationId, seq} index
-        // refuses the insert and insertNext falls back to asking for the highest seq.
-        hint.lastSeq ??= conversation.lastSeq;
-        return services.messages.insertNext(
-          {
+      {
+        kind: 'send',
+        item: {
+          conversation,
+          message: {
             conversationId: conversation._id,
             sender: userRefOf(caller),
             text: input.text ?? '',
+            origin: services.messageRelay.instanceId,
             mentions: parseMentions(input.text ?? '', conversation.members),
             ...attached?.fields,
             ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
             ...(parentId !== undefined ? { parentId } : {}),
           },
-          (message) => [newMessageEvent(message, conversation)],
-          hint,
-        );
+        },
+        run: (hint, sends) => storeQueued(services, hint, sends),
       },
       // dropped unstarted when nobody waits any more, or when by the recent pace the
       // write would end too close to the deadline: nothing stored, no seq taken
@@ -175,18 +217,9 @@ async function storeNewMessage(
 
   services.metrics.messagesSent.inc();
   services.sendHooks.afterStore?.(result.doc);
-  services.outbox.dispatch(MESSAGES_COLLECTION, result.doc._id, result.events);
-  // after the event is on its way: if this write fails, the conversation's lastSeq
-  // lags until the next message, but nothing is lost (history reads the messages),
-  // so the message stored is still answered 201
-  try {
-    await services.conversations.recordMessage(
-      conversation._id,
-      result.doc.seq,
-      result.doc.createdAt,
-    );
-  } catch {
-    services.metrics.lastSeqWriteFailures.inc();
-  }
+  for (const event of result.events) services.messageRelay.publish(ticket, event);
+  // written with the window's other conversations, not awaited: history reads the
+  // messages, and this instance's reads see the new lastSeq at once
+  services.conversations.recordMessage(conversation._id, result.doc.seq, result.doc.createdAt);
   return { message: toMessage(result.doc), created: true };
 }

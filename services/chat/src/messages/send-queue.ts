@@ -12,6 +12,10 @@
 // - a task that would, by the queue's recent pace (a moving average of task durations),
 //   only get its turn after its `startBy`, or finish after its `finishBy`, is refused
 //   at once ('late') rather than left to wait for nothing.
+// Tasks queued with runBatched under the same `kind` are run together: the one whose
+// turn comes takes the key's waiting tasks of its kind along (up to `maxBatch`, each
+// still dropped if aborted or past due) and runs them as ONE call that settles each on
+// its own (sends to one conversation become one insertMany).
 export type QueueRejectionReason = 'key_full' | 'aborted' | 'late';
 
 /** Why a task was refused or dropped before it ran (it did nothing). */
@@ -34,9 +38,21 @@ export interface RunOptions {
   finishBy?: number | undefined;
 }
 
+/** One outcome per item of a batch, in the items' order. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export interface Batch<C, I, T> {
+  /** Tasks of the same kind are batched; the first one's `run` runs them all. */
+  kind: string;
+  item: I;
+  run(context: C, items: I[]): Promise<Settled<T>[]>;
+}
+
 export interface SerialQueue<C> {
   /** Runs `task` after the key's earlier tasks; rejects with QueueRejection when not run. */
   run<T>(key: string, task: (context: C) => Promise<T>, options?: RunOptions): Promise<T>;
+  /** Like run, batched with the key's waiting tasks of the same kind (see above). */
+  runBatched<I, T>(key: string, batch: Batch<C, I, T>, options?: RunOptions): Promise<T>;
   /** Keys with queued work (for tests: the map must not grow without bound). */
   readonly size: number;
   /** Tasks waiting or running, over every key. */
@@ -48,11 +64,14 @@ export interface SerialQueueOptions {
   maxPerKey?: number;
   /** Tasks running at once per key; default 1 (one after another). */
   concurrency?: number;
+  /** Tasks of one kind run as one batch at most; default 50. */
+  maxBatch?: number;
   now?: () => number;
 }
 
 interface Job<C> {
   task: (context: C) => Promise<unknown>;
+  batch?: Batch<C, unknown, unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
   startBy: number | undefined;
@@ -72,6 +91,7 @@ export function createSerialQueue<C>(
 ): SerialQueue<C> {
   const maxPerKey = options.maxPerKey ?? Infinity;
   const concurrency = options.concurrency ?? 1;
+  const maxBatch = options.maxBatch ?? 50;
   const now = options.now ?? Date.now;
   const lanes = new Map<string, Lane<C>>();
   let queued = 0;
@@ -118,64 +138,105 @@ export function createSerialQueue<C>(
         job.reject(new QueueRejection('late'));
         continue;
       }
+      const jobs = [job];
+      while (
+        job.batch &&
+        jobs.length < maxBatch &&
+        lane.waiting[0]?.batch?.kind === job.batch.kind
+      ) {
+        const more = lane.waiting.shift()!;
+        more.detach();
+        if (pastDue(more.startBy, more.finishBy)) {
+          queued -= 1;
+          more.reject(new QueueRejection('late'));
+        } else jobs.push(more);
+      }
       lane.running += 1;
       const context = lane.context;
       const started = now();
       // async: a task that throws synchronously rejects like any other
-      void (async () => job.task(context))()
-        .then(job.resolve, job.reject)
-        .finally(() => {
-          record(now() - started);
-          queued -= 1;
-          lane.running -= 1;
-          next(key, lane);
-        });
+      const done = job.batch
+        ? (async () =>
+            job.batch!.run(
+              context,
+              jobs.map((j) => j.batch!.item),
+            ))().then(
+            (outcomes) =>
+              jobs.forEach((j, i) => {
+                const outcome = outcomes[i];
+                if (outcome?.ok) j.resolve(outcome.value);
+                else j.reject(outcome ? outcome.error : new Error('batch gave no outcome'));
+              }),
+            (err: unknown) => jobs.forEach((j) => j.reject(err)),
+          )
+        : (async () => job.task(context))().then(job.resolve, job.reject);
+      void done.finally(() => {
+        // per task: a batch of n took the time n tasks ahead of a newcomer will take
+        record((now() - started) / jobs.length);
+        queued -= jobs.length;
+        lane.running -= 1;
+        next(key, lane);
+      });
     }
     settle(key, lane);
   }
 
+  function enqueue<T>(
+    key: string,
+    task: (context: C) => Promise<T>,
+    batch: Batch<C, unknown, unknown> | undefined,
+    runOptions: RunOptions,
+  ): Promise<T> {
+    const { signal, startBy, finishBy } = runOptions;
+    if (signal?.aborted) return Promise.reject(new QueueRejection('aborted'));
+    if (pastDue(startBy, finishBy)) return Promise.reject(new QueueRejection('late'));
+    let lane = lanes.get(key);
+    if (lane && lane.waiting.length + lane.running >= maxPerKey) {
+      return Promise.reject(new QueueRejection('key_full'));
+    }
+    if (wouldBeLate(lane, startBy, finishBy)) {
+      return Promise.reject(new QueueRejection('late'));
+    }
+    if (!lane) {
+      lane = { waiting: [], running: 0, context: newContext() };
+      lanes.set(key, lane);
+    }
+    const current = lane;
+    return new Promise<T>((resolve, reject) => {
+      const job: Job<C> = {
+        task,
+        ...(batch ? { batch } : {}),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        startBy,
+        finishBy,
+        detach: () => undefined,
+      };
+      if (signal) {
+        const onAbort = () => {
+          const at = current.waiting.indexOf(job);
+          if (at === -1) return;
+          current.waiting.splice(at, 1);
+          queued -= 1;
+          reject(new QueueRejection('aborted'));
+          settle(key, current);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      current.waiting.push(job);
+      queued += 1;
+      next(key, current);
+    });
+  }
+
   return {
     run<T>(key: string, task: (context: C) => Promise<T>, runOptions: RunOptions = {}): Promise<T> {
-      const { signal, startBy, finishBy } = runOptions;
-      if (signal?.aborted) return Promise.reject(new QueueRejection('aborted'));
-      if (pastDue(startBy, finishBy)) return Promise.reject(new QueueRejection('late'));
-      let lane = lanes.get(key);
-      if (lane && lane.waiting.length + lane.running >= maxPerKey) {
-        return Promise.reject(new QueueRejection('key_full'));
-      }
-      if (wouldBeLate(lane, startBy, finishBy)) {
-        return Promise.reject(new QueueRejection('late'));
-      }
-      if (!lane) {
-        lane = { waiting: [], running: 0, context: newContext() };
-        lanes.set(key, lane);
-      }
-      const current = lane;
-      return new Promise<T>((resolve, reject) => {
-        const job: Job<C> = {
-          task,
-          resolve: resolve as (value: unknown) => void,
-          reject,
-          startBy,
-          finishBy,
-          detach: () => undefined,
-        };
-        if (signal) {
-          const onAbort = () => {
-            const at = current.waiting.indexOf(job);
-            if (at === -1) return;
-            current.waiting.splice(at, 1);
-            queued -= 1;
-            reject(new QueueRejection('aborted'));
-            settle(key, current);
-          };
-          signal.addEventListener('abort', onAbort, { once: true });
-          job.detach = () => signal.removeEventListener('abort', onAbort);
-        }
-        current.waiting.push(job);
-        queued += 1;
-        next(key, current);
-      });
+      return enqueue(key, task, undefined, runOptions);
+    },
+    runBatched<I, T>(key: string, batch: Batch<C, I, T>, runOptions: RunOptions = {}): Promise<T> {
+      const noTask = () => Promise.reject(new Error('a batched task runs through its batch'));
+      return enqueue<T>(key, noTask, batch as Batch<C, unknown, unknown>, runOptions);
     },
     get size() {
       return lanes.size;

@@ -1,5 +1,6 @@
 // The events of docs/design.md §5 that chat emits, each with its recipients, built in one
 // place with the contracts' createEvent so data and recipients never drift apart.
+import { createHash } from 'node:crypto';
 import {
   createEvent,
   type Conversation,
@@ -15,14 +16,32 @@ import {
   type ConversationDoc,
 } from '../conversations/conversation-store';
 
+/**
+ * The id of a message's new_message event, the same every time it is derived: the
+ * relay republishes a tail of stored messages at least once (message-relay.ts), and
+ * websocket and clients recognise the second copy by this id. A UUID (version 5
+ * layout) made from the message id.
+ */
+export function newMessageEventId(messageId: string): string {
+  const bytes = createHash('sha256').update(`parley:new_message:${messageId}`).digest();
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Derived from the stored message alone (id and time included), so it can be rebuilt. */
 export function newMessageEvent(
   message: Message,
-  conversation: ConversationDoc,
+  conversation: Pick<ConversationDoc, '_id' | 'kind' | 'name' | 'memberIds'>,
 ): EventOf<'new_message'> {
   // the sender too: their other devices show the message
-  return createEvent('new_message', { message, conversation: toConversationRef(conversation) }, [
-    ...conversation.memberIds,
-  ]);
+  return createEvent(
+    'new_message',
+    { message, conversation: toConversationRef(conversation) },
+    [...conversation.memberIds],
+    { id: newMessageEventId(message.id), occurredAt: new Date(message.createdAt) },
+  );
 }
 
 /** An edit or a delete: the fields it changed, never the reactions (docs/design.md §4.8). */

@@ -81,6 +81,9 @@ const MARK_BATCH_MAX = 200;
 
 const CLEAR_OUTBOX = { outbox: '', outboxCount: '', outboxDueAt: '' } as const;
 
+/** After a failure the relay keeps looking for this long past the grace period. */
+const RECENT_FAILURE_SLACK_MS = 5_000;
+
 export interface Outbox {
   /** Publishes events just stored on a document (fast path). Never throws. */
   dispatch(collection: string, docId: unknown, events: readonly ParleyEvent[]): void;
@@ -88,6 +91,12 @@ export interface Outbox {
   publishEphemeral(event: ParleyEvent): void;
   /** One relay pass; resolves with the number of events it confirmed. */
   relayPending(): Promise<number>;
+  /**
+   * Whether the relay's loop has reason to look now: the last pass found pending events,
+   * or a publish or mark of this process failed lately (within the grace period and a
+   * few seconds). Otherwise the loop looks only now and then (a dead instance's events).
+   */
+  wantsPass(): boolean;
   /** Documents with pending events, across every outbox collection. */
   countPending(): Promise<number>;
   /** Resolves when the publishes in flight have settled (for shutdown and tests). */
@@ -122,6 +131,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // read may predate their mark, so the pass must not send them again
   const settledDuringPass = new Set<string>();
   let passRunning = false;
+  // a fresh process looks at once: a predecessor may have left events
+  let foundPending = true;
+  let lastFailureAt = -Infinity;
   const ephemeral = new Set<Promise<void>>();
 
   function collection(name: string) {
@@ -234,6 +246,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         await publisher.publish(event);
       } catch (err) {
         metrics.publishFailures.inc({ type: event.type });
+        lastFailureAt = now().getTime();
         log.warn(
           { err, eventId: event.id, type: event.type },
           'event not confirmed; the relay retries it',
@@ -245,6 +258,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         await markPublished(name, docId, event.id);
       } catch (err) {
         // the event went out; the relay sends it once more later, which consumers dedupe
+        lastFailureAt = now().getTime();
         log.warn(
           { err, eventId: event.id },
           'published event could not be marked; it will be sent again',
@@ -285,6 +299,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const dueBefore = new Date(now().getTime() - graceMs);
       const attempts: Promise<boolean>[] = [];
       passRunning = true;
+      let found = 0;
       try {
         for (const name of Object.keys(options.collections)) {
           const docs = await collection(name)
@@ -292,6 +307,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
             .sort({ outboxDueAt: 1 })
             .limit(batchSize)
             .toArray();
+          found += docs.length;
           for (const doc of docs) {
             const outbox = (doc as OutboxFields).outbox ?? {};
             const entries = Object.entries(outbox).sort(
@@ -307,10 +323,15 @@ export function createOutbox(options: OutboxOptions): Outbox {
         passRunning = false;
         settledDuringPass.clear();
       }
+      foundPending = found > 0;
       const results = await Promise.all(attempts);
       const published = results.filter(Boolean).length;
       if (published > 0) log.info({ published }, 'relay published pending events');
       return published;
+    },
+
+    wantsPass() {
+      return foundPending || now().getTime() - lastFailureAt < graceMs + RECENT_FAILURE_SLACK_MS;
     },
 
     async countPending() {

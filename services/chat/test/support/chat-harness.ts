@@ -183,6 +183,11 @@ export interface ChatInstance {
   relay: OutboxRelay;
   amqp: AmqpConnection;
   close(): Promise<void>;
+  /**
+   * Dies rather than stops: its own MongoDB connection (given `mongoUrl`) is cut first,
+   * so its last checkpoint is never written, as after a SIGKILL.
+   */
+  kill(): Promise<void>;
 }
 
 export interface InstanceOptions {
@@ -212,10 +217,17 @@ export interface InstanceOptions {
   attachmentSettings?: Partial<AttachmentSettings>;
   /** WEBHOOK_ALLOW_PRIVATE; default true here (test receivers listen on loopback). */
   webhookAllowPrivate?: boolean;
+  /** The message relay's checkpoint interval and lease; default 60 s and 180 s. */
+  relayCheckpointIntervalMs?: number;
+  relayLeaseMs?: number;
+  /** Conversation activity's write window; default the service's. */
+  activityWriteDelayMs?: number;
 }
 
 export interface ChatHarness {
   db: Db;
+  /** The database's URL: an instance given it as `mongoUrl` has its own, counted connection. */
+  mongoUrl: string;
   /** The client the instances share (unless given their own mongoUrl); emits commandStarted. */
   mongo: MongoClient;
   exchange: string;
@@ -260,7 +272,12 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
     });
     // an unreachable MongoDB is allowed at start, as in production (503 until it is up)
     const ownMongo = instanceOptions.mongoUrl
-      ? await connectMongo({ url: instanceOptions.mongoUrl, logger, requireAtStart: false })
+      ? await connectMongo({
+          url: instanceOptions.mongoUrl,
+          logger,
+          metrics, // its commands on the instance's /metrics, as in production
+          requireAtStart: false,
+        })
       : undefined;
     const instanceDb = ownMongo?.db ?? db;
     const services = createChatServices({
@@ -293,6 +310,13 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
         ? { attachmentSettings: instanceOptions.attachmentSettings }
         : {}),
       webhookAllowPrivate: instanceOptions.webhookAllowPrivate ?? true,
+      // like the outbox relay, the checkpoint loop is slow unless a test asks (its
+      // commands would mix with the ones a test counts), and nobody is adopted early
+      relayCheckpointIntervalMs: instanceOptions.relayCheckpointIntervalMs ?? 60_000,
+      relayLeaseMs: instanceOptions.relayLeaseMs ?? 180_000,
+      ...(instanceOptions.activityWriteDelayMs !== undefined
+        ? { activityWriteDelayMs: instanceOptions.activityWriteDelayMs }
+        : {}),
     });
     if (!ownMongo) await services.ensureIndexes();
     const relay = createOutboxRelay({
@@ -302,6 +326,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       metrics: chatMetrics,
     });
     if (instanceOptions.relayIntervalMs !== undefined) relay.start();
+    await services.messageRelay.start();
     services.rateLimiter.start();
     const app = createApp({
       services,
@@ -321,21 +346,33 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
     });
     const server: RunningHttpServer = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
     const metricsServer = await startMetricsServer(metrics, { port: 0 });
+    let closing: Promise<void> | undefined;
     const instance: ChatInstance = {
       url: server.url,
       metricsUrl: metricsServer.url,
       services,
       relay,
       amqp,
-      async close() {
-        await server.close();
-        await metricsServer.close();
-        await relay.stop();
-        await services.rateLimiter.stop();
-        await publisher.close().catch(() => undefined);
-        await services.outbox.drain();
-        await amqp.close();
-        await ownMongo?.close();
+      close() {
+        // idempotent: a test may stop an instance before the harness does
+        closing ??= (async () => {
+          await server.close();
+          await metricsServer.close();
+          await relay.stop();
+          await services.messageRelay.stop();
+          await services.conversations.flushActivity().catch(() => undefined);
+          await services.rateLimiter.stop();
+          await publisher.close().catch(() => undefined);
+          await services.outbox.drain();
+          await amqp.close();
+          await ownMongo?.close();
+        })();
+        return closing;
+      },
+      async kill() {
+        if (!ownMongo) throw new Error('kill() needs an instance with its own mongoUrl');
+        await ownMongo.client.close(true);
+        await instance.close();
       },
     };
     instances.push(instance);
@@ -345,6 +382,7 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
   const app = await startInstance(options);
   return {
     db,
+    mongoUrl,
     mongo,
     exchange,
     issuer,
@@ -394,6 +432,9 @@ export function useChatHarness(options: InstanceOptions = {}): ChatHarness {
   return {
     get db() {
       return started().db;
+    },
+    get mongoUrl() {
+      return started().mongoUrl;
     },
     get mongo() {
       return started().mongo;

@@ -16,11 +16,13 @@ import {
 import {
   createAmqpConnection,
   createEventPublisher,
+  createMetrics,
   loadConfig,
   startHttpServer,
   startMetricsServer,
   type AmqpConnection,
   type EventPublisher,
+  type Metrics,
   type RunningHttpServer,
   type TokenVerifier,
 } from '@parley/server-kit';
@@ -41,11 +43,12 @@ import { startChatStub, type ChatStub } from './chat-stub';
 
 export const AMQP_URL = amqpUrl();
 
-export function amqpConnection(name: string): AmqpConnection {
+export function amqpConnection(name: string, metrics?: Metrics): AmqpConnection {
   return createAmqpConnection({
     url: AMQP_URL,
     connectionName: uniqueName(name),
     logger: createSilentLogger(),
+    ...(metrics ? { metrics } : {}),
   });
 }
 
@@ -78,11 +81,14 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     CLOSE_GRACE_MS: '1000',
     ...options.env,
   });
-  const amqp = amqpConnection('ws-test');
+  // as main.ts wires it: the connection counts its deliveries and acks on the app's /metrics
+  const metrics = createMetrics({ service: 'websocket' });
+  const amqp = amqpConnection('ws-test', metrics);
   const logger = createSilentLogger();
   const app = createApp({
     config,
     logger,
+    metrics,
     verifier: options.verifier ?? options.issuer.verifier(),
     chat: createChatClient({ baseUrl: options.chatUrl ?? 'http://127.0.0.1:9', timeoutMs: 5_000 }),
     amqp,
