@@ -13,6 +13,7 @@ import {
 } from '@parley/client';
 import type {
   Conversation,
+  ConversationMember,
   ConversationSummary,
   Message,
   PresenceStatus,
@@ -25,10 +26,15 @@ import {
   applyMessageUpdate,
   applyOwnRead,
   directPartner,
+  isMuted,
+  muteUntil,
   nameOf,
   sortConversations,
   totalBadge,
+  withMute,
 } from '../model/conversation-list';
+import { mentionsUser } from '../model/mentions';
+import { roleSetBy, type ModerationAction } from '../model/room-roles';
 import {
   emptyTimeline,
   newestSeq,
@@ -100,6 +106,8 @@ export function createChatStore(deps: ChatStoreDeps) {
   const typing = signal<TypingState>({});
   const reads = signal<ReadState>({});
   const rooms = signal<readonly Conversation[] | null>(null);
+  /** Ids of the users I block (§10.2), loaded at start and kept by block/unblock here. */
+  const blocked = signal<ReadonlySet<string>>(new Set());
   const clock = signal(now());
   /** The newest text for screen readers (an aria-live region shows it). */
   const announcement = signal<{ text: string; id: number }>({ text: '', id: 0 });
@@ -108,7 +116,7 @@ export function createChatStore(deps: ChatStoreDeps) {
   const pageVisible = signal(true);
 
   const conversations = computed(() => sortConversations(Object.values(conversationsById.value)));
-  const unreadTotal = computed(() => totalBadge(conversations.value));
+  const unreadTotal = computed(() => totalBadge(conversations.value, clock.value));
   const active = computed(() => {
     const id = activeId.value;
     if (id === null) return null;
@@ -264,6 +272,9 @@ export function createChatStore(deps: ChatStoreDeps) {
     learnMembers([conversation]);
   }
 
+  /** Rooms I am leaving myself: their last `conversation_updated` needs no notice. */
+  const leaving = new Set<string>();
+
   function forgetConversation(id: string): void {
     const { [id]: _gone, ...rest } = conversationsById.value;
     conversationsById.value = rest;
@@ -293,8 +304,11 @@ export function createChatStore(deps: ChatStoreDeps) {
     // Only what arrives as it happens is announced, not a catch-up after a reconnect.
     if (live && message.sender.id !== me!.id && message.parentId === undefined) {
       const who = nameOf(message.sender, users.value);
+      const summary = conversationsById.value[id];
+      const quiet = summary !== undefined && isMuted(summary, now());
       if (activeId.value === id) announce(`${who}: ${message.text}`);
-      else announce(`New message from ${who}`);
+      else if (mentionsUser(message, me!.id)) announce(`${who} mentioned you`);
+      else if (!quiet) announce(`New message from ${who}`);
     }
   }
 
@@ -386,7 +400,15 @@ export function createChatStore(deps: ChatStoreDeps) {
         }
         upsertConversation(conversation);
       } else if (conversationsById.value[conversation.id] !== undefined) {
+        // Removed or banned by a moderator (or left on another device): the room goes.
+        const wasLeaving = leaving.delete(conversation.id);
         forgetConversation(conversation.id);
+        if (!wasLeaving && conversation.kind === 'room') {
+          notice.value = {
+            text: `You are no longer a member of ${conversation.name ?? 'a room'}.`,
+            id: ++noticeId,
+          };
+        }
       }
       if (rooms.value !== null && conversation.kind === 'room') {
         rooms.value = rooms.value.map((r) => (r.id === conversation.id ? conversation : r));
@@ -658,11 +680,96 @@ export function createChatStore(deps: ChatStoreDeps) {
   }
 
   async function leaveRoom(id: string): Promise<void> {
+    leaving.add(id);
     try {
       await client.leaveRoom(id);
       forgetConversation(id);
     } catch (error) {
       showNotice(error, 'Could not leave the room');
+    } finally {
+      // The event may come before or after the answer; a later removal must be told.
+      later(5_000, () => leaving.delete(id));
+    }
+  }
+
+  // ---- room moderation (§10.4): the answer is the room as it now is ----
+
+  /** A role change, removal or ban of a member; the room's new state is applied at once. */
+  async function moderate(
+    roomId: string,
+    member: ConversationMember,
+    action: ModerationAction,
+  ): Promise<void> {
+    const role = roleSetBy(action);
+    try {
+      const room =
+        role !== undefined
+          ? await client.setRoomRole(roomId, member.username, role)
+          : action === 'remove'
+            ? await client.removeRoomMember(roomId, member.username)
+            : await client.ban(roomId, member.username);
+      upsertConversation(room);
+    } catch (error) {
+      showNotice(error, `Could not ${action.replace('-', ' ')} @${member.username}`);
+    }
+  }
+
+  /** Name, description and privacy (owners and admins); throws for the form to show. */
+  async function updateRoom(
+    roomId: string,
+    change: { name?: string; description?: string; isPrivate?: boolean },
+  ): Promise<void> {
+    upsertConversation(await client.updateRoom(roomId, change));
+  }
+
+  // ---- muting and blocking (§10.2, §10.3): mine alone, nobody else is told ----
+
+  /** Mutes for `ms` from now, or until unmuted (null). */
+  async function mute(id: string, ms: number | null): Promise<void> {
+    const until = muteUntil(ms, now());
+    try {
+      await client.mute(id, until);
+      updateSummary(id, (c) => withMute(c, until === undefined ? {} : { until }));
+    } catch (error) {
+      showNotice(error, 'Could not mute the conversation');
+    }
+  }
+
+  async function unmute(id: string): Promise<void> {
+    try {
+      await client.unmute(id);
+      updateSummary(id, (c) => withMute(c, null));
+    } catch (error) {
+      showNotice(error, 'Could not unmute the conversation');
+    }
+  }
+
+  async function loadBlocks(): Promise<void> {
+    try {
+      const list = await client.blocks();
+      if (!stopped) blocked.value = new Set(list.map((u) => u.id));
+    } catch {
+      // nothing shows as blocked; blocking and unblocking still work
+    }
+  }
+
+  async function block(user: UserRef): Promise<void> {
+    try {
+      await client.block(user.username);
+      blocked.value = new Set([...blocked.value, user.id]);
+    } catch (error) {
+      showNotice(error, `Could not block @${user.username}`);
+    }
+  }
+
+  async function unblock(user: UserRef): Promise<void> {
+    try {
+      await client.unblock(user.username);
+      const next = new Set(blocked.value);
+      next.delete(user.id);
+      blocked.value = next;
+    } catch (error) {
+      showNotice(error, `Could not unblock @${user.username}`);
     }
   }
 
@@ -679,6 +786,7 @@ export function createChatStore(deps: ChatStoreDeps) {
   function start(): void {
     connect();
     void refreshConversations();
+    void loadBlocks();
   }
 
   function stop(): void {
@@ -709,6 +817,7 @@ export function createChatStore(deps: ChatStoreDeps) {
     typing,
     reads,
     rooms,
+    blocked,
     clock,
     announcement,
     notice,
@@ -737,6 +846,12 @@ export function createChatStore(deps: ChatStoreDeps) {
     joinRoom,
     leaveRoom,
     invite,
+    moderate,
+    updateRoom,
+    mute,
+    unmute,
+    block,
+    unblock,
     refreshConversations,
   };
 }

@@ -4,13 +4,9 @@
 import type { Message } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { nameOf } from '../model/conversation-list';
-import {
-  attachmentsOf,
-  isInlineImage,
-  mentionsOf,
-  mentionsUser,
-  type AttachmentInfo,
-} from '../model/extensions';
+import { attachmentsOf, isInlineImage, type AttachmentInfo } from '../model/attachments';
+import { mentionsOf, mentionsUser } from '../model/mentions';
+import { canDelete } from '../model/room-roles';
 import type { PendingSend } from '../model/message-timeline';
 import { textRuns } from '../model/rich-text';
 import { clockTime, fullTimestamp } from '../model/time-format';
@@ -103,6 +99,11 @@ export function MessageItem(props: {
   const [selected, setSelected] = useState(false);
   const name = nameOf(message.sender, store.users.value);
   const highlighted = mentionsUser(message, me.id);
+  const deletable = canDelete(
+    message,
+    me.id,
+    store.conversationsById.value[message.conversationId],
+  );
 
   return (
     <li
@@ -199,14 +200,17 @@ export function MessageItem(props: {
               <Icon name="edit" size={18} />
             </button>
           )}
-          {mine && (
+          {deletable && (
             <button
               type="button"
               class="icon-button danger"
               aria-label="Delete message"
               title="Delete"
               onClick={() => {
-                if (window.confirm('Delete this message for everyone?')) void store.remove(message);
+                const ask = mine
+                  ? 'Delete this message for everyone?'
+                  : `Delete ${name}’s message for everyone? (as a moderator of this room)`;
+                if (window.confirm(ask)) void store.remove(message);
               }}
             >
               <Icon name="trash" size={18} />
