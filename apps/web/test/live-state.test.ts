@@ -101,5 +101,10 @@ describe('message text', () => {
       { kind: 'mention', text: '@Ana', username: 'ana', isMe: true },
       { kind: 'text', text: '!' },
     ]);
+    expect(textRuns('thanks @ana.', new Set(['ana']))).toEqual([
+      { kind: 'text', text: 'thanks ' },
+      { kind: 'mention', text: '@ana', username: 'ana', isMe: false },
+      { kind: 'text', text: '.' },
+    ]);
   });
 });

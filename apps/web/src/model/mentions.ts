@@ -18,7 +18,8 @@ export interface MentionQuery {
   query: string;
 }
 
-const TYPED_MENTION = /(^|[^\w@.])@([a-z0-9_.-]{0,32})$/i;
+// As the server reads them (§10.1): no letter, digit or `_.@+-` right before the `@`.
+const TYPED_MENTION = /(^|[^\p{L}\p{N}_.@+-])@([a-z0-9_.-]{0,40})$/iu;
 
 export function mentionQuery(text: string, caret: number): MentionQuery | null {
   const match = TYPED_MENTION.exec(text.slice(0, caret));

@@ -153,7 +153,10 @@ function ConversationRow(props: {
               </span>
             )}
             {badge.mentions > 0 && (
-              <span class="badge mention" aria-label={`${badge.mentions} mentions`}>
+              <span
+                class="badge mention"
+                aria-label={`${badge.mentions} mention${badge.mentions === 1 ? '' : 's'}`}
+              >
                 @{badge.mentions}
               </span>
             )}
