@@ -242,7 +242,7 @@ describeWithBrowser('web client in Chromium', () => {
     await openConversation(max, room);
     const mentioned = messageWith(max, 'please have a look');
     await mentioned.and(max.locator('.mentions-me')).waitFor();
-    expect(await mentioned.locator('.mention.me').innerText()).toBe(`@${member!.username}`);
+    expect(await mentioned.locator('.mention.to-me').innerText()).toBe(`@${member!.username}`);
     await maxRow.getByLabel('1 mention', { exact: true }).waitFor({ state: 'detached' });
 
     // max mutes the room for an hour: the list says until when

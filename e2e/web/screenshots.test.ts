@@ -97,8 +97,10 @@ describeWithBrowser('screenshots', () => {
     const l2 = await say(linus, r, 'Thanks all! Merging after lunch 🚀');
     await grace.react(l2.id, '👍');
     await margaret.react(l2.id, '👍');
-    await say(grace, r, 'Next up: the optimiser. Who wants it?');
-    await ada.createRoom({ name: 'design-reviews' });
+    await ada.setRoomRole(room.id, 'grace', 'admin');
+    await say(grace, r, 'Next up: the optimiser. @ada, would you take it?');
+    const reviews = await ada.createRoom({ name: 'design-reviews' });
+    await ada.mute(reviews.id, new Date(Date.now() + 3 * 3_600_000).toISOString());
     const random = await linus.createRoom({ name: 'random' });
     await say(linus, { conversationId: random.id }, 'Anyone up for a walk later?');
     await say(margaret, { to: 'ada' }, 'Can you look at the Apollo checklist today?');
@@ -111,21 +113,25 @@ describeWithBrowser('screenshots', () => {
     // conversation list and the direct conversation
     await logInUi(page, 'ada', password);
     await row(page, 'Grace Hopper').click();
-    await page.getByText('See you at 10:30 in the lab').waitFor();
+    await page.locator('.message-text', { hasText: 'See you at 10:30 in the lab' }).waitFor();
     const graceTypes = await grace.connect();
     graceTypes.typing(g1.conversationId, true);
     await page.getByText('Grace Hopper is typing…').waitFor();
     await shoot(page, 'direct-message');
     graceTypes.close();
 
-    // the room with its member list
+    // the room (a mention of ada highlighted) with its member list, roles and a member's actions
+    await row(page, 'compilers').getByLabel('1 mention', { exact: true }).waitFor();
     await row(page, 'compilers').click();
     await page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
     await page.getByRole('button', { name: 'Members' }).click();
     await waitFor(async () => (await page.locator('li.member').count()) === 4, {
       description: 'members',
     });
+    await page.getByRole('button', { name: 'Actions for @linus' }).click();
+    await page.getByRole('menuitem', { name: 'Make admin' }).waitFor();
     await shoot(page, 'room-members');
+    await page.keyboard.press('Escape');
 
     // a thread
     await page
@@ -141,6 +147,8 @@ describeWithBrowser('screenshots', () => {
     await logInUi(dark.page, 'grace', 'pw-grace-secret');
     await row(dark.page, 'compilers').click();
     await dark.page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
+    await dark.page.locator('.conversation .composer textarea').pressSequentially('Thanks @li');
+    await dark.page.getByRole('option', { name: /linus/ }).waitFor();
     await shoot(dark.page, 'mobile-dark');
     await dark.context.close();
   }, 180_000);

@@ -26,7 +26,7 @@ export function MessageText({ message, store }: { message: Message; store: ChatS
             {run.text}
           </a>
         ) : run.kind === 'mention' ? (
-          <span key={i} class={`mention${run.isMe ? ' me' : ''}`}>
+          <span key={i} class={`mention${run.isMe ? ' to-me' : ''}`}>
             {run.text}
           </span>
         ) : (

@@ -78,7 +78,7 @@ export function Icon({ name, size = 20 }: { name: IconName; size?: number }) {
       viewBox="0 0 24 24"
       fill="none"
       stroke="currentColor"
-      stroke-width="1.8"
+      stroke-width={name === 'more' ? 3 : 1.8}
       stroke-linecap="round"
       stroke-linejoin="round"
       aria-hidden="true"
