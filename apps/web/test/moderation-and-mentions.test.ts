@@ -1,6 +1,8 @@
 // The view logic of docs/design.md §10 in the app: mention counts kept live, the `@`
-// autocomplete, muting (ends, labels), and what the member list offers whom.
+// autocomplete, muting (ends, labels), and what the member list offers whom; and the
+// sizes and boxes of attachments (§11).
 import type { ConversationMember } from '@parley/contracts';
+import { fileSize, inlineBox, uploadPercent } from '../src/model/attachments';
 import {
   applyMessage,
   applyOwnRead,
@@ -148,5 +150,30 @@ describe('room roles', () => {
     expect(canDelete(fromCal, cal.id, room)).toBe(true);
     // a direct conversation has no moderators
     expect(canDelete(fromCal, ana.id, { kind: 'direct', members: [ana, cal] })).toBe(false);
+  });
+});
+
+describe('attachments', () => {
+  test('When sizes are shown, then they read as B, kB or MB', () => {
+    expect([812, 14_200, 2_400_000, 10_500_000].map(fileSize)).toEqual([
+      '812 B',
+      '14 kB',
+      '2.4 MB',
+      '11 MB',
+    ]);
+  });
+
+  test('When an image is shown inline, then its box keeps its shape within the limit and never grows', () => {
+    expect(inlineBox({ width: 1600, height: 900 })).toEqual({ width: 320, height: 180 });
+    expect(inlineBox({ width: 300, height: 1200 })).toEqual({ width: 80, height: 320 });
+    expect(inlineBox({ width: 40, height: 30 })).toEqual({ width: 40, height: 30 });
+    expect(inlineBox({})).toBeUndefined();
+  });
+
+  test('When an upload moves, then its percentage follows and stops at 100', () => {
+    expect(uploadPercent(0, 200)).toBe(0);
+    expect(uploadPercent(199, 200)).toBe(99);
+    expect(uploadPercent(250, 200)).toBe(100);
+    expect(uploadPercent(0, 0)).toBe(100);
   });
 });
