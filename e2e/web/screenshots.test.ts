@@ -150,6 +150,11 @@ describeWithBrowser('screenshots', () => {
     await dark.page.locator('.conversation .composer textarea').pressSequentially('Thanks @li');
     await dark.page.getByRole('option', { name: /linus/ }).waitFor();
     await shoot(dark.page, 'mobile-dark');
+    await dark.page.locator('.conversation .composer textarea').fill('');
+    await dark.page.getByRole('button', { name: 'Members' }).click();
+    await dark.page.getByRole('button', { name: 'Actions for @margaret' }).click();
+    await dark.page.getByRole('menuitem', { name: 'Ban from room' }).waitFor();
+    await shoot(dark.page, 'mobile-members');
     await dark.context.close();
   }, 180_000);
 });
