@@ -13,7 +13,7 @@ import type { ChatStore } from '../state/chat-store';
 import { Avatar } from './avatar';
 import { Composer } from './composer';
 import { MessageList } from './message-list';
-import { Menu, type MenuItem } from './menu';
+import { blockItem, Menu, type MenuItem } from './menu';
 import { Icon } from './modal';
 
 /** The header's options: mute choices or unmute, and for a direct conversation block/unblock. */
@@ -37,25 +37,7 @@ function conversationOptions(
       }
     }
   }
-  if (partner !== undefined && partner.id !== store.me.id) {
-    const isBlocked = store.blocked.value.has(partner.id);
-    items.push(
-      isBlocked
-        ? { label: `Unblock @${partner.username}`, onSelect: () => void store.unblock(partner) }
-        : {
-            label: `Block @${partner.username}`,
-            danger: true,
-            onSelect: () => {
-              if (
-                window.confirm(
-                  `Block @${partner.username}? They will not be able to message you directly.`,
-                )
-              )
-                void store.block(partner);
-            },
-          },
-    );
-  }
+  if (partner !== undefined && partner.id !== store.me.id) items.push(blockItem(store, partner));
   return items;
 }
 

@@ -8,24 +8,33 @@ import { errorText } from '../state/error-text';
 import { Avatar } from './avatar';
 import { Modal } from './modal';
 
-export function NewDirectDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
-  const [username, setUsername] = useState('');
+/** A dialog form's action: busy while it runs, its error shown, closed when it succeeds. */
+function useFormAction(onDone: () => void) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  async function run(action: () => Promise<void>): Promise<void> {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      onDone();
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  }
+  return { error, busy, run };
+}
+
+export function NewDirectDialog({ store, onClose }: { store: ChatStore; onClose: () => void }) {
+  const [username, setUsername] = useState('');
+  const { error, busy, run } = useFormAction(onClose);
   return (
     <Modal title="New message" onClose={onClose}>
       <form
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            await store.openDirect(username);
-            onClose();
-          } catch (err) {
-            setError(errorText(err));
-            setBusy(false);
-          }
+          void run(() => store.openDirect(username));
         }}
       >
         <label class="field">
@@ -175,28 +184,19 @@ export function RoomSettingsDialog({
   const [name, setName] = useState(room.name ?? '');
   const [description, setDescription] = useState(room.description ?? '');
   const [isPrivate, setPrivate] = useState(room.isPrivate);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useFormAction(onClose);
   return (
     <Modal title="Room settings" onClose={onClose}>
       <form
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
           const change: { name?: string; description?: string; isPrivate?: boolean } = {};
           if (name.trim() !== (room.name ?? '')) change.name = name.trim();
           if (description.trim() !== (room.description ?? '') && description.trim() !== '')
             change.description = description.trim();
           if (isPrivate !== room.isPrivate) change.isPrivate = isPrivate;
-          if (Object.keys(change).length === 0) return onClose();
-          setBusy(true);
-          setError(null);
-          try {
-            await store.updateRoom(room.id, change);
-            onClose();
-          } catch (err) {
-            setError(errorText(err));
-            setBusy(false);
-          }
+          if (Object.keys(change).length === 0) onClose();
+          else void run(() => store.updateRoom(room.id, change));
         }}
       >
         <label class="field">

@@ -1,8 +1,10 @@
 // A small menu behind a button (conversation options, a member's actions): the button
 // says whether it is open, arrow keys move between items, Escape closes and returns
 // focus to the button, a click elsewhere closes it.
+import type { UserRef } from '@parley/contracts';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ChatStore } from '../state/chat-store';
 import { Icon, type IconName } from './modal';
 
 export interface MenuItem {
@@ -95,4 +97,19 @@ export function Menu(props: {
       )}
     </div>
   );
+}
+
+/** Block (after a confirmation) or unblock someone: in a direct conversation's menu and a member's. */
+export function blockItem(store: ChatStore, user: UserRef): MenuItem {
+  if (store.blocked.value.has(user.id)) {
+    return { label: `Unblock @${user.username}`, onSelect: () => void store.unblock(user) };
+  }
+  return {
+    label: `Block @${user.username}`,
+    danger: true,
+    onSelect: () => {
+      const ask = `Block @${user.username}? They will not be able to message you directly.`;
+      if (window.confirm(ask)) void store.block(user);
+    },
+  };
 }

@@ -17,7 +17,7 @@ import { errorText } from '../state/error-text';
 import { Avatar, PresenceLabel } from './avatar';
 import { Composer } from './composer';
 import { RoomSettingsDialog } from './dialogs';
-import { Menu, type MenuItem } from './menu';
+import { blockItem, Menu, type MenuItem } from './menu';
 import { MessageItem, PendingItem } from './message-item';
 import { Icon } from './modal';
 
@@ -152,23 +152,7 @@ function memberMenu(
       if (ask === null || window.confirm(ask)) void store.moderate(roomId, member, action);
     },
   }));
-  if (member.id !== store.me.id) {
-    items.push(
-      store.blocked.value.has(member.id)
-        ? { label: `Unblock @${member.username}`, onSelect: () => void store.unblock(member) }
-        : {
-            label: `Block @${member.username}`,
-            onSelect: () => {
-              if (
-                window.confirm(
-                  `Block @${member.username}? They will not be able to message you directly.`,
-                )
-              )
-                void store.block(member);
-            },
-          },
-    );
-  }
+  if (member.id !== store.me.id) items.push(blockItem(store, member));
   return items;
 }
 
