@@ -24,7 +24,7 @@ let sockets = []; // the group the current step runs on
 let step = null; // the step whose deliveries are being counted
 const pendingAcks = new Map(); // ref → {due}
 
-function request(url, { method = 'GET', token, body } = {}) {
+function request(url, { method = 'GET', token, apiKey, body } = {}) {
   return new Promise((resolve) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = http.request(
@@ -38,6 +38,7 @@ function request(url, { method = 'GET', token, body } = {}) {
             ? { 'content-type': 'application/json', 'content-length': payload.length }
             : {}),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(apiKey ? { 'x-api-key': apiKey } : {}),
         },
       },
       (res) => {
@@ -110,8 +111,28 @@ async function createUsers({ authUrl, usernames, password, concurrency }) {
 
 // ---- sockets -----------------------------------------------------------------
 
+/**
+ * A Centrifugo frame: newline-separated JSON replies and pushes; a publication
+ * becomes the `message` frame the counting below reads (its data is `{text}`).
+ */
+function onCentrifugoFrame(entry, data) {
+  for (const line of data.toString().split('\n')) {
+    if (line === '') continue;
+    const reply = JSON.parse(line);
+    if (Object.keys(reply).length === 0) {
+      entry.ws.send('{}'); // the server's ping; a client answers with a pong
+      continue;
+    }
+    const text = reply.push?.pub?.data?.text;
+    if (text !== undefined) onParsedFrame(entry, { type: 'message', text });
+  }
+}
+
 function onFrame(entry, data) {
-  const frame = JSON.parse(data.toString());
+  onParsedFrame(entry, JSON.parse(data.toString()));
+}
+
+function onParsedFrame(entry, frame) {
   if (frame.type === 'ack' || (frame.type === 'error' && frame.ref !== undefined)) {
     const pending = pendingAcks.get(frame.ref);
     if (!pending) return;
@@ -149,33 +170,23 @@ async function connect({ group, kind, baseUrl, users, concurrency }) {
   const errors = [];
   const started = nowMs();
   const opened = await inParallel(users, concurrency, (user) => {
+    if (kind === 'centrifugo') return connectCentrifugo({ baseUrl, user, handshake, errors });
     const url =
       kind === 'raw'
         ? `${baseUrl}/?user=${encodeURIComponent(user.id)}`
         : `${baseUrl}/ws?token=${encodeURIComponent(user.token)}`;
-    return new Promise((resolve) => {
-      const begun = nowMs();
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      const entry = { user, ws, seen: new Set(), conversations: new Map() };
-      const fail = (why) => {
-        errors.push(why);
-        ws.terminate();
-        resolve(null);
-      };
-      ws.once('unexpected-response', (_req, res) => fail(`upgrade ${res.statusCode}`));
-      ws.once('error', (err) => fail(err.message));
-      ws.once('message', (data) => {
+    return openSocket({
+      url,
+      user,
+      handshake,
+      errors,
+      // the first frame must be `ready`
+      isReady: (data) => {
         const frame = JSON.parse(data.toString());
-        if (frame.type !== 'ready') return fail(`first frame ${frame.type}`);
-        record(handshake, nowMs() - begun);
-        ws.removeAllListeners('error');
-        ws.on('error', () => {});
-        ws.on('message', (more) => onFrame(entry, more));
-        ws.on('close', (code) => {
-          if (!entry.closing) closedUnexpectedly.push(code);
-        });
-        resolve(entry);
-      });
+        if (frame.type !== 'ready') throw new Error(`first frame ${frame.type}`);
+        return true;
+      },
+      onFrame,
     });
   });
   const elapsedMs = nowMs() - started;
@@ -190,6 +201,74 @@ async function connect({ group, kind, baseUrl, users, concurrency }) {
     handshake,
   };
 }
+/**
+ * A Centrifugo client over its JSON protocol: connect with the user's token, then
+ * subscribe to the bench channel; ready once the subscribe is answered.
+ */
+function connectCentrifugo({ baseUrl, user, handshake, errors }) {
+  return openSocket({
+    url: `${baseUrl}/connection/websocket`,
+    user,
+    handshake,
+    errors,
+    greet: (ws) =>
+      ws.send(
+        `${JSON.stringify({ id: 1, connect: { token: user.token } })}\n` +
+          JSON.stringify({ id: 2, subscribe: { channel: user.channel } }),
+      ),
+    isReady: (data) => {
+      for (const line of data.toString().split('\n')) {
+        if (line === '') continue;
+        const reply = JSON.parse(line);
+        if (reply.error) throw new Error(`centrifugo ${reply.id}: ${JSON.stringify(reply.error)}`);
+        if (reply.id === 2) return true;
+      }
+      return false;
+    },
+    onFrame: onCentrifugoFrame,
+  });
+}
+
+/**
+ * Opens one socket; `greet` speaks first once it is open, `isReady` reads frames until
+ * it says the socket is ready (or throws why not), then `onFrame` gets every frame.
+ * Resolves with the socket's entry, or null (the reason in `errors`).
+ */
+function openSocket({ url, user, handshake, errors, greet, isReady, onFrame: frames }) {
+  return new Promise((resolve) => {
+    const begun = nowMs();
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const entry = { user, ws, seen: new Set(), conversations: new Map() };
+    const fail = (why) => {
+      errors.push(why);
+      ws.terminate();
+      resolve(null);
+    };
+    ws.once('unexpected-response', (_req, res) => fail(`upgrade ${res.statusCode}`));
+    ws.once('error', (err) => fail(err.message));
+    if (greet) ws.once('open', () => greet(ws));
+    const onSetup = (data) => {
+      let ready;
+      try {
+        ready = isReady(data);
+      } catch (err) {
+        return fail(err.message);
+      }
+      if (!ready) return;
+      record(handshake, nowMs() - begun);
+      ws.off('message', onSetup);
+      ws.removeAllListeners('error');
+      ws.on('error', () => {});
+      ws.on('message', (more) => frames(entry, more));
+      ws.on('close', (code) => {
+        if (!entry.closing) closedUnexpectedly.push(code);
+      });
+      resolve(entry);
+    };
+    ws.on('message', onSetup);
+  });
+}
+
 async function disconnect({ group }) {
   const members = groups.get(group) ?? [];
   const closing = members.map(
@@ -210,7 +289,8 @@ async function disconnect({ group }) {
 
 /** Who sends message `local` (this worker's n-th send) and to whom, per mode. */
 function pairFor(local) {
-  const pairs = Math.floor(sockets.length / 2);
+  // a step may use only the first `pairs` pairs (the fixed-rate cost step: 50 conversations)
+  const pairs = Math.min(step.pairs ?? Infinity, Math.floor(sockets.length / 2));
   const pair = local % pairs;
   const flip = Math.floor(local / pairs) % 2 === 1;
   const a = sockets[2 * pair];
@@ -269,6 +349,13 @@ function sendOne(spec, index, due) {
         token: spec.senderToken,
         body: { conversationId: spec.conversationId, text },
       }).then((res) => res.status || res.error);
+    case 'peer':
+      // Centrifugo's server API: one publish to the channel every subscriber is on
+      return request(`${spec.url}/api/publish`, {
+        method: 'POST',
+        apiKey: spec.apiKey,
+        body: { channel: spec.channel, data: { text } },
+      }).then((res) => (res.status === 200 && !res.body?.error ? 201 : res.status || res.error));
     case 'broadcast':
       sockets[0].ws.send(JSON.stringify({ broadcast: text }));
       return Promise.resolve(201);
@@ -284,6 +371,7 @@ function newStep(spec) {
     tag: spec.tag,
     // 1:1 REST: the sender's own socket gets its message too; not a delivery we count
     skipEcho: spec.mode === 'rest',
+    pairs: spec.pairs,
     windowEnd: spec.startAt + spec.durationMs,
     latency: createHistogram(),
     response: createHistogram(),

@@ -18,8 +18,13 @@ export const benchOptionsSchema = z.object({
     .string()
     .default('chat,fanout,connections,auth,profile')
     .describe(
-      'Comma list of the scenarios to run, of `chat`, `fanout`, `connections`, `auth`, `profile`.',
+      'Comma list of the scenarios to run, of `chat`, `fanout`, `connections`, `auth`, `profile` (and `peer`, which `--peer` adds).',
     ),
+  peer: z.enum(['centrifugo']).optional().meta({
+    description:
+      'Also run room fan-out to 200 websocket clients on one instance against this peer, side by side: `centrifugo` (v6.9.1, built with `go install` into ~/.cache/parley-bench when Go is present; skipped with a note when not).',
+    defaultText: 'no peer',
+  }),
   repeats: count()
     .optional()
     .meta({
@@ -75,6 +80,15 @@ export const benchOptionsSchema = z.object({
     .boolean()
     .default(false)
     .describe('Also copy the `.cpuprofile` files next to the results.'),
+  instances: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .optional()
+    .meta({
+      description:
+        'Run only the websocket-instances scenario (bench/instances.mjs): `3` runs 1, 2 and 3 instances, `1,4` those counts. CPU per event with no local recipient, per delivery, per idle socket, presence bytes/s, delivered rate.',
+      defaultText: 'not run',
+    }),
   help: z.boolean().default(false).describe('Print the flags and exit.'),
 });
 

@@ -210,6 +210,40 @@ export async function writeReport(results, base) {
         yes(s.latencyMet),
       ]);
     }
+    const cost = chat.cost;
+    if (cost) {
+      for (const [when, label] of [
+        ['fixed', `at ${results.config.fixed?.rate ?? 100} /s`],
+        ['saturated', 'at saturation'],
+      ]) {
+        const rest = cost.rest?.[when];
+        const raw = cost.raw?.[when];
+        if (!rest) continue;
+        rows.push([
+          `≤ 1.2 MongoDB commands per 1:1 REST send, ${label}`,
+          rest.mongoCommandsPerSend === null
+            ? 'n/a (not exported)'
+            : n(rest.mongoCommandsPerSend, 2),
+          rest.mongoCommandsPerSend === null ? '–' : yes(rest.mongoCommandsPerSend <= 1.2),
+        ]);
+        rows.push([
+          `websocket ≤ 0.2 AMQP acks per event, ${label}`,
+          rest.amqpAcksPerEvent === null ? 'n/a (not exported)' : n(rest.amqpAcksPerEvent, 3),
+          rest.amqpAcksPerEvent === null ? '–' : yes(rest.amqpAcksPerEvent <= 0.2),
+        ]);
+        if (when !== 'fixed' || !raw) continue;
+        rows.push([
+          `chat CPU per send ≤ 2 × raw, ${label}`,
+          `${n(rest.storeCpuUsPerSend, 0)} µs vs raw ${n(raw.storeCpuUsPerSend, 0)} µs = ${n(rest.storeCpuUsPerSend / raw.storeCpuUsPerSend, 2)} ×`,
+          yes(rest.storeCpuUsPerSend <= 2 * raw.storeCpuUsPerSend),
+        ]);
+        rows.push([
+          `websocket CPU per 1:1 delivery ≤ 2 × bare ws, ${label}`,
+          `${n(rest.pushCpuUsPerDelivery, 0)} µs vs raw ${n(raw.pushCpuUsPerDelivery, 0)} µs = ${n(rest.pushCpuUsPerDelivery / raw.pushCpuUsPerDelivery, 2)} ×`,
+          yes(rest.pushCpuUsPerDelivery <= 2 * raw.pushCpuUsPerDelivery),
+        ]);
+      }
+    }
     rows.push([
       '1:1 zero lost / duplicated',
       `${chat.lost} lost, ${chat.duplicated} duplicated`,
@@ -219,7 +253,7 @@ export async function writeReport(results, base) {
   const fan = results.scenarios.fanout?.summary;
   if (fan) {
     rows.push([
-      'room fan-out deliveries/s ≥ 50 % of bare ws broadcast',
+      `room fan-out deliveries/s ≥ ${pct(fan.targetRatio ?? 0.5)} of bare ws broadcast`,
       `${n(fan.roomDeliveriesPerSecond, 0)} /s vs ${n(fan.broadcastDeliveriesPerSecond, 0)} /s = ${pct(fan.ratio)}`,
       yes(fan.met),
     ]);
@@ -232,9 +266,17 @@ export async function writeReport(results, base) {
   const conn = results.scenarios.connections?.summary;
   if (conn) {
     rows.push([
-      'idle authenticated socket ≤ 12 KiB RSS',
+      `idle authenticated socket ≤ ${conn.targetKiB ?? 12} KiB RSS`,
       `${n(conn.rssPerConnectionKiB, 2)} KiB (bare ws ${n(conn.rawRssPerConnectionKiB, 2)} KiB)`,
       yes(conn.met),
+    ]);
+  }
+  const peer = results.scenarios.peer?.summary;
+  if (peer) {
+    rows.push([
+      `room fan-out to ${peer.clients} clients on one instance ≥ 50 % of ${peer.version}`,
+      `${n(peer.parleyDeliveriesPerSecond, 0)} /s vs ${n(peer.peerDeliveriesPerSecond, 0)} /s = ${pct(peer.ratio)}`,
+      yes(peer.met),
     ]);
   }
   if (rows.length) {
@@ -337,6 +379,59 @@ export async function writeReport(results, base) {
     }
   }
 
+  // ---- what one message costs
+  if (chat?.cost) {
+    const cost = chat.cost;
+    const cell = (v, digits = 2) => (v === null || v === undefined ? 'n/a' : n(v, digits));
+    const rowsOf = (when) =>
+      ['raw', 'rest', 'ws']
+        .filter((key) => cost[key]?.[when])
+        .map((key) => {
+          const k = cost[key][when];
+          return [
+            TARGET_LABELS[key],
+            cell(k.mongoCommandsPerSend),
+            `${cell(k.amqpFramesPerEvent)} (${cell(k.amqpPublishesPerEvent)} / ${cell(k.amqpConfirmsPerEvent)} / ${cell(k.amqpDeliveriesPerEvent)} / ${cell(k.amqpAcksPerEvent, 3)})`,
+            cell(k.storeCpuUsPerSend, 0),
+            cell(k.pushCpuUsPerDelivery, 0),
+          ];
+        });
+    const headers = [
+      '',
+      'MongoDB commands / send',
+      'AMQP frames / event (publish / confirm / delivery / ack)',
+      'store CPU µs / send (chat, raw-http)',
+      'push CPU µs / delivery (websocket, raw-ws)',
+    ];
+    say(
+      '## What one message costs',
+      '',
+      "Counters read from each process's /metrics before and after the step " +
+        '(`parley_mongo_commands_total`, `parley_amqp_{publishes,confirms,deliveries,acks}_total`; ' +
+        'the raw pipeline exports the same names), CPU from /proc over the step and its drain, ' +
+        'divided by the accepted sends and the deliveries. n/a: the process does not export the counter. ' +
+        'Medians of the repeats.',
+      '',
+      `### At ${results.config.fixed?.rate ?? 100} /s over ${results.config.fixed?.conversations ?? 50} conversations`,
+      '',
+      table(headers, rowsOf('fixed')),
+      '',
+      '### At saturation (the last step of each ladder)',
+      '',
+      table(headers, rowsOf('saturated')),
+      '',
+    );
+    const breakdown = cost.rest?.fixed?.mongoByCommand ?? [];
+    if (breakdown.length) {
+      say(
+        'MongoDB commands per REST send at the fixed rate, by command and collection: ' +
+          breakdown.map((b) => `${b.command} ${b.collection} ${n(b.per, 3)}`).join(', ') +
+          '.',
+        '',
+      );
+    }
+  }
+
   // ---- scenario 2
   const f = results.scenarios.fanout;
   if (f) {
@@ -358,8 +453,55 @@ export async function writeReport(results, base) {
         );
       }
     });
+    const fc = f.summary.cost;
+    if (fc) {
+      say(
+        table(
+          ['push CPU µs per delivery', 'lowest step', 'saturated step'],
+          [
+            [
+              'Parley websocket (room)',
+              n(fc.room.low?.pushCpuUsPerDelivery, 1),
+              n(fc.room.saturated?.pushCpuUsPerDelivery, 1),
+            ],
+            [
+              'bare ws broadcast',
+              n(fc.broadcast.low?.pushCpuUsPerDelivery, 1),
+              n(fc.broadcast.saturated?.pushCpuUsPerDelivery, 1),
+            ],
+          ],
+        ),
+        '',
+      );
+    }
     const sat = f.repeats[0].room.steps.at(-1);
     say('### Processes during the last room step of repeat 1', '', processTable(sat.processes), '');
+  }
+
+  // ---- the peer
+  const pr = results.scenarios.peer;
+  if (pr?.skipped) say(`## Peer\n\n${pr.skipped}`, '');
+  else if (pr) {
+    say(
+      `## Peer: room fan-out to ${pr.clients} clients on one instance, Parley vs ${pr.version}`,
+      '',
+      `Median saturated deliveries/s: Parley ${n(pr.summary.parleyDeliveriesPerSecond, 0)}, ` +
+        `Centrifugo ${n(pr.summary.peerDeliveriesPerSecond, 0)} (${pct(pr.summary.ratio)}); last clean step ` +
+        `${n(pr.summary.parleyLastCleanRate)} vs ${n(pr.summary.peerLastCleanRate)} messages/s; push CPU per delivery ` +
+        `at the last clean step ${n(pr.summary.parleyCpuUsPerDelivery)} vs ${n(pr.summary.peerCpuUsPerDelivery)} µs. ` +
+        'Parley stores every message (one REST send each); Centrifugo publishes through its server API and stores nothing.',
+      '',
+    );
+    pr.repeats.forEach((repeat, r) => {
+      for (const key of ['centrifugo', 'parley']) {
+        say(
+          `### Repeat ${r + 1}: ${key === 'parley' ? 'Parley room' : pr.version}`,
+          '',
+          table(STEP_HEADERS, stepRows(repeat[key].steps)),
+          '',
+        );
+      }
+    });
   }
 
   // ---- scenario 3

@@ -33,6 +33,10 @@ export const startEnvSchema = z
     ),
     CHAT_METRICS_PORT: port(9102).describe('Given to chat as `METRICS_PORT`.'),
     WEBSOCKET_METRICS_PORT: port(9103).describe('Given to websocket as `METRICS_PORT`.'),
+    WEBHOOKS_PORT: port(5004).describe(
+      'Given to the webhook worker as `PORT` (its `/healthz` and `/readyz` only).',
+    ),
+    WEBHOOKS_METRICS_PORT: port(9104).describe('Given to the webhook worker as `METRICS_PORT`.'),
     AUTH_URL: z
       .string()
       .min(1)

@@ -36,6 +36,14 @@ const services = [
     metricsPort: settings.WEBSOCKET_METRICS_PORT,
     color: 33,
   },
+  // the webhook delivery worker: a process of its own, built with chat
+  {
+    name: 'webhooks',
+    port: settings.WEBHOOKS_PORT,
+    metricsPort: settings.WEBHOOKS_METRICS_PORT,
+    color: 34,
+    entry: path.join('services', 'chat', 'dist', 'webhooks', 'worker-main.js'),
+  },
 ];
 const web = { name: 'web', port: settings.WEB_PORT, color: 32 };
 const useColor = process.stdout.isTTY && settings.NO_COLOR === undefined;
@@ -219,8 +227,8 @@ async function main() {
     NODE_ENV: settings.NODE_ENV,
   };
 
-  const runnable = services.filter(({ name }) =>
-    existsSync(path.join(root, 'services', name, 'dist', 'main.js')),
+  const runnable = services.filter(({ name, entry }) =>
+    existsSync(path.join(root, entry ?? path.join('services', name, 'dist', 'main.js'))),
   );
   if (runnable.length === 0)
     say('no service has dist/main.js yet; only the database runs. Ctrl-C stops it.');

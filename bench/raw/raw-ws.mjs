@@ -6,7 +6,8 @@
 // pushed to every connected socket: the bare ws broadcast Parley's room fan-out is
 // compared with.
 //
-// Prints `{"port":N}` once listening (and consuming); SIGTERM stops it.
+// Prints `{"port":N}` once listening (and consuming); SIGTERM stops it. GET /metrics
+// counts AMQP deliveries and acks under the names Parley's services use.
 import amqp from 'amqplib';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
@@ -14,8 +15,13 @@ import { WebSocketServer } from 'ws';
 const { AMQP_URL, EXCHANGE, PORT = '0', PREFETCH = '200' } = process.env;
 
 const sockets = new Map(); // user id → Set<WebSocket>
+const counts = { deliveries: 0, acks: 0 };
 const server = http.createServer((req, res) => {
-  res.writeHead(404).end();
+  if (req.url !== '/metrics') return void res.writeHead(404).end();
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end(
+    `parley_amqp_deliveries_total ${counts.deliveries}\nparley_amqp_acks_total ${counts.acks}\n`,
+  );
 });
 const wss = new WebSocketServer({ server });
 
@@ -46,10 +52,12 @@ if (AMQP_URL && EXCHANGE) {
   await channel.bindQueue(queue, EXCHANGE, '');
   await channel.prefetch(Number(PREFETCH));
   await channel.consume(queue, (msg) => {
+    counts.deliveries += 1;
     const event = JSON.parse(msg.content.toString());
     const out = JSON.stringify({ type: 'message', id: event.id, text: event.text });
     for (const socket of sockets.get(event.to) ?? []) socket.send(out);
     channel.ack(msg);
+    counts.acks += 1;
   });
 }
 

@@ -2,6 +2,9 @@
 // (tools/docker/rabbitmq/definitions.json, loaded into a vhost of its own): everything
 // still works end to end, and each user can do no more than its service needs. Above
 // all, the websocket user cannot publish a chat event (docs/design.md §9.6).
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WS_CLOSE, createEvent } from '@parley/contracts';
 import amqplib from 'amqplib';
 import {
@@ -45,10 +48,16 @@ afterAll(async () => {
 const exchanges = { EVENTS_EXCHANGE: 'chat.events', PRESENCE_EXCHANGE: 'chat.presence' };
 const e2e = useStack({
   name: 'brokerusers',
+  webhooks: true,
   serviceEnv: {
     auth: () => ({ AMQP_URL: urlOf('parley-auth'), EVENTS_EXCHANGE: exchanges.EVENTS_EXCHANGE }),
     chat: () => ({ AMQP_URL: urlOf('parley-chat'), EVENTS_EXCHANGE: exchanges.EVENTS_EXCHANGE }),
     websocket: () => ({ AMQP_URL: urlOf('parley-websocket'), ...exchanges }),
+    webhooks: () => ({
+      AMQP_URL: urlOf('parley-webhooks'),
+      EVENTS_EXCHANGE: exchanges.EVENTS_EXCHANGE,
+      WEBHOOK_QUEUE: 'chat.webhooks',
+    }),
   },
 });
 
@@ -102,6 +111,40 @@ test('When the services run as their compose broker users, then a message, prese
   expect(await alicesSocket.closed).toBe(WS_CLOSE.tokenExpired);
 });
 
+test('When the webhook worker runs as its compose broker user, then it reads chat.events through its own queue and delivers', async () => {
+  const [alice, bob] = (await createUsers(e2e.stack, ['alice', 'bob'])) as [TestUser, TestUser];
+  const received: string[] = [];
+  const receiver = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      received.push(Buffer.concat(parts).toString('utf8'));
+      res.writeHead(204).end();
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await once(receiver, 'listening');
+  try {
+    const room = await alice.client.createRoom({ name: 'hooks', members: [bob.username] });
+    const port = (receiver.address() as AddressInfo).port;
+    const res = await fetch(`${e2e.stack.chatUrl}/chat/rooms/${room.id}/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token(alice)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `http://127.0.0.1:${port}/hook`, events: ['new_message'] }),
+    });
+    expect(res.status).toBe(201);
+
+    const sent = await alice.client.send({ conversationId: room.id, text: 'to the bots' });
+
+    await waitFor(() => received.some((body) => body.includes(sent.id)), {
+      description: 'the webhook delivery',
+    });
+  } finally {
+    receiver.closeAllConnections();
+    receiver.close();
+  }
+});
+
 test('When each compose broker user tries to publish on the shared exchanges, then only what its service needs is allowed', async () => {
   const verdicts = {
     websocketOnChatEvents: await publishAs('parley-websocket', 'chat.events'),
@@ -110,6 +153,7 @@ test('When each compose broker user tries to publish on the shared exchanges, th
     authOnPresence: await publishAs('parley-auth', 'chat.presence'),
     chatOnChatEvents: await publishAs('parley-chat', 'chat.events'),
     chatOnPresence: await publishAs('parley-chat', 'chat.presence'),
+    webhooksOnChatEvents: await publishAs('parley-webhooks', 'chat.events'),
   };
 
   expect(verdicts).toEqual({
@@ -119,6 +163,7 @@ test('When each compose broker user tries to publish on the shared exchanges, th
     authOnPresence: expect.stringMatching(/ACCESS_REFUSED|403/),
     chatOnChatEvents: 'confirmed',
     chatOnPresence: expect.stringMatching(/ACCESS_REFUSED|403/),
+    webhooksOnChatEvents: expect.stringMatching(/ACCESS_REFUSED|403/),
   });
 });
 

@@ -3,7 +3,7 @@
 // get that last conversation_updated and nothing of the room after it, mentions
 // arrive on the message frames, a blocked user's typing never reaches the blocker
 // and the blocker's presence is unknown to them.
-import { ParleyApiError } from '@parley/client';
+import { ParleyApiError, ParleyRealtimeError } from '@parley/client';
 import { connect, createUsers, Inbox, type TestUser, useStack, waitFor } from '@parley/testing';
 
 const e2e = useStack({ name: 'moderation' });
@@ -25,7 +25,8 @@ async function errorOf(call: Promise<unknown>): Promise<string> {
     () => undefined,
     (e: unknown) => e,
   );
-  return err instanceof ParleyApiError ? err.code : `no ParleyApiError: ${String(err)}`;
+  if (err instanceof ParleyApiError || err instanceof ParleyRealtimeError) return err.code;
+  return `no Parley error: ${String(err)}`;
 }
 
 test('When the owner makes a member admin, then every member\u2019s socket sees the role at once', async () => {
@@ -93,6 +94,7 @@ test('When the admin bans bob, then his sockets get that last update and no late
   expect(await errorOf(bob.client.send({ conversationId: roomId, text: 'let me back' }))).toBe(
     'banned',
   );
+  expect(await errorOf(bobRt.rt.send({ conversationId: roomId, text: 'over WS' }))).toBe('banned');
   expect(await errorOf(bob.client.joinRoom(roomId))).toBe('banned');
   expect((await carol.client.roomBans(roomId)).map((b) => b.user.id)).toEqual([bob.user.id]);
 });

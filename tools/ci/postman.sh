@@ -6,12 +6,13 @@
 #   1. starts a throwaway FerretDB dev server (temp data dir, a free port) and hands it
 #      to `pnpm start` as MONGO_URL, so nothing under .data/ is touched (start.mjs keeps
 #      its own FerretDB's data in .data/ferretdb and has no setting for another dir);
-#   2. `pnpm start` (builds if stale, checks RabbitMQ, runs auth, chat, websocket);
-#   3. waits, bounded, for the three /readyz to answer 200;
+#   2. `pnpm start` (builds if stale, checks RabbitMQ, runs auth, chat, websocket and
+#      the webhook worker);
+#   3. waits, bounded, for the four /readyz (the webhook worker's too) to answer 200;
 #   4. newman, --bail;
 #   5. stops everything it started (trap EXIT) and exits non-zero on any failure.
 #
-# Environment: AUTH_PORT / CHAT_PORT / WEBSOCKET_PORT (5001/5002/5003), AMQP_URL (as for
+# Environment: AUTH_PORT / CHAT_PORT / WEBSOCKET_PORT / WEBHOOKS_PORT (5001/5002/5003/5004), AMQP_URL (as for
 # pnpm start), POSTMAN_READY_TIMEOUT_S (60). The stack's output goes to a log file that
 # is printed when something fails.
 set -euo pipefail
@@ -21,8 +22,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 AUTH_PORT="${AUTH_PORT:-5001}"
 CHAT_PORT="${CHAT_PORT:-5002}"
 WEBSOCKET_PORT="${WEBSOCKET_PORT:-5003}"
+WEBHOOKS_PORT="${WEBHOOKS_PORT:-5004}"
 READY_TIMEOUT_S="${POSTMAN_READY_TIMEOUT_S:-60}"
-export AUTH_PORT CHAT_PORT WEBSOCKET_PORT
+export AUTH_PORT CHAT_PORT WEBSOCKET_PORT WEBHOOKS_PORT
 
 tmp="$(mktemp -d)"
 stack_log="$tmp/stack.log"
@@ -95,7 +97,7 @@ until [ -n "$mongo_url" ]; do
 done
 log "FerretDB at $mongo_url"
 
-log "pnpm start (auth :$AUTH_PORT, chat :$CHAT_PORT, websocket :$WEBSOCKET_PORT)"
+log "pnpm start (auth :$AUTH_PORT, chat :$CHAT_PORT, websocket :$WEBSOCKET_PORT, webhook worker :$WEBHOOKS_PORT)"
 MONGO_URL="$mongo_url/parley_postman" NO_COLOR=1 pnpm start >"$stack_log" 2>&1 </dev/null &
 stack_pid=$!
 set +m
@@ -105,7 +107,7 @@ ready() { node -e '
   Promise.all(urls.map((u) => fetch(u, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200)))
     .then((oks) => process.exit(oks.every(Boolean) ? 0 : 1), () => process.exit(1));
 ' "http://127.0.0.1:$AUTH_PORT/readyz" "http://127.0.0.1:$CHAT_PORT/readyz" \
-  "http://127.0.0.1:$WEBSOCKET_PORT/readyz"; }
+  "http://127.0.0.1:$WEBSOCKET_PORT/readyz" "http://127.0.0.1:$WEBHOOKS_PORT/readyz"; }
 
 started=$SECONDS
 deadline=$((SECONDS + READY_TIMEOUT_S))
@@ -120,7 +122,7 @@ until ready; do
   fi
   sleep 0.5
 done
-log "all three /readyz answer 200 (after $((SECONDS - started))s)"
+log "all four /readyz answer 200 (after $((SECONDS - started))s)"
 
 pnpm exec newman run docs/postman/parley.postman_collection.json \
   -e docs/postman/parley.postman_environment.json \

@@ -71,7 +71,7 @@ compose --env-file "$tmp/filled.env" config >"$tmp/resolved.yml"
 # The broker definitions compose renders at every RabbitMQ start.
 definitions=tools/docker/rabbitmq/definitions.json
 render() { env -i PATH="$PATH" "$@" sh tools/docker/rabbitmq/render-definitions.sh "$definitions" "$tmp/definitions.json"; }
-passwords='RABBITMQ_USER=admin RABBITMQ_PASSWORD=a-throwaway-1 RABBITMQ_AUTH_PASSWORD=a-throwaway-2 RABBITMQ_CHAT_PASSWORD=a-throwaway-3 RABBITMQ_WEBSOCKET_PASSWORD=a-throwaway-4'
+passwords='RABBITMQ_USER=admin RABBITMQ_PASSWORD=a-throwaway-1 RABBITMQ_AUTH_PASSWORD=a-throwaway-2 RABBITMQ_CHAT_PASSWORD=a-throwaway-3 RABBITMQ_WEBSOCKET_PASSWORD=a-throwaway-4 RABBITMQ_WEBHOOKS_PASSWORD=a-throwaway-5'
 # shellcheck disable=SC2086
 render $passwords || fail 'render-definitions.sh with every password set'
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert all(u['password'] for u in d['users'])" "$tmp/definitions.json" ||
@@ -94,7 +94,9 @@ problems = []
 
 ONE_SHOTS = {"keygen"}  # run to completion; others wait for them to exit 0
 IMAGES = {"auth", "chat", "websocket", "web"}  # built from the stage of their name
-EXPECTED = {"mongo", "rabbitmq"} | IMAGES
+# processes of their own run from one of those images (the webhook worker: chat's)
+WORKERS = {"webhooks": "chat"}
+EXPECTED = {"mongo", "rabbitmq"} | IMAGES | WORKERS.keys()
 
 # The Dockerfile's stages: name -> its ENV PORT, EXPOSE, HEALTHCHECK and USER (inherited
 # from the stage it starts FROM), so compose's services can be held against them.
@@ -174,7 +176,11 @@ for name, svc in services.items():
         elif source and source not in (config.get("volumes") or {}):
             problems.append(f"{name}: volume {source} is not declared")
 
-for name in ("auth", "chat", "websocket"):
+for name, image in WORKERS.items():
+    if (services.get(name, {}).get("build") or {}).get("target") != image:
+        problems.append(f"{name}: must run the {image} image")
+
+for name in ("auth", "chat", "websocket", *WORKERS):
     env = services.get(name, {}).get("environment", {})
     if env.get("NODE_ENV") != "production":
         problems.append(f"{name}: NODE_ENV must be production")

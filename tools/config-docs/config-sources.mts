@@ -3,6 +3,7 @@
 import { authEnvSchema } from '../../services/auth/src/config.js';
 import { chatEnvSchema } from '../../services/chat/src/config.js';
 import { websocketEnvSchema } from '../../services/websocket/src/config.js';
+import { webhookWorkerEnvSchema } from '../../services/chat/src/webhooks/worker-config.js';
 import { webEnvSchema } from '../../apps/web/serve-env.cjs';
 import { benchOptionsSchema } from '../../bench/options.mjs';
 import { faultKnobsSchema } from '../../e2e/faults/support/fault-knobs.js';
@@ -38,6 +39,14 @@ export function configSections(): ConfigSection[] {
       intro: 'Plus the [shared ones](#shared-by-the-three-services).',
       settings: own[i] ?? [],
     })),
+    {
+      title: 'webhook worker (`services/chat/src/webhooks/worker-config.ts`)',
+      intro:
+        "The delivery worker, a process of its own started from chat's package (`node dist/webhooks/worker-main.js`); it reads the [shared ones](#shared-by-the-three-services) too.",
+      settings: settingsOf(webhookWorkerEnvSchema).filter(
+        (setting) => !shared.some((s) => s.name === setting.name),
+      ),
+    },
     {
       title: '`pnpm start` (`tools/start.mjs`)',
       intro: `${source('tools/start-env.mjs')} \`pnpm start\` passes its whole environment on to the services, so every variable above can be given to it; these are the ones it reads or sets itself.`,

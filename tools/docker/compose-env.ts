@@ -82,6 +82,9 @@ export const composeEnvSchema = z.object({
   RABBITMQ_WEBSOCKET_PASSWORD: password(
     "Password of RabbitMQ's `parley-websocket` user, given to websocket.",
   ),
+  RABBITMQ_WEBHOOKS_PASSWORD: password(
+    "Password of RabbitMQ's `parley-webhooks` user, given to the webhook worker: it reads `chat.events` through its own queue `chat.webhooks`.",
+  ),
 
   LOG_LEVEL: passedTo(auth.LOG_LEVEL, 'auth, chat and websocket').meta({
     group: 'Shared by auth, chat and websocket',

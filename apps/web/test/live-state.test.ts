@@ -71,7 +71,9 @@ describe('mentions and attachments on messages', () => {
   test('When a message carries mentions and attachments, then they are read from it', () => {
     const m = {
       ...message(1, { mentions: [ana] }),
-      attachments: [{ id: 'a1', name: 'cat.png', contentType: 'image/png', size: 10 }],
+      attachments: [
+        { id: 'a1', name: 'cat.png', contentType: 'image/png', size: 10, sha256: 'a'.repeat(64) },
+      ],
     };
     expect(mentionsUser(m, ana.id)).toBe(true);
     expect(mentionsUser(m, ben.id)).toBe(false);

@@ -3,6 +3,7 @@
 // match the contract throws ParleyResponseError; a realtime send that fails throws
 // ParleyRealtimeError.
 import type {
+  ATTACHMENT_ROUTES,
   ErrorCode,
   Problem,
   RouteName,
@@ -10,12 +11,14 @@ import type {
   WsErrorCode,
 } from '@parley/contracts';
 
+type AttachmentRouteName = keyof typeof ATTACHMENT_ROUTES;
+
 /** `unexpected_response`: the answer was not problem+json (a proxy's HTML page, say). */
 export type ApiErrorCode = ErrorCode | 'unexpected_response';
 
 export class ParleyApiError extends Error {
   override readonly name = 'ParleyApiError';
-  readonly route: RouteName;
+  readonly route: RouteName | AttachmentRouteName;
   readonly status: number;
   readonly code: ApiErrorCode;
   readonly detail: string;
@@ -26,7 +29,7 @@ export class ParleyApiError extends Error {
   readonly problem: Problem | undefined;
 
   constructor(init: {
-    route: RouteName;
+    route: RouteName | AttachmentRouteName;
     status: number;
     code: ApiErrorCode;
     detail: string;
@@ -49,7 +52,7 @@ export class ParleyApiError extends Error {
 export class ParleyResponseError extends Error {
   override readonly name = 'ParleyResponseError';
   constructor(
-    readonly route: RouteName,
+    readonly route: RouteName | AttachmentRouteName,
     readonly status: number,
     readonly issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
   ) {

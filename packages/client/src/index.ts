@@ -1,7 +1,13 @@
 // @parley/client: a typed client for Parley's REST endpoints and its realtime
 // connection (reconnect with backoff and jitter, token refresh, resume, dedupe and
 // gap filling). See README.md.
-export { ParleyClient, type ParleyClientOptions } from './parley-client';
+export { ParleyClient, type ClientRouteName, type ParleyClientOptions } from './parley-client';
+export type {
+  DownloadOptions,
+  UploadOptions,
+  UploadProgress,
+  UploadSource,
+} from './attachment-transfer';
 export { RealtimeConnection, createRealtime } from './realtime-connection';
 export type {
   ConversationsPageRequest,

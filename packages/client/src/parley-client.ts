@@ -2,8 +2,12 @@
 // `call()`, thin named methods over it, the session (with proactive and on-401
 // single-flight refresh), and `connect()` for the realtime connection.
 import {
+  ATTACHMENT_ROUTES,
+  FILE_NAME_HEADER,
   ROUTES,
+  attachmentResponseSchema,
   problemSchema,
+  type Attachment,
   type Conversation,
   type ConversationsResponse,
   type HistoryResponse,
@@ -21,6 +25,16 @@ import {
   type User,
 } from '@parley/contracts';
 import { ParleyApiError, ParleyResponseError } from './errors';
+import {
+  defaultName,
+  defaultType,
+  rangeHeader,
+  sizeOf,
+  uploadBody,
+  type DownloadOptions,
+  type UploadOptions,
+  type UploadSource,
+} from './attachment-transfer';
 import { RealtimeConnection } from './realtime-connection';
 import type {
   ConversationsPageRequest,
@@ -67,6 +81,8 @@ const DEFAULT_URLS: Record<ServiceName, string> = {
 };
 
 type Loose = Record<string, unknown>;
+/** A catalogue route, or one of the raw-body attachment routes. */
+export type ClientRouteName = RouteName | keyof typeof ATTACHMENT_ROUTES;
 
 export class ParleyClient {
   readonly #urls: Record<ServiceName, string>;
@@ -342,6 +358,55 @@ export class ParleyClient {
     return (await this.call('presence', { query: { userIds: userIds.join(',') } })).presence;
   }
 
+  // ---- attachments ----
+
+  /**
+   * Upload a file (sent afterwards with `send({attachmentIds})`). With `onProgress`
+   * the body is streamed and counted as it goes out (fetch's streaming request
+   * bodies: Node, and browsers that support them).
+   */
+  async uploadAttachment(source: UploadSource, options: UploadOptions = {}): Promise<Attachment> {
+    const route = ATTACHMENT_ROUTES.uploadAttachment;
+    const token = await this.#session.accessToken();
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...this.#headers,
+      authorization: `Bearer ${token}`,
+      'content-type': defaultType(source, options.contentType),
+      [FILE_NAME_HEADER]: encodeURIComponent(defaultName(source, options.name)),
+    };
+    const size = sizeOf(source);
+    const body = uploadBody(source, options.onProgress);
+    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body };
+    if (body instanceof ReadableStream) init.duplex = 'half';
+    if (options.signal !== undefined) init.signal = options.signal;
+    const response = await this.#fetch(this.#urls.chat + route.path, init);
+    if (!response.ok) throw await this.#apiError('uploadAttachment', response);
+    const parsed = attachmentResponseSchema.safeParse(await response.json().catch(() => undefined));
+    if (!parsed.success) {
+      throw new ParleyResponseError('uploadAttachment', response.status, parsed.error.issues);
+    }
+    if (size !== undefined) options.onProgress?.({ sent: size, total: size });
+    return parsed.data.attachment;
+  }
+
+  /**
+   * Download a file; the answer's body is a stream (read it with `arrayBuffer()`,
+   * `blob()` or `body`). A range is answered 206 with only those bytes.
+   */
+  async downloadAttachment(id: string, options: DownloadOptions = {}): Promise<Response> {
+    const route = ATTACHMENT_ROUTES.downloadAttachment;
+    const token = await this.#session.accessToken();
+    const headers: Record<string, string> = { ...this.#headers, authorization: `Bearer ${token}` };
+    const range = rangeHeader(options.range);
+    if (range !== undefined) headers.range = range;
+    const init: RequestInit = { method: 'GET', headers };
+    if (options.signal !== undefined) init.signal = options.signal;
+    const response = await this.#fetch(this.#urls.chat + fillPath(route.path, { id }), init);
+    if (!response.ok) throw await this.#apiError('downloadAttachment', response);
+    return response;
+  }
+
   // ---- realtime ----
 
   /** A realtime connection that is not started yet (call `start()`). */
@@ -383,7 +448,7 @@ export class ParleyClient {
     return this.#fetch(url, init);
   }
 
-  async #apiError(name: RouteName, response: Response): Promise<ParleyApiError> {
+  async #apiError(name: ClientRouteName, response: Response): Promise<ParleyApiError> {
     const text = await response.text().catch(() => '');
     let json: unknown;
     try {

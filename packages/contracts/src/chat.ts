@@ -14,6 +14,7 @@ import {
   userRefSchema,
   usernameSchema,
 } from './common';
+import { attachmentIdsSchema, attachmentSchema } from './attachments';
 import { z } from './zod';
 
 export const messageSchema = z
@@ -34,6 +35,7 @@ export const messageSchema = z
     createdAt: isoDateTimeSchema,
     editedAt: isoDateTimeSchema.optional(),
     deletedAt: isoDateTimeSchema.optional(),
+    attachments: z.array(attachmentSchema).optional().meta({ description: 'Files sent with it' }),
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof messageSchema>;
@@ -145,11 +147,18 @@ export const sendMessageRequestSchema = z
   .strictObject({
     to: usernameSchema.optional(),
     conversationId: idSchema.optional(),
-    text: messageTextSchema,
+    text: messageTextSchema
+      .optional()
+      .meta({ description: 'May be left out when attachmentIds are given' }),
     clientMsgId: clientMsgIdSchema.optional(),
     parentId: idSchema.optional(),
+    attachmentIds: attachmentIdsSchema.optional(),
   })
   .refine(exactlyOneTarget, EXACTLY_ONE_TARGET)
+  .refine((body) => body.text !== undefined || body.attachmentIds !== undefined, {
+    message: 'text is required unless attachmentIds are given',
+    path: ['text'],
+  })
   .meta({ id: 'SendMessageRequest' });
 export type SendMessageRequest = z.input<typeof sendMessageRequestSchema>;
 

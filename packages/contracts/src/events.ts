@@ -68,13 +68,52 @@ export const conversationUpdatedEventSchema = event(
   'conversation_updated',
   z.object({ conversation: conversationSchema }),
 );
+/**
+ * Where an instance's presence announcements stand (docs/design.md §6.7): `epoch` names
+ * one run of the process (a restart starts a new one), `seq` counts the deltas it
+ * published in that run. A peer that sees a gap, or a digest that does not match what
+ * it holds, asks for a snapshot. Optional: an instance without them is trusted as is.
+ */
+const presenceStandingSchema = {
+  epoch: z.string().min(1).max(64).optional(),
+  seq: z.number().int().min(0).optional(),
+};
+/** A delta: one user's first socket opened (online) or last socket closed (offline) here. */
 export const presenceEventSchema = event(
   'presence',
-  z.object({ userId: idSchema, status: presenceStatusSchema, instanceId: z.string().min(1) }),
+  z.object({
+    userId: idSchema,
+    status: presenceStatusSchema,
+    instanceId: z.string().min(1),
+    ...presenceStandingSchema,
+  }),
 );
+/** Every user the instance holds, after delta `seq`: on start and when a peer asks. */
 export const presenceSnapshotEventSchema = event(
   'presence_snapshot',
-  z.object({ instanceId: z.string().min(1), userIds: z.array(idSchema), at: isoDateTimeSchema }),
+  z.object({
+    instanceId: z.string().min(1),
+    userIds: z.array(idSchema),
+    at: isoDateTimeSchema,
+    ...presenceStandingSchema,
+  }),
+);
+/**
+ * The heartbeat: a fixed-size summary of the users the instance holds after delta `seq`
+ * (`count` and an order-free `hash` of their ids), and the peers whose snapshot it
+ * needs (`resync`; `*` asks every peer, as a starting instance does).
+ */
+export const presenceDigestEventSchema = event(
+  'presence_digest',
+  z.object({
+    instanceId: z.string().min(1),
+    epoch: z.string().min(1).max(64),
+    seq: z.number().int().min(0),
+    count: z.number().int().min(0),
+    hash: z.string().regex(/^[0-9a-f]{16}$/),
+    resync: z.array(z.string().min(1)).max(1_000),
+    at: isoDateTimeSchema,
+  }),
 );
 
 /**
@@ -96,6 +135,7 @@ export const parleyEventSchema = z.discriminatedUnion('type', [
   conversationUpdatedEventSchema,
   presenceEventSchema,
   presenceSnapshotEventSchema,
+  presenceDigestEventSchema,
   sessionRevokedEventSchema,
 ]);
 export type ParleyEvent = z.infer<typeof parleyEventSchema>;

@@ -53,6 +53,13 @@ import {
   mentionsResponseSchema,
 } from './chat';
 import type { ErrorCode } from './errors';
+import {
+  createWebhookRequestSchema,
+  createdWebhookResponseSchema,
+  webhookAttemptsResponseSchema,
+  webhookParamsSchema,
+  webhooksResponseSchema,
+} from './webhooks';
 import type { z } from './zod';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -81,6 +88,15 @@ const WITH_BODY: readonly ErrorCode[] = [
   'malformed_json',
   'unsupported_media_type',
   'payload_too_large',
+];
+
+/** What a room moderation route naming a user may answer besides those. */
+const MODERATION: readonly ErrorCode[] = [
+  'validation_failed',
+  'conversation_not_found',
+  'user_not_found',
+  'not_a_member',
+  'forbidden',
 ];
 
 function route<const R extends RouteSpec>(r: R): R {
@@ -373,14 +389,7 @@ export const ROUTES = {
     params: roomUserParamsSchema,
     body: setRoleRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      ...WITH_BODY,
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
   }),
   removeRoomMember: route({
     service: 'chat',
@@ -391,14 +400,7 @@ export const ROUTES = {
     auth: true,
     params: roomUserParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      'validation_failed',
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...MODERATION],
   }),
   banFromRoom: route({
     service: 'chat',
@@ -410,14 +412,7 @@ export const ROUTES = {
     params: idParamsSchema,
     body: banRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [
-      ...AUTHED,
-      ...WITH_BODY,
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...WITH_BODY, ...MODERATION],
   }),
   unbanFromRoom: route({
     service: 'chat',
@@ -427,14 +422,7 @@ export const ROUTES = {
     auth: true,
     params: roomUserParamsSchema,
     success: { status: 204 },
-    errors: [
-      ...AUTHED,
-      'validation_failed',
-      'conversation_not_found',
-      'user_not_found',
-      'not_a_member',
-      'forbidden',
-    ],
+    errors: [...AUTHED, ...MODERATION],
   }),
   listRoomBans: route({
     service: 'chat',
@@ -573,6 +561,63 @@ export const ROUTES = {
     query: repliesQuerySchema,
     success: { status: 200, schema: repliesResponseSchema },
     errors: [...AUTHED, 'validation_failed', 'message_not_found', 'not_a_member', 'rate_limited'],
+  }),
+
+  createWebhook: route({
+    service: 'chat',
+    method: 'post',
+    path: '/chat/rooms/:id/webhooks',
+    summary:
+      "Register an outgoing webhook for a room's events (room owners and admins); the signing secret is shown only here",
+    auth: true,
+    params: idParamsSchema,
+    body: createWebhookRequestSchema,
+    success: { status: 201, schema: createdWebhookResponseSchema },
+    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'forbidden', 'not_a_member'],
+  }),
+  listWebhooks: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/rooms/:id/webhooks',
+    summary: "A room's webhooks (room owners and admins), without their secrets",
+    auth: true,
+    params: idParamsSchema,
+    success: { status: 200, schema: webhooksResponseSchema },
+    errors: [...AUTHED, 'validation_failed', 'conversation_not_found', 'forbidden', 'not_a_member'],
+  }),
+  deleteWebhook: route({
+    service: 'chat',
+    method: 'delete',
+    path: '/chat/rooms/:id/webhooks/:webhookId',
+    summary: 'Remove a webhook (room owners and admins); nothing more is sent to it',
+    auth: true,
+    params: webhookParamsSchema,
+    success: { status: 204 },
+    errors: [
+      ...AUTHED,
+      'validation_failed',
+      'conversation_not_found',
+      'webhook_not_found',
+      'forbidden',
+      'not_a_member',
+    ],
+  }),
+  webhookDeliveries: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/rooms/:id/webhooks/:webhookId/deliveries',
+    summary: "The webhook's last 100 delivery attempts, newest first (room owners and admins)",
+    auth: true,
+    params: webhookParamsSchema,
+    success: { status: 200, schema: webhookAttemptsResponseSchema },
+    errors: [
+      ...AUTHED,
+      'validation_failed',
+      'conversation_not_found',
+      'webhook_not_found',
+      'forbidden',
+      'not_a_member',
+    ],
   }),
 
   presence: route({

@@ -25,6 +25,7 @@ describe('events', () => {
       'message_updated',
       'new_message',
       'presence',
+      'presence_digest',
       'presence_snapshot',
       'reaction',
       'read',

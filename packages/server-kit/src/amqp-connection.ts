@@ -2,13 +2,20 @@
 // (amqp-connection-manager); publishers and consumers re-declare what they need on
 // every reconnect. The connection_name client property makes the connection easy to
 // find in the management UI and `rabbitmqctl list_connections`.
+//
+// On a RabbitMQ cluster the URL names several nodes, comma-separated (docs/design.md
+// §14): amqp-connection-manager connects to the first and moves to the next one in the
+// list on every failed attempt or lost connection, so losing a node costs one
+// reconnect. Nothing else changes: exchanges are cluster-wide and every setup re-runs.
 import { once } from 'node:events';
 import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import { splitUrlList } from './config';
 import { DependencyUnavailableError } from './errors';
 import type { Logger } from './logger';
 import type { ReadinessCheck } from './readiness';
 
 export interface AmqpConnectionOptions {
+  /** One URL, or a cluster's nodes as comma-separated URLs (AMQP_URL). */
   url: string;
   /** Shown by the broker as the connection's name, e.g. `chat-<hostname>-<pid>`. */
   connectionName: string;
@@ -34,7 +41,8 @@ export interface AmqpConnection {
 
 export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnection {
   const log = options.logger.child({ component: 'amqp', connectionName: options.connectionName });
-  const manager = amqp.connect([options.url], {
+  const urls = splitUrlList(options.url);
+  const manager = amqp.connect(urls, {
     heartbeatIntervalInSeconds: options.heartbeatIntervalInSeconds ?? 5,
     reconnectTimeInSeconds: options.reconnectTimeInSeconds ?? 1,
     connectionOptions: {
@@ -46,8 +54,9 @@ export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnec
     },
   });
   let everConnected = false;
-  manager.on('connect', () => {
-    log.info(everConnected ? 'RabbitMQ reconnected' : 'RabbitMQ connected');
+  manager.on('connect', ({ url }: { url: unknown }) => {
+    const node = urls.length > 1 ? { node: nodeOf(url) } : {};
+    log.info(node, everConnected ? 'RabbitMQ reconnected' : 'RabbitMQ connected');
     everConnected = true;
   });
   manager.on('disconnect', ({ err }: { err?: Error }) => {
@@ -80,6 +89,16 @@ export function createAmqpConnection(options: AmqpConnectionOptions): AmqpConnec
       return closing;
     },
   };
+}
+
+/** host:port of the URL connected to, never its credentials. */
+function nodeOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createAmqpReadinessCheck(

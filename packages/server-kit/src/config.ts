@@ -81,6 +81,33 @@ function urlWithProtocol(protocols: readonly string[]) {
     .meta({ format: 'url', protocols: [...protocols] });
 }
 
+/** One URL or several separated by commas (a broker cluster's nodes), each checked. */
+function urlListWithProtocol(protocols: readonly string[]) {
+  return z
+    .string()
+    .refine(
+      (value) =>
+        splitUrlList(value).length > 0 &&
+        splitUrlList(value).every((url) => {
+          try {
+            return protocols.includes(new URL(url).protocol);
+          } catch {
+            return false;
+          }
+        }),
+      `must be one URL or comma-separated URLs, each starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    )
+    .meta({ format: 'url', protocols: [...protocols] });
+}
+
+/** The URLs of a comma-separated list such as AMQP_URL, trimmed, empty ones dropped. */
+export function splitUrlList(value: string): string[] {
+  return value
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+}
+
 // Every variable carries a `.describe()`: docs/configuration.md is generated from these
 // schemas (`pnpm config:docs`), defaults included. The `format`, `unit`, `protocols` and
 // `defaultText` metadata only shape that page (tools/config-docs explains them).
@@ -107,7 +134,11 @@ export const envVars = {
       .default(fallback)
       .describe("MongoDB to use; the database is the URL's path (`parley` when it has none)."),
   amqpUrl: (fallback = 'amqp://guest:guest@127.0.0.1:5672') =>
-    urlWithProtocol(['amqp:', 'amqps:']).default(fallback).describe('RabbitMQ to use.'),
+    urlListWithProtocol(['amqp:', 'amqps:'])
+      .default(fallback)
+      .describe(
+        'RabbitMQ to use; the nodes of a cluster as comma-separated URLs (the next one is tried on every reconnect).',
+      ),
   httpUrl: () => urlWithProtocol(['http:', 'https:']),
   /**
    * Comma-separated origins, or `*` for all. Unset gives `undefined`: pass it to

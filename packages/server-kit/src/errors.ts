@@ -81,7 +81,12 @@ export class MalformedJsonError extends HttpError {
 }
 
 export type NotFoundCode =
-  'not_found' | 'user_not_found' | 'conversation_not_found' | 'message_not_found';
+  | 'not_found'
+  | 'user_not_found'
+  | 'conversation_not_found'
+  | 'message_not_found'
+  | 'attachment_not_found'
+  | 'webhook_not_found';
 
 export class NotFoundError extends HttpError {
   constructor(detail = 'Not found', options: { code?: NotFoundCode; cause?: unknown } = {}) {

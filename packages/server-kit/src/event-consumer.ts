@@ -26,6 +26,11 @@ export interface ConsumerQueueOptions {
   durable?: boolean;
   /** Default: true for a server-named queue, false for a named one. */
   autoDelete?: boolean;
+  /**
+   * Further queue arguments, such as `{'x-queue-type': 'quorum'}` for a queue that must
+   * survive a broker node, or `{'x-single-active-consumer': true}`.
+   */
+  arguments?: Record<string, unknown>;
 }
 
 export interface EventConsumerOptions<E> {
@@ -54,6 +59,17 @@ export interface EventConsumerOptions<E> {
    * it was gone never reach this consumer and the owner must recover them elsewhere.
    */
   onConsuming?: (info: { queue: string; resubscribed: boolean }) => void;
+  /**
+   * Ack handled messages in batches (ordered consumers only): one ack with `multiple`
+   * covers every message handled since the last, sent once `max` are waiting or
+   * `windowMs` after the first of them, whichever comes first, and before any nack and
+   * on close. Still only after handling: a crash before the ack redelivers the batch,
+   * so the handler must drop what it has seen (by event id). `max` is kept below half
+   * the prefetch, or the broker would stop delivering while the batch waits.
+   */
+  ackBatch?: { max: number; windowMs: number };
+  /** Each ack frame sent, with how many messages it covered (for the cost counters). */
+  onAck?: (messages: number) => void;
 }
 
 export interface EventConsumer {
@@ -64,6 +80,13 @@ export interface EventConsumer {
   /** Stops consuming, waits (bounded) for running handlers, closes the channel. Idempotent. */
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
 }
+
+/**
+ * A dead letter must outlive the broker node it landed on (docs/design.md §14): a
+ * quorum queue is replicated over the cluster's nodes (on one node it is simply
+ * durable). An existing classic one is left as it is (declaring only what is missing).
+ */
+const DEAD_LETTER_QUEUE = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
 
 export function createEventConsumer<E>(
   connection: AmqpConnection,
@@ -80,6 +103,12 @@ export function createEventConsumer<E>(
     options.deadLetterExchange === undefined ? `${exchange}.dlx` : options.deadLetterExchange;
   const prefetch = options.prefetch ?? 50;
   const ordered = options.ordered ?? true;
+  if (options.ackBatch && !ordered)
+    // with handlers in parallel, `multiple` would ack messages still being handled
+    throw new Error('ackBatch needs an ordered consumer');
+  const batchMax = options.ackBatch
+    ? Math.max(1, Math.min(options.ackBatch.max, Math.floor(prefetch / 2)))
+    : 1;
   const log = options.logger.child({ component: 'event-consumer', exchange });
 
   let currentQueue: string | undefined;
@@ -87,6 +116,9 @@ export function createEventConsumer<E>(
   let chain: Promise<void> = Promise.resolve();
   const running = new Set<Promise<void>>();
   let closing: Promise<void> | undefined;
+  /** The last handled message not yet acked, and how many it stands for. */
+  let unacked: { channel: Channel; msg: ConsumeMessage; count: number } | undefined;
+  let ackTimer: NodeJS.Timeout | undefined;
 
   const wrapper: ChannelWrapper = connection.manager.createChannel({
     name: `consumer:${named ?? exchange}`,
@@ -95,13 +127,13 @@ export function createEventConsumer<E>(
       // a consumer may hold read rights only on the exchange (websocket on
       // chat.events): what exists is not declared again (amqp-topology.ts)
       await ensureFanoutExchange(connection, channel, exchange);
-      const args: Record<string, unknown> = {};
+      const args: Record<string, unknown> = { ...options.queue?.arguments };
       if (deadLetterExchange) {
         await ensureFanoutExchange(connection, channel, deadLetterExchange);
         const dlq = `${exchange}.dead-letter`;
         if (
           deadLetterExchange === `${exchange}.dlx` &&
-          (await ensureQueue(connection, channel, dlq, { durable: true })) === 'declared'
+          (await ensureQueue(connection, channel, dlq, DEAD_LETTER_QUEUE)) === 'declared'
         ) {
           await channel.bindQueue(dlq, deadLetterExchange, '');
         }
@@ -161,7 +193,7 @@ export function createEventConsumer<E>(
     }
     try {
       await options.handle(event, msg);
-      settle(channel, msg, 'ack');
+      ack(channel, msg);
     } catch (err) {
       if (msg.fields.redelivered) {
         log.error({ ...meta, err }, 'handler failed again, dead-lettering');
@@ -173,14 +205,37 @@ export function createEventConsumer<E>(
     }
   }
 
+  function ack(channel: Channel, msg: ConsumeMessage): void {
+    if (batchMax === 1) return settle(channel, msg, 'ack');
+    // a batch never spans two channels: delivery tags are per channel
+    if (unacked && unacked.channel !== channel) flushAcks();
+    unacked = { channel, msg, count: (unacked?.count ?? 0) + 1 };
+    if (unacked.count >= batchMax) flushAcks();
+    else ackTimer ??= setTimeout(flushAcks, options.ackBatch?.windowMs ?? 0).unref();
+  }
+
+  function flushAcks(): void {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    const batch = unacked;
+    unacked = undefined;
+    if (batch) settle(batch.channel, batch.msg, 'ack', batch.count);
+  }
+
   function settle(
     channel: Channel,
     msg: ConsumeMessage,
     outcome: 'ack' | 'reject' | 'requeue',
+    /** For an ack: how many handled messages it covers (more than 1: `multiple`). */
+    count = 1,
   ): void {
+    // in order: what was handled before this message is acked before it is nacked
+    if (outcome !== 'ack') flushAcks();
     try {
-      if (outcome === 'ack') channel.ack(msg);
-      else channel.nack(msg, false, outcome === 'requeue');
+      if (outcome === 'ack') {
+        channel.ack(msg, count > 1);
+        options.onAck?.(count);
+      } else channel.nack(msg, false, outcome === 'requeue');
     } catch (err) {
       // The channel closed under us (connection lost): the broker redelivers the message.
       log.warn(
@@ -207,6 +262,7 @@ export function createEventConsumer<E>(
           }),
         ]);
         clearTimeout(timer);
+        flushAcks();
         await wrapper.close();
       })();
       return closing;

@@ -47,6 +47,12 @@ export interface HttpAppOptions {
    * outage answers within 2 s, docs/design.md §7.3).
    */
   requestDeadlineMs?: number;
+  /**
+   * Routes that read their own (non-JSON) request bodies as streams, such as a file
+   * upload: mounted after CORS and before the JSON body rules, and left out of the
+   * request deadline (a large upload or download legitimately takes longer).
+   */
+  streamingRoutes?: { paths: readonly string[]; router: RequestHandler };
 }
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);
@@ -79,7 +85,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
   );
   app.use(metrics.httpMiddleware());
   if ((options.requestDeadlineMs ?? 0) > 0) {
-    app.use(requestDeadline(options.requestDeadlineMs ?? 0));
+    const deadline = requestDeadline(options.requestDeadlineMs ?? 0);
+    const streaming = options.streamingRoutes?.paths ?? [];
+    app.use((req, res, next) => {
+      if (streaming.some((path) => req.path.startsWith(path))) return next();
+      deadline(req, res, next);
+    });
   }
   // helmet's default CSP minus upgrade-insecure-requests: with it, /docs (Swagger UI)
   // served over plain HTTP on a LAN address would have its CSS and JS upgraded to https
@@ -92,6 +103,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
       maxAge: 600,
     }),
   );
+  if (options.streamingRoutes) app.use(options.streamingRoutes.router);
   app.use(requireJsonBodies());
   app.use(rejectOversizedBodies(bodyLimitBytes(options.bodyLimit ?? '100kb')));
   app.use(express.json({ limit: options.bodyLimit ?? '100kb', strict: true, type: isJsonType }));
@@ -209,7 +221,11 @@ function rejectOversizedBodies(limit: number): RequestHandler {
   };
 }
 
-function answerTooLarge(req: IncomingMessage, res: express.Response): void {
+/**
+ * Answers 413 at once, discards what is still arriving, and drops the connection
+ * shortly after; for streaming routes that find a body too large while reading it.
+ */
+export function answerTooLarge(req: IncomingMessage, res: express.Response): void {
   if (res.headersSent) return;
   res.locals[ANSWERED_EARLY] = true;
   const problem = problemFromHttpError(new PayloadTooLargeError());

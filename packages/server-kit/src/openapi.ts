@@ -30,6 +30,12 @@ export interface ApiRoute {
   /** Bearer token required; default true. */
   auth?: boolean;
   body?: z.ZodType;
+  /** The body's media type; default application/json (a raw upload: its own type, `*\/*`). */
+  bodyContentType?: string;
+  /** Request headers the route reads, as a z.object. */
+  headers?: z.ZodType;
+  /** The success body's media type; default application/json. */
+  successContentType?: string;
   /** A z.object (or a pipe of one): each key becomes a query parameter. */
   query?: z.ZodType;
   params?: z.ZodType;
@@ -137,8 +143,8 @@ function toRouteConfig(route: ApiRoute): RouteConfig {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   if (route.body || route.query || route.params) codes.add('validation_failed');
   if (route.body) {
-    for (const code of ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const)
-      codes.add(code);
+    for (const code of ['payload_too_large', 'unsupported_media_type'] as const) codes.add(code);
+    if (route.bodyContentType === undefined) codes.add('malformed_json');
   }
   if (auth) codes.add('unauthorized');
   codes.add('internal');
@@ -156,7 +162,11 @@ function toRouteConfig(route: ApiRoute): RouteConfig {
     responses[status] = response.schema
       ? {
           description: response.description,
-          content: { 'application/json': { schema: response.schema } },
+          content: {
+            [Number(status) === route.success.status
+              ? (route.successContentType ?? 'application/json')
+              : 'application/json']: { schema: response.schema },
+          },
         }
       : { description: response.description };
   }
@@ -174,11 +184,15 @@ function toRouteConfig(route: ApiRoute): RouteConfig {
 
   const request: NonNullable<RouteConfig['request']> = {};
   if (route.body) {
-    request.body = { required: true, content: { 'application/json': { schema: route.body } } };
+    request.body = {
+      required: true,
+      content: { [route.bodyContentType ?? 'application/json']: { schema: route.body } },
+    };
   }
   // zod-to-openapi wants objects here; contracts declare them as z.object or a pipe of one
   if (route.query) request.query = route.query as RouteParameter;
   if (route.params) request.params = route.params as RouteParameter;
+  if (route.headers) request.headers = route.headers as RouteParameter;
 
   const config: RouteConfig = {
     method: route.method,

@@ -7,6 +7,7 @@ import {
   loadConfig,
   metricsEnv,
   resolveCorsOrigins,
+  splitUrlList,
 } from '@parley/server-kit';
 
 const schema = z.object({
@@ -53,6 +54,19 @@ describe('loadConfig', () => {
     expect(config.NODE_ENV).toBe('production');
     expect(config.CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
     expect(config.LOG_LEVEL).toBe('info');
+  });
+
+  it("When AMQP_URL names a cluster's nodes, then each is checked and splitUrlList gives them in order", () => {
+    const nodes = ' amqp://u:p@rabbit-1:5672, amqp://u:p@rabbit-2:5672 ,amqps://u:p@rabbit-3:5671';
+
+    expect(loadConfig(schema, { AMQP_URL: nodes }).AMQP_URL).toBe(nodes);
+    expect(splitUrlList(nodes)).toEqual([
+      'amqp://u:p@rabbit-1:5672',
+      'amqp://u:p@rabbit-2:5672',
+      'amqps://u:p@rabbit-3:5671',
+    ]);
+    for (const bad of ['amqp://rabbit-1,http://rabbit-2', ' , ', 'amqp://rabbit-1,not a url'])
+      expect(() => loadConfig(schema, { AMQP_URL: bad })).toThrow(/AMQP_URL/);
   });
 
   it('When several variables are bad, then the ConfigError names each of them', () => {

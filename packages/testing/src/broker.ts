@@ -73,7 +73,9 @@ export async function closeBrokerConnections(
 export interface DefinitionsVhost {
   readonly vhost: string;
   /** `amqp://user:password@127.0.0.1:5672/<vhost>` for each user of the definitions. */
-  urlOf(user: 'admin' | 'parley-auth' | 'parley-chat' | 'parley-websocket'): string;
+  urlOf(
+    user: 'admin' | 'parley-auth' | 'parley-chat' | 'parley-websocket' | 'parley-webhooks',
+  ): string;
   /** Deletes the vhost and the users. */
   remove(): Promise<void>;
 }
@@ -90,6 +92,7 @@ export async function loadComposeDefinitions(
     RABBITMQ_AUTH_PASSWORD: password(),
     RABBITMQ_CHAT_PASSWORD: password(),
     RABBITMQ_WEBSOCKET_PASSWORD: password(),
+    RABBITMQ_WEBHOOKS_PASSWORD: password(),
   };
   const dir = await mkdtemp(path.join(tmpdir(), 'parley-definitions-'));
   const rendered = path.join(dir, 'definitions.json');

@@ -27,6 +27,13 @@ export {
 } from './infrastructure';
 export { startFerretDbProcess, type ToolProcess } from './tool-process';
 export {
+  rabbitmqSbin,
+  startRabbitCluster,
+  type RabbitCluster,
+  type RabbitClusterOptions,
+  type RabbitNode,
+} from './rabbit-cluster';
+export {
   ToxiproxyApiError,
   createToxiproxyClient,
   startToxiproxy,

@@ -92,17 +92,38 @@ function commandExists(command: string): boolean {
 
 const rabbitStartTimeoutMs = 60_000;
 
-async function startLocalRabbitmq(log: Log): Promise<void> {
-  log('RabbitMQ is not answering on 127.0.0.1:5672; running `rabbitmq-server -detached`');
-  const result = spawnSync('rabbitmq-server', ['-detached'], { encoding: 'utf8' });
-  if (result.error || result.status !== 0) {
-    throw new Error(`rabbitmq-server -detached failed: ${result.error?.message ?? result.stderr}`);
+/** True when the machine's RabbitMQ node answers its CLI, however slow its AMQP side is. */
+function localRabbitmqNodeRunning(): boolean {
+  return (
+    spawnSync('rabbitmqctl', ['-q', 'ping'], { stdio: 'ignore', timeout: 30_000 }).status === 0
+  );
+}
+
+/**
+ * Starts the machine's RabbitMQ unless its node is running already; resolves whether
+ * this call started it (and so may stop it). A busy machine can make a running broker
+ * miss the first AMQP check: stopping a node the setup did not start would take the
+ * broker away from everything else on the machine, so a running node is only waited for.
+ */
+async function startLocalRabbitmq(log: Log): Promise<'started' | 'found'> {
+  const running = localRabbitmqNodeRunning();
+  if (running) {
+    log('RabbitMQ on 127.0.0.1:5672 is slow to answer but its node is running; waiting for it');
+  } else {
+    log('RabbitMQ is not answering on 127.0.0.1:5672; running `rabbitmq-server -detached`');
+    const result = spawnSync('rabbitmq-server', ['-detached'], { encoding: 'utf8' });
+    if (result.error || result.status !== 0) {
+      throw new Error(
+        `rabbitmq-server -detached failed: ${result.error?.message ?? result.stderr}`,
+      );
+    }
   }
-  await waitFor(() => amqpAnswers(localAmqpUrl), {
+  await waitFor(() => amqpAnswers(localAmqpUrl, 5_000), {
     timeoutMs: rabbitStartTimeoutMs,
     intervalMs: 500,
     description: 'the RabbitMQ started with rabbitmq-server to accept AMQP connections',
   });
+  return running ? 'found' : 'started';
 }
 
 function stopLocalRabbitmq(): void {
@@ -135,7 +156,7 @@ export async function provideTestInfrastructure({
 
   const provideAmqp = async (): Promise<string> => {
     if (settings.AMQP_URL !== undefined) return settings.AMQP_URL;
-    if (await amqpAnswers(localAmqpUrl)) return localAmqpUrl;
+    if (await amqpAnswers(localAmqpUrl, 5_000)) return localAmqpUrl;
     if (await docker()) {
       const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
       log('starting rabbitmq with testcontainers');
@@ -144,7 +165,7 @@ export async function provideTestInfrastructure({
       return container.getAmqpUrl();
     }
     if (commandExists('rabbitmq-server')) {
-      await startLocalRabbitmq(log);
+      if ((await startLocalRabbitmq(log)) === 'found') return localAmqpUrl;
       cleanups.push({
         what: 'stop RabbitMQ',
         run: () => {

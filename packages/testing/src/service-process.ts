@@ -19,7 +19,7 @@ import { repoRoot } from './repo-root';
 import { spawnNode, type Env, type ExitInfo, type NodeProcess } from './node-process';
 import { waitFor } from './wait-for';
 
-export type ServiceName = 'auth' | 'chat' | 'websocket' | 'web';
+export type ServiceName = 'auth' | 'chat' | 'websocket' | 'webhooks' | 'web';
 export type { Env, ExitInfo };
 
 interface EntryPoint {
@@ -46,6 +46,8 @@ const entryPoints: Record<ServiceName, EntryPoint> = {
   auth: service('auth'),
   chat: service('chat'),
   websocket: service('websocket'),
+  // the webhook delivery worker: a process of its own from chat's package
+  webhooks: { ...service('chat'), script: 'dist/webhooks/worker-main.js' },
   // serve.mjs reads WEB_PORT before PORT (apps/web/serve-env.cjs)
   web: { dir: 'apps/web', script: 'serve.mjs', portVariable: 'WEB_PORT', readyPath: '/healthz' },
 };

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { MongoClient } from 'mongodb';
+import { splitUrlList } from '@parley/server-kit';
 import { uniqueName } from './unique-name';
 import { amqpUrl, testMongoUrl } from './infra-urls';
 import { ServiceProcess, type Env, type ExitInfo, type ServiceName } from './service-process';
@@ -19,6 +20,16 @@ export interface StackOptions {
   name?: string;
   /** How many websocket instances behind the one exchange (default 1). */
   websocketInstances?: number;
+  /**
+   * How many chat instances (default 1), sharing the database and the exchange;
+   * websocket instance i talks to chat instance i mod chatInstances.
+   */
+  chatInstances?: number;
+  /**
+   * AMQP_URL for every service (default the test setup's); e.g. a cluster's nodes,
+   * comma-separated. A per-service AMQP_URL in serviceEnv overrides it.
+   */
+  amqpUrl?: string;
   /** Variables for every service (after the stack's defaults). */
   env?: Env;
   /**
@@ -28,9 +39,16 @@ export interface StackOptions {
    */
   serviceEnv?: {
     auth?: EnvOverride;
-    chat?: EnvOverride;
+    /** Applies to every chat instance; a function also gets the instance index. */
+    chat?: Env | ((defaults: Readonly<Env>, index: number) => Env);
     websocket?: Env | ((defaults: Readonly<Env>, index: number) => Env);
+    webhooks?: EnvOverride;
   };
+  /**
+   * Start the webhook delivery worker too (default false), on a queue of the stack's
+   * own; chat and it then allow loopback targets (WEBHOOK_ALLOW_PRIVATE).
+   */
+  webhooks?: boolean;
   /** Bound on each service's wait for /readyz (default 20 000 ms). */
   readyTimeoutMs?: number;
   /** Where log files go (default a fresh folder under the OS temp dir). */
@@ -51,15 +69,22 @@ export interface Stack {
   readonly mongoUrl: string;
   readonly amqpUrl: string;
   readonly authUrl: string;
+  /** The first chat instance (chatUrls[0]). */
   readonly chatUrl: string;
+  /** One `http://127.0.0.1:<port>` per chat instance. */
+  readonly chatUrls: readonly string[];
   /** One `http://127.0.0.1:<port>` per websocket instance (the socket is `ws://…/ws`). */
   readonly websocketUrls: readonly string[];
   readonly services: {
     auth: ServiceProcess;
+    /** The first chat instance (chats[0]). */
     chat: ServiceProcess;
+    chats: readonly ServiceProcess[];
     websockets: readonly ServiceProcess[];
+    /** The webhook worker, when `webhooks` was asked for. */
+    webhooks?: ServiceProcess;
   };
-  /** Every process: auth, chat, websocket-0, websocket-1… */
+  /** Every process: auth, chat (chat-1…), websocket-0, websocket-1…, webhooks when asked */
   readonly all: readonly ServiceProcess[];
   /** The folder with one `<label>.log` per process. */
   readonly logDir: string;
@@ -105,8 +130,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dbName = name.slice(0, 60);
   const exchange = `parley.e2e.${name}`;
   const presenceExchange = `${exchange}.presence`;
+  const webhookQueue = `${exchange}.webhooks`;
   const mongoUrl = testMongoUrl(dbName);
-  const amqp = amqpUrl();
+  const amqp = options.amqpUrl ?? amqpUrl();
   const logDir = options.logDir ?? path.join(tmpdir(), 'parley-e2e', name);
   mkdirSync(logDir, { recursive: true });
 
@@ -134,7 +160,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stopAll = () =>
     (stopped ??= (async () => {
       await Promise.all(all.map((service) => service.dispose()));
-      if (!options.keepData) await dropData(mongoUrl, amqp, [exchange, presenceExchange]);
+      if (!options.keepData) {
+        await dropData(mongoUrl, amqp, [exchange, presenceExchange], [webhookQueue]);
+      }
     })());
 
   try {
@@ -159,28 +187,36 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       JWKS_URL: `${auth.url}/.well-known/jwks.json`,
       ...options.env,
     };
-    const chat = make(
-      'chat',
-      'chat',
-      applyOverride(
-        {
-          ...testDefaults.chat,
-          ...common,
-          MONGO_URL: mongoUrl,
-          AMQP_URL: amqp,
-          AUTH_URL: auth.url,
-          EVENTS_EXCHANGE: exchange,
-        },
-        options.serviceEnv?.chat,
-      ),
-    );
-    await chat.start();
+    const chats = Array.from({ length: options.chatInstances ?? 1 }, (_, index) => {
+      const defaults: Env = {
+        ...testDefaults.chat,
+        ...common,
+        MONGO_URL: mongoUrl,
+        AMQP_URL: amqp,
+        AUTH_URL: auth.url,
+        EVENTS_EXCHANGE: exchange,
+        ...(options.webhooks ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {}),
+      };
+      const override = options.serviceEnv?.chat;
+      const env =
+        override === undefined
+          ? defaults
+          : {
+              ...defaults,
+              ...(typeof override === 'function' ? override(defaults, index) : override),
+            };
+      return make('chat', index === 0 ? 'chat' : `chat-${index}`, env);
+    });
+    const chatsStarted = await Promise.allSettled(chats.map((chat) => chat.start()));
+    const chatFailed = chatsStarted.find((result) => result.status === 'rejected');
+    if (chatFailed) throw chatFailed.reason;
+    const chat = chats[0] as ServiceProcess;
     const websockets = Array.from({ length: options.websocketInstances ?? 1 }, (_, index) => {
       const defaults: Env = {
         ...testDefaults.websocket,
         ...common,
         AMQP_URL: amqp,
-        CHAT_URL: chat.url,
+        CHAT_URL: (chats[index % chats.length] as ServiceProcess).url,
         EVENTS_EXCHANGE: exchange,
         PRESENCE_EXCHANGE: presenceExchange,
         INSTANCE_ID: `${name}-ws${index}`,
@@ -198,6 +234,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const started = await Promise.allSettled(websockets.map((ws) => ws.start()));
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
+    const webhooks = options.webhooks
+      ? make(
+          'webhooks',
+          'webhooks',
+          applyOverride(
+            {
+              ...common,
+              MONGO_URL: mongoUrl,
+              AMQP_URL: amqp,
+              EVENTS_EXCHANGE: exchange,
+              WEBHOOK_QUEUE: webhookQueue,
+              WEBHOOK_ALLOW_PRIVATE: 'true',
+            },
+            options.serviceEnv?.webhooks,
+          ),
+        )
+      : undefined;
+    await webhooks?.start();
 
     return {
       name,
@@ -208,8 +262,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       amqpUrl: amqp,
       authUrl: auth.url,
       chatUrl: chat.url,
+      chatUrls: chats.map((c) => c.url),
       websocketUrls: websockets.map((ws) => ws.url),
-      services: { auth, chat, websockets },
+      services: { auth, chat, chats, websockets, ...(webhooks ? { webhooks } : {}) },
       all,
       logDir,
       unexpectedExits,
@@ -222,8 +277,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-// Best effort, bounded: a leftover database or exchange is harmless, a hang is not.
-async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Promise<void> {
+// Best effort, bounded: a leftover database or exchange is harmless, a hang is not. On
+// a cluster with a node stopped, the first node of the list that answers is used.
+async function dropData(
+  mongoUrl: string,
+  amqp: string,
+  exchanges: string[],
+  queues: string[],
+): Promise<void> {
   const bound = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]).catch(
       () => undefined,
@@ -241,10 +302,16 @@ async function dropData(mongoUrl: string, amqp: string, exchanges: string[]): Pr
     ),
     bound(
       (async () => {
-        const connection = await amqplib.connect(amqp);
+        let connection: amqplib.ChannelModel | undefined;
+        for (const url of splitUrlList(amqp)) {
+          connection = await amqplib.connect(url, { timeout: 2_000 }).catch(() => undefined);
+          if (connection) break;
+        }
+        if (!connection) return;
         try {
           const channel = await connection.createChannel();
           for (const exchange of exchanges) await channel.deleteExchange(exchange);
+          for (const queue of queues) await channel.deleteQueue(queue);
         } finally {
           await connection.close();
         }

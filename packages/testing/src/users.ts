@@ -21,13 +21,20 @@ export interface TestUser {
 export interface ClientOptions {
   /** Which websocket instance the realtime connection uses (default 0). */
   websocket?: number;
+  /** Which chat instance REST calls go to (default 0). */
+  chat?: number;
 }
 
 /** A client for the stack, not logged in. */
-export function createClient(stack: Stack, { websocket = 0 }: ClientOptions = {}): ParleyClient {
+export function createClient(
+  stack: Stack,
+  { websocket = 0, chat = 0 }: ClientOptions = {},
+): ParleyClient {
   const websocketUrl = stack.websocketUrls[websocket];
   if (websocketUrl === undefined) throw new Error(`the stack has no websocket-${websocket}`);
-  return new ParleyClient({ authUrl: stack.authUrl, chatUrl: stack.chatUrl, websocketUrl });
+  const chatUrl = stack.chatUrls[chat];
+  if (chatUrl === undefined) throw new Error(`the stack has no chat instance ${chat}`);
+  return new ParleyClient({ authUrl: stack.authUrl, chatUrl, websocketUrl });
 }
 
 /**

@@ -43,6 +43,12 @@ import {
   type SendLimits,
 } from './messages/send-admission';
 import type { UserDirectory } from './user-directory';
+import { createAttachmentStore, type AttachmentStore } from './attachments/attachment-store';
+import {
+  DEFAULT_ATTACHMENT_SETTINGS,
+  type AttachmentSettings,
+} from './attachments/attachment-upload';
+import { createWebhookStore, type WebhookStore } from './webhooks/webhook-store';
 import { createRoomMemberStore } from './rooms/room-member-store';
 import { moveLegacyRoomMembers } from './rooms/legacy-room-members';
 import { createRoomBanStore, type RoomBanStore } from './rooms/room-ban-store';
@@ -71,6 +77,13 @@ export interface ChatServices {
   /** Members a room may have at most (docs/design.md §4.14). */
   roomMaxMembers: number;
   sendHooks: SendHooks;
+  /** Files in GridFS (attachments/), and their limits. */
+  attachments: AttachmentStore;
+  attachmentSettings: AttachmentSettings;
+  /** Outgoing webhooks registered per room (webhooks/). */
+  webhooks: WebhookStore;
+  /** Whether webhook targets may be private, loopback or link-local addresses. */
+  webhookAllowPrivate: boolean;
   roomChangeHooks: RoomChangeHooks;
   now: () => Date;
   /**
@@ -111,6 +124,9 @@ export interface ChatServicesOptions {
   roomMaxMembers?: number;
   /** Overload limits for sends; each defaults to DEFAULT_SEND_LIMITS'. */
   sendLimits?: Partial<SendLimits>;
+  attachmentSettings?: Partial<AttachmentSettings>;
+  /** Default false: webhooks may target only public addresses. */
+  webhookAllowPrivate?: boolean;
   now?: () => Date;
 }
 
@@ -164,6 +180,8 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     { ...DEFAULT_USER_LIMITS, ...definedOnly(options.limits) },
     (rule) => options.metrics.rateLimited.inc({ rule }),
   );
+  const attachments = createAttachmentStore(options.db);
+  const webhooks = createWebhookStore(options.db);
   return {
     messages,
     conversations,
@@ -182,6 +200,13 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     rateLimiter,
     roomMaxMembers: options.roomMaxMembers ?? DEFAULT_ROOM_MAX_MEMBERS,
     sendHooks: options.sendHooks ?? {},
+    attachments,
+    attachmentSettings: {
+      ...DEFAULT_ATTACHMENT_SETTINGS,
+      ...definedOnly(options.attachmentSettings),
+    },
+    webhooks,
+    webhookAllowPrivate: options.webhookAllowPrivate ?? false,
     roomChangeHooks: options.roomChangeHooks ?? {},
     now,
     async ensureIndexes() {
@@ -194,6 +219,8 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
         mutes.ensureIndexes(),
         readMarkers.ensureIndexes(),
         rateLimiter.ensureIndexes(),
+        attachments.ensureIndexes(),
+        webhooks.ensureIndexes(),
       ]);
       await moveLegacyRoomMembers(conversations.collection, roomMembers.collection);
     },

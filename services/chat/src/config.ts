@@ -12,6 +12,7 @@ import {
 import { EVENTS_EXCHANGE } from '@parley/contracts';
 import { z } from 'zod';
 import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
+import { DEFAULT_ATTACHMENT_SETTINGS } from './attachments/attachment-upload';
 import { DEFAULT_SYNC_INTERVAL_MS } from './rate-limits/shared-rate-limiter';
 import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
 import {
@@ -168,6 +169,28 @@ export const chatEnvSchema = z
       .durationMs(DEFAULT_SEND_LIMITS.minTimeLeftMs)
       .describe(
         'A send whose lookups or write would, by the recent pace, not be done this long before its request deadline (`REQUEST_DEADLINE_MS`) is answered 503 at once or dropped: it stores nothing.',
+      ),
+
+    // attachments (docs/design.md §11)
+    ATTACHMENT_MAX_BYTES: envVars
+      .int(DEFAULT_ATTACHMENT_SETTINGS.maxBytes, { min: 1, unit: 'bytes' })
+      .describe(
+        'Largest attachment; a larger upload is answered 413 `payload_too_large` without reading past the limit.',
+      ),
+    ATTACHMENT_DAILY_QUOTA_BYTES: envVars
+      .int(DEFAULT_ATTACHMENT_SETTINGS.dailyQuotaBytes, { min: 1, unit: 'bytes' })
+      .describe(
+        'Bytes one user may upload per 24 h; past it uploads are answered 429 `rate_limited`.',
+      ),
+    ATTACHMENT_SWEEP_INTERVAL_MS: envVars
+      .durationMs(10 * 60_000)
+      .describe(
+        'How often uploads never sent (and older than 24 h) are deleted, with the chunks of uploads cut off by a crash.',
+      ),
+    WEBHOOK_ALLOW_PRIVATE: envVars
+      .boolean(false)
+      .describe(
+        'Let webhooks target loopback, private and link-local addresses (development and tests only; the delivery worker has the same setting).',
       ),
 
     CHAT_TEST_CRASH_AFTER_STORE: z

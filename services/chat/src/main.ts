@@ -12,6 +12,7 @@ import {
   createLogger,
   createMetrics,
   createMongoReadinessCheck,
+  createPeriodicTask,
   createShutdown,
   installSignalHandlers,
   resolveCorsOrigins,
@@ -25,6 +26,7 @@ import { createChatServices, type SendHooks } from './chat-services';
 import { loadChatConfig, userLimitsOf, type ChatEnv } from './config';
 import { createOutboxRelay } from './outbox/outbox-relay';
 import { createUserDirectory } from './user-directory';
+import { sweepAttachments } from './attachments/attachment-sweep';
 
 async function main(): Promise<void> {
   const config = loadChatConfig();
@@ -69,6 +71,11 @@ async function main(): Promise<void> {
       minTimeLeftMs: config.SEND_MIN_TIME_LEFT_MS,
     },
     sendHooks: testSendHooks(config),
+    attachmentSettings: {
+      maxBytes: config.ATTACHMENT_MAX_BYTES,
+      dailyQuotaBytes: config.ATTACHMENT_DAILY_QUOTA_BYTES,
+    },
+    webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
   });
   await services.ensureIndexes();
 
@@ -80,6 +87,15 @@ async function main(): Promise<void> {
   });
   relay.start();
   services.rateLimiter.start();
+  const attachmentSweep = createPeriodicTask({
+    name: 'attachment sweep',
+    intervalMs: config.ATTACHMENT_SWEEP_INTERVAL_MS,
+    run: async () => {
+      await sweepAttachments(services, { logger });
+    },
+    logger,
+  });
+  attachmentSweep.start();
 
   const app = createApp({
     services,
@@ -118,6 +134,7 @@ async function main(): Promise<void> {
       { name: 'metrics', close: () => metricsServer.close() },
       { name: 'outbox relay', close: () => relay.stop() },
       { name: 'rate limit counts', close: () => services.rateLimiter.stop() },
+      { name: 'attachment sweep', close: () => attachmentSweep.stop() },
       // what is still unconfirmed stays in the outbox for the next instance's relay
       { name: 'publishes in flight', close: () => services.outbox.drain() },
       { name: 'publisher', close: () => publisher.close() },

@@ -170,7 +170,7 @@ it('When the operational endpoints are asked, then health, readiness, OpenAPI an
   expect(metrics.text).toContain('chat_event_publish_failures_total');
   const paths = Object.keys(openapi.body.paths as object);
   for (const [, route] of routesOf('chat')) {
-    expect(paths).toContain(route.path.replace(/:([a-z]+)/g, '{$1}'));
+    expect(paths).toContain(route.path.replace(/:([A-Za-z]+)/g, '{$1}'));
   }
   expect(openapi.body.paths['/chat/send'].post.responses['200']).toBeDefined();
   expect(ROUTES.sendMessage.success.status).toBe(201);

@@ -10,6 +10,7 @@ import {
 } from '@parley/contracts';
 import request from 'supertest';
 import type { InsertAttempt } from '../src/messages/message-store';
+import { requireRoomRole } from '../src/rooms/rooms';
 import { bearer, useChatHarness, type ChatInstance, type TestUser } from './support/chat-harness';
 
 const h = useChatHarness();
@@ -456,4 +457,60 @@ it('When a room stored with its members in the document meets this version, then
   expect(stored).toMatchObject({ memberCount: 2, memberVersion: 1, version: 4 });
   expect(stored).not.toHaveProperty('memberIds');
   expect((await send(bob, id, 'still works')).status).toBe(201);
+});
+
+/** The commands the app sends to MongoDB while `work` runs, as "<command> <collection>". */
+async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    const target = String(event.command[event.commandName]);
+    if (target !== 'rate_limit_slices') seen.push(`${event.commandName} ${target}`);
+  };
+  h.mongo.on('commandStarted', listener);
+  try {
+    await work();
+  } finally {
+    h.mongo.off('commandStarted', listener);
+  }
+  return seen;
+}
+
+it('When members send to a 30-member room, then no send reads the member list until a membership change, and the first send after it reads it once', async () => {
+  // no copy of the room's document is reused: every send reads it (a small document)
+  const uncached = await h.startInstance({ conversationCacheTtlMs: 0 });
+  const owner = h.newUser('owner');
+  const others = Array.from({ length: 29 }, (_, i) => h.newUser(`m${i}`));
+  const room = await roomOf(owner, others);
+  await send(owner, room.id, 'warm up', uncached);
+
+  const steady = await commandsDuring(async () => {
+    for (let i = 0; i < 5; i++)
+      expect((await send(owner, room.id, `n${i}`, uncached)).status).toBe(201);
+  });
+  await api(uncached).post(`/chat/rooms/${room.id}/leave`).set(bearer(others[0]!)).expect(200);
+  const afterChange = await commandsDuring(async () => {
+    for (let i = 0; i < 2; i++)
+      expect((await send(owner, room.id, `c${i}`, uncached)).status).toBe(201);
+  });
+
+  expect(steady.filter((c) => c.endsWith(' room_members'))).toEqual([]);
+  expect(steady.filter((c) => c === 'find conversations')).toHaveLength(5);
+  expect(afterChange.filter((c) => c.endsWith(' room_members'))).toEqual(['find room_members']);
+  const event = await h.events.waitFor('new_message', (e) => e.data.message.text === 'c1');
+  expect(event.recipients).toHaveLength(29);
+  expect(event.recipients).not.toContain(others[0]!.id);
+});
+
+it('When another feature asks requireRoomRole, then it answers the role or the same errors as the routes', async () => {
+  const [owner, bob, eve] = [h.newUser('owner'), h.newUser('bob'), h.newUser('eve')];
+  const room = await roomOf(owner, [bob], true);
+  const services = h.app.services;
+
+  expect(await requireRoomRole(services, room.id, owner.id, 'admin')).toBe('owner');
+  await expect(requireRoomRole(services, room.id, bob.id, 'admin')).rejects.toMatchObject({
+    code: 'forbidden',
+  });
+  await expect(requireRoomRole(services, room.id, eve.id, 'member')).rejects.toMatchObject({
+    code: 'conversation_not_found',
+  });
 });

@@ -4,7 +4,6 @@
 // exchanges (chat.events, chat.presence) and the presence heartbeat. It reads no
 // env and listens on nothing: main.ts (or a test) creates the HTTP server, routes its
 // `upgrade` events to `handleUpgrade`, then calls start(); close() undoes it all.
-import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import {
   ROUTES,
@@ -12,6 +11,7 @@ import {
   parleyEventSchema,
   presenceQuerySchema,
   routesOf,
+  type EventType,
   type ParleyEvent,
   type PresenceResponse,
 } from '@parley/contracts';
@@ -36,7 +36,7 @@ import {
   type TokenVerifier,
 } from '@parley/server-kit';
 import type { Express } from 'express';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ChatRequestError, type ChatClient } from './chat-client';
 import { createClientFrames } from './client-frames';
 import type { WebsocketConfig } from './config';
@@ -53,7 +53,8 @@ import { createPresenceVisibility } from './presence-visibility';
 import { InflightSends } from './recent-ids';
 import { createRevokedSessions, type RevokedSessions } from './revoked-sessions';
 import { createSocketGateway } from './socket-gateway';
-import { createSocketSession, type SocketSession } from './socket-session';
+import { createSocketSession, type SessionLimits, type SocketSession } from './socket-session';
+import { createTokenExpiry } from './token-expiry';
 import { createUpgradeHandler, type UpgradeHandler } from './upgrade-auth';
 
 export type WebsocketAppConfig = Omit<
@@ -105,10 +106,23 @@ export interface WebsocketApp {
   close(): Promise<void>;
 }
 
+/**
+ * The chat events that only become frames for their recipients' sockets: one none of
+ * whose recipients is connected here is dropped unread. (session_revoked is kept: the
+ * revocation is remembered for sockets that open later.)
+ */
+const FANNED_OUT: ReadonlySet<string> = new Set<EventType>([
+  'new_message',
+  'message_updated',
+  'reaction',
+  'typing',
+  'read',
+  'conversation_updated',
+]);
+
 /** How long the sending socket is remembered after a WS send, to suppress its echo. */
 const INFLIGHT_TTL_MS = 120_000;
 const INFLIGHT_CAPACITY = 50_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** RFC 6455 "service restart": the client reconnects (and resumes) after a short wait. */
 const SERVICE_RESTART = 1012;
 
@@ -182,18 +196,22 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     ttlMs: config.PRESENCE_VISIBILITY_TTL_MS,
     now,
   });
+  const ackBatch = { max: config.EVENTS_ACK_BATCH, windowMs: config.EVENTS_ACK_WINDOW_MS };
   let consumer: EventConsumer | undefined;
   let presenceConsumer: EventConsumer | undefined;
 
-  function armExpiry(session: SocketSession): void {
-    clearTimeout(session.expiryTimer);
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, session.tokenExp * 1000 - now()));
-    session.expiryTimer = setTimeout(
-      () => gateway.close(session, WS_CLOSE.tokenExpired, 'token expired'),
-      delay,
-    );
-    session.expiryTimer.unref();
-  }
+  const expiry = createTokenExpiry({
+    now,
+    onExpired: (session) => gateway.close(session, WS_CLOSE.tokenExpired, 'token expired'),
+  });
+  const armExpiry = (session: SocketSession) => expiry.arm(session);
+  const sessionLimits: SessionLimits = {
+    ratePerSecond: config.RATE_LIMIT_PER_SECOND,
+    rateBurst: config.RATE_LIMIT_BURST,
+    abuseMax: config.ABUSE_MAX_BAD_FRAMES,
+    abuseWindowMs: config.ABUSE_WINDOW_MS,
+    now,
+  };
 
   const clientFrames = createClientFrames({
     chat,
@@ -210,12 +228,43 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     onTokenRefreshed: armExpiry,
   });
 
-  function onConnection(
-    ws: WebSocket,
-    _req: IncomingMessage,
-    principal: Principal,
-    ip: string,
-  ): void {
+  // One set of listeners for every socket (`this` is the socket), its session found in
+  // `sessions`: a closure per socket and event would cost each idle socket ~0.5 KiB.
+  const sessions = new WeakMap<WebSocket, SocketSession>();
+  function onPong(this: WebSocket): void {
+    const session = sessions.get(this);
+    if (session) session.isAlive = true;
+  }
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const session = sessions.get(this);
+    if (session) clientFrames.handle(session, data, isBinary);
+  }
+  function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+    const session = sessions.get(this);
+    if (!session) return;
+    // ws already closes the socket (1009 for an oversized frame, 1002 for bad framing).
+    if (!session.closing) {
+      session.closing = true;
+      session.closeCode =
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? WS_CLOSE.messageTooBig : 1002;
+      wsMetrics.closed(session.closeCode);
+    }
+    logger.debug({ err, connectionId: session.connectionId }, 'socket error');
+  }
+  function onSocketClose(this: WebSocket, code: number): void {
+    const session = sessions.get(this);
+    if (!session) return;
+    sessions.delete(this);
+    expiry.disarm(session);
+    if (session.closeCode === undefined) wsMetrics.closed(code);
+    session.closing = true;
+    watchers.unwatchAll(session);
+    if (registry.remove(session)) presence.localOffline(session.userId);
+    wsMetrics.connectionEnded();
+    wsMetrics.setConnectedUsers(registry.userCount);
+  }
+
+  function onConnection(ws: WebSocket, principal: Principal, ip: string): void {
     const session = createSocketSession({
       connectionId: randomUUID(),
       ws,
@@ -224,12 +273,9 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
       token: principal.token,
       tokenExp: principal.exp,
       tokenIat: principal.iat,
-      ratePerSecond: config.RATE_LIMIT_PER_SECOND,
-      rateBurst: config.RATE_LIMIT_BURST,
-      abuseMax: config.ABUSE_MAX_BAD_FRAMES,
-      abuseWindowMs: config.ABUSE_WINDOW_MS,
-      now,
+      limits: sessionLimits,
     });
+    sessions.set(ws, session);
     wsMetrics.connectionOpened();
     gateway.send(session, {
       type: 'ready',
@@ -244,29 +290,10 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
     if (revoked.isRevoked(principal))
       gateway.close(session, WS_CLOSE.tokenExpired, 'session revoked');
 
-    ws.on('pong', () => {
-      session.isAlive = true;
-    });
-    ws.on('message', (data, isBinary) => clientFrames.handle(session, data, isBinary));
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws already closes the socket (1009 for an oversized frame, 1002 for bad framing).
-      if (!session.closing) {
-        session.closing = true;
-        session.closeCode =
-          err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? WS_CLOSE.messageTooBig : 1002;
-        wsMetrics.closed(session.closeCode);
-      }
-      logger.debug({ err, connectionId: session.connectionId }, 'socket error');
-    });
-    ws.once('close', (code) => {
-      clearTimeout(session.expiryTimer);
-      if (session.closeCode === undefined) wsMetrics.closed(code);
-      session.closing = true;
-      watchers.unwatchAll(session);
-      if (registry.remove(session)) presence.localOffline(session.userId);
-      wsMetrics.connectionEnded();
-      wsMetrics.setConnectedUsers(registry.userCount);
-    });
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.on('error', onSocketError);
+    ws.once('close', onSocketClose);
   }
 
   const wss = new WebSocketServer({
@@ -374,6 +401,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
         connection: amqp,
         exchange: config.PRESENCE_EXCHANGE,
         prefetch: config.EVENTS_PREFETCH,
+        ackBatch,
         dedupeSize: config.EVENT_DEDUPE_SIZE,
         deliver: dispatch.dispatchPresenceEvent,
         // presence is stale in seconds: a poison one is logged and dropped
@@ -385,8 +413,11 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
         connection: amqp,
         exchange: config.EVENTS_EXCHANGE,
         prefetch: config.EVENTS_PREFETCH,
+        ackBatch,
         dedupeSize: config.EVENT_DEDUPE_SIZE,
         deliver: dispatch.dispatchChatEvent,
+        concernsLocal: (envelope) =>
+          !FANNED_OUT.has(envelope.type) || envelope.recipients.some(registry.hasUser),
         metrics: wsMetrics,
         logger,
         // Fix (found by e2e/faults/test/rabbitmq-cut.test.ts): this instance's queue is
@@ -415,6 +446,7 @@ export function createApp(deps: WebsocketAppDeps): WebsocketApp {
       closing ??= (async () => {
         await closeSockets();
         clearInterval(heartbeat);
+        expiry.stop();
         presence.stop();
         // Let the offline announcements of the sockets just closed reach the bus.
         await Promise.race([

@@ -45,6 +45,16 @@ export const websocketEnvSchema = z.object({
   EVENTS_PREFETCH: envVars
     .int(200, { min: 1, max: 65_535 })
     .describe('Unacked deliveries RabbitMQ hands this instance at once.'),
+  EVENTS_ACK_BATCH: envVars
+    .int(50, { min: 1, max: 65_535 })
+    .describe(
+      'Handled events acknowledged with one AMQP ack (`multiple`), at most; kept below half of `EVENTS_PREFETCH`. `1` acks each event.',
+    ),
+  EVENTS_ACK_WINDOW_MS: envVars
+    .durationMs(250)
+    .describe(
+      'How long a handled event waits for more to share its ack. Clients see no delay: events are pushed before they are acked.',
+    ),
   EVENT_DEDUPE_SIZE: envVars
     .int(10_000, { min: 1 })
     .describe('How many recent event ids are remembered to drop redeliveries.'),
@@ -94,7 +104,9 @@ export const websocketEnvSchema = z.object({
 
   PRESENCE_HEARTBEAT_MS: envVars
     .durationMs(5_000)
-    .describe('How often this instance publishes the `presence_snapshot` of the users it holds.'),
+    .describe(
+      'How often this instance publishes its `presence_digest` (a fixed-size summary of the users it holds; peers that find it does not match ask for a snapshot).',
+    ),
   PRESENCE_TIMEOUT_MS: envVars
     .durationMs(15_000)
     .describe(

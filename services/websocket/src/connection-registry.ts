@@ -1,6 +1,7 @@
 // This instance's open sockets, by user (several devices each) and by connection
 // id, plus a per-IP count for the connection caps. One registry per app; nothing
-// global, so two instances can live in one test process.
+// global, so two instances can live in one test process. A user's sockets are a small
+// array (a user has a few devices; an empty-ish Set costs each idle socket ~0.1 KiB more).
 import type { SocketSession } from './socket-session';
 
 export interface ConnectionRegistry {
@@ -8,7 +9,7 @@ export interface ConnectionRegistry {
   add(session: SocketSession): boolean;
   /** Removes a session (idempotent); true when it was the user's last socket here. */
   remove(session: SocketSession): boolean;
-  socketsOf(userId: string): ReadonlySet<SocketSession>;
+  socketsOf(userId: string): readonly SocketSession[];
   get(connectionId: string): SocketSession | undefined;
   hasUser(userId: string): boolean;
   countForUser(userId: string): number;
@@ -19,10 +20,10 @@ export interface ConnectionRegistry {
   readonly userCount: number;
 }
 
-const NONE: ReadonlySet<SocketSession> = new Set();
+const NONE: readonly SocketSession[] = [];
 
 export function createConnectionRegistry(): ConnectionRegistry {
-  const byUser = new Map<string, Set<SocketSession>>();
+  const byUser = new Map<string, SocketSession[]>();
   const byId = new Map<string, SocketSession>();
   const byIp = new Map<string, number>();
 
@@ -31,14 +32,13 @@ export function createConnectionRegistry(): ConnectionRegistry {
       if (byId.has(session.connectionId)) return false;
       byId.set(session.connectionId, session);
       byIp.set(session.ip, (byIp.get(session.ip) ?? 0) + 1);
-      let sockets = byUser.get(session.userId);
-      const first = sockets === undefined;
-      if (!sockets) {
-        sockets = new Set();
-        byUser.set(session.userId, sockets);
+      const sockets = byUser.get(session.userId);
+      if (sockets) {
+        sockets.push(session);
+        return false;
       }
-      sockets.add(session);
-      return first;
+      byUser.set(session.userId, [session]);
+      return true;
     },
     remove(session) {
       if (byId.get(session.connectionId) !== session) return false;
@@ -48,15 +48,16 @@ export function createConnectionRegistry(): ConnectionRegistry {
       else byIp.set(session.ip, ipCount);
       const sockets = byUser.get(session.userId);
       if (!sockets) return false;
-      sockets.delete(session);
-      if (sockets.size > 0) return false;
+      const at = sockets.indexOf(session);
+      if (at >= 0) sockets.splice(at, 1);
+      if (sockets.length > 0) return false;
       byUser.delete(session.userId);
       return true;
     },
     socketsOf: (userId) => byUser.get(userId) ?? NONE,
     get: (connectionId) => byId.get(connectionId),
     hasUser: (userId) => byUser.has(userId),
-    countForUser: (userId) => byUser.get(userId)?.size ?? 0,
+    countForUser: (userId) => byUser.get(userId)?.length ?? 0,
     countForIp: (ip) => byIp.get(ip) ?? 0,
     userIds: () => [...byUser.keys()],
     all: () => byId.values(),

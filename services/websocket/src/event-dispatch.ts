@@ -11,7 +11,7 @@
 // message: whatever it publishes arrives as presence or not at all.
 import type { ParleyEvent, ServerFrame } from '@parley/contracts';
 import type { Logger } from '@parley/server-kit';
-import type { PresenceTracker } from './presence-tracker';
+import { isPresenceEvent, type PresenceTracker } from './presence-tracker';
 import type { InflightSends } from './recent-ids';
 import type { RevokedSessions } from './revoked-sessions';
 import type { SocketGateway } from './socket-gateway';
@@ -90,12 +90,13 @@ export function createEventDispatch(options: EventDispatchOptions): EventDispatc
           return;
         case 'presence':
         case 'presence_snapshot':
+        case 'presence_digest':
           refuse(event, 'events exchange');
           return;
       }
     },
     dispatchPresenceEvent(event) {
-      if (event.type === 'presence' || event.type === 'presence_snapshot') presence.apply(event);
+      if (isPresenceEvent(event)) presence.apply(event);
       else refuse(event, 'presence exchange');
     },
   };

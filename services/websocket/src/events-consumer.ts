@@ -32,9 +32,16 @@ export interface EventsConsumerOptions {
   connection: AmqpConnection;
   exchange: string;
   prefetch: number;
+  /** Handled events share one ack (`multiple`): at most `max`, within `windowMs`. */
+  ackBatch: { max: number; windowMs: number };
   dedupeSize: number;
   /** What an event from this exchange becomes. */
   deliver(event: ParleyEvent): void;
+  /**
+   * False for an event that concerns no one connected here: it is dropped before its
+   * data is read (the costly part of parsing it) and before any per-socket work.
+   */
+  concernsLocal?(envelope: EventEnvelope): boolean;
   /** Dead-letter poison messages (`<exchange>.dlx`); false drops them. Default true. */
   deadLetter?: boolean;
   metrics: WebsocketMetrics;
@@ -50,6 +57,7 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
   /** Step 1: the envelope becomes an event we speak, or nothing. */
   function receive(envelope: EventEnvelope): ParleyEvent | undefined {
     metrics.eventConsumed(envelope.type);
+    if (options.concernsLocal?.(envelope) === false) return undefined;
     const read = readEvent(envelope);
     if (read.kind === 'unknown') {
       logger.debug(
@@ -73,6 +81,9 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
   return createEventConsumer(options.connection, {
     exchange: options.exchange,
     prefetch: options.prefetch,
+    // one ack per batch: a redelivered batch (a crash before its ack) is dropped by `seen`
+    ackBatch: options.ackBatch,
+    onAck: (messages) => metrics.amqpAcked(messages),
     ...(options.deadLetter === false ? { deadLetterExchange: false as const } : {}),
     schema: eventEnvelopeSchema,
     logger,
@@ -80,6 +91,7 @@ export function createEventsConsumer(options: EventsConsumerOptions): EventConsu
       if (resubscribed) options.onResubscribed?.();
     },
     async handle(envelope) {
+      metrics.amqpDelivered();
       const event = receive(envelope);
       // Steps 2 and 3: frames for the recipients connected here, written by the gateway.
       if (event) options.deliver(event);

@@ -11,11 +11,16 @@ export interface WebsocketMetrics {
   closed(code: number): void;
   setConnectedUsers(count: number): void;
   frameIn(type: string): void;
-  frameOut(type: string): void;
+  /** `count` frames of one type written (a fan-out counts once). */
+  frameOut(type: string, count?: number): void;
   frameDropped(type: string): void;
   eventConsumed(type: string): void;
-  /** Seconds from the event's occurredAt to the socket write. */
+  /** Seconds from the event's occurredAt to the socket writes of its frames (once per event). */
   deliveryLatency(seconds: number): void;
+  /** A message delivered by RabbitMQ to one of this instance's consumers. */
+  amqpDelivered(): void;
+  /** One ack frame sent, covering `messages` handled events. */
+  amqpAcked(messages: number): void;
 }
 
 const KNOWN_IN = new Set<string>([...CLIENT_FRAME_TYPES, 'malformed', 'invalid', 'binary']);
@@ -52,7 +57,7 @@ export function createWebsocketMetrics(metrics: Metrics): WebsocketMetrics {
   });
   const latency = metrics.histogram({
     name: 'ws_delivery_latency_seconds',
-    help: 'From an event occurredAt to the socket write of its frame',
+    help: 'From an event occurredAt to the socket writes of its frames (observed once per event and instance)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   });
   const closes = metrics.counter({
@@ -61,13 +66,34 @@ export function createWebsocketMetrics(metrics: Metrics): WebsocketMetrics {
     labelNames: ['code'] as const,
   });
 
+  // STUB until the kit's per-process AMQP counters land (issue 15, chat half): the same
+  // names and meaning (ack FRAMES, so an ack with `multiple` counts 1). Remove these two
+  // when the kit registers them, or the registry refuses the second registration.
+  const amqpDeliveries = metrics.counter({
+    name: 'parley_amqp_deliveries_total',
+    help: 'Messages RabbitMQ delivered to this process',
+  });
+  const acked = metrics.counter({
+    name: 'ws_events_acked_total',
+    help: 'Events acknowledged to RabbitMQ (one ack with multiple=true covers many)',
+  });
+  const amqpAcks = metrics.counter({
+    name: 'parley_amqp_acks_total',
+    help: 'Ack frames sent to RabbitMQ (one with multiple=true counts once)',
+  });
+
   return {
+    amqpDelivered: () => amqpDeliveries.inc(),
+    amqpAcked: (messages) => {
+      amqpAcks.inc();
+      acked.inc(messages);
+    },
     connectionOpened: () => open.inc(),
     connectionEnded: () => open.dec(),
     closed: (code) => closes.inc({ code: String(code) }),
     setConnectedUsers: (count) => users.set(count),
     frameIn: (type) => framesIn.inc({ type: KNOWN_IN.has(type) ? type : 'other' }),
-    frameOut: (type) => framesOut.inc({ type }),
+    frameOut: (type, count = 1) => framesOut.inc({ type }, count),
     frameDropped: (type) => framesDropped.inc({ type }),
     eventConsumed: (type) => events.inc({ type: KNOWN_EVENTS.has(type) ? type : 'other' }),
     deliveryLatency: (seconds) => latency.observe(Math.max(0, seconds)),

@@ -10,6 +10,8 @@ import type { WebsocketMetrics } from './metrics';
 import type { SocketSession } from './socket-session';
 
 const DROPPABLE = new Set<ServerFrame['type']>(['typing', 'presence']);
+/** A text frame, also when the data is the frame's UTF-8 bytes. */
+const TEXT = { binary: false } as const;
 
 export interface SendOptions {
   /** Event time (ms since epoch), to observe delivery latency. */
@@ -46,12 +48,12 @@ export interface SocketGatewayOptions {
 export function createSocketGateway(options: SocketGatewayOptions): SocketGateway {
   const { metrics, logger } = options;
 
+  /** Writes one frame to one socket, with no metrics (the caller counts). */
   function write(
     session: SocketSession,
     frame: ServerFrame,
     /** The frame as JSON: a string, or its UTF-8 bytes when many sockets get it. */
     data: string | Buffer,
-    sendOptions: SendOptions,
   ): boolean {
     const { ws } = session;
     if (session.closing || ws.readyState !== WebSocket.OPEN) return false;
@@ -68,12 +70,16 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
       metrics.frameDropped(frame.type);
       return false;
     }
-    ws.send(data, { binary: false }); // a text frame, also from bytes
-    metrics.frameOut(frame.type);
-    if (sendOptions.occurredAt !== undefined) {
-      metrics.deliveryLatency((options.now() - sendOptions.occurredAt) / 1000);
-    }
+    ws.send(data, TEXT);
     return true;
+  }
+
+  /** Counts `sent` frames of a type at once, and the event's latency once. */
+  function counted(frame: ServerFrame, sent: number, sendOptions: SendOptions): void {
+    if (sent === 0) return;
+    metrics.frameOut(frame.type, sent);
+    if (sendOptions.occurredAt !== undefined)
+      metrics.deliveryLatency((options.now() - sendOptions.occurredAt) / 1000);
   }
 
   function close(session: SocketSession, code: number, reason: string): void {
@@ -96,24 +102,28 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
   }
 
   return {
-    send: (session, frame, sendOptions = {}) =>
-      write(session, frame, JSON.stringify(frame), sendOptions),
+    send(session, frame, sendOptions = {}) {
+      const sent = write(session, frame, JSON.stringify(frame));
+      counted(frame, sent ? 1 : 0, sendOptions);
+      return sent;
+    },
     sendToUsers(userIds, frame, sendOptions = {}) {
       // encoded once for all recipients (ws would convert a string for every socket),
-      // and only once a recipient is connected here
+      // and only once a recipient is connected here; counted once, not per socket
       let data: Buffer | undefined;
       let sent = 0;
       for (const userId of userIds) {
         const sockets = options.registry.socketsOf(userId);
-        if (sockets.size === 0) continue;
+        if (sockets.length === 0) continue;
         data ??= Buffer.from(JSON.stringify(frame));
         const except =
           sendOptions.except?.userId === userId ? sendOptions.except.connectionId : undefined;
         for (const session of sockets) {
           if (session.connectionId === except) continue;
-          if (write(session, frame, data, sendOptions)) sent += 1;
+          if (write(session, frame, data)) sent += 1;
         }
       }
+      counted(frame, sent, sendOptions);
       return sent;
     },
     close,

@@ -30,7 +30,17 @@ export interface SocketSession extends SessionUser {
   resuming: boolean;
   readonly rate: TokenBucket;
   readonly abuse: SlidingCounter;
-  expiryTimer: NodeJS.Timeout | undefined;
+  /** The expiry second whose bucket holds this session (token-expiry.ts), if armed. */
+  expiryBucket: number | undefined;
+}
+
+/** The per-connection limits, one object shared by every session of an app. */
+export interface SessionLimits {
+  ratePerSecond: number;
+  rateBurst: number;
+  abuseMax: number;
+  abuseWindowMs: number;
+  now: () => number;
 }
 
 export interface CreateSessionOptions {
@@ -41,32 +51,62 @@ export interface CreateSessionOptions {
   token: string;
   tokenExp: number;
   tokenIat: number;
-  ratePerSecond: number;
-  rateBurst: number;
-  abuseMax: number;
-  abuseWindowMs: number;
-  now: () => number;
+  limits: SessionLimits;
 }
 
 export function createSocketSession(options: CreateSessionOptions): SocketSession {
-  return {
-    connectionId: options.connectionId,
-    ws: options.ws,
-    ip: options.ip,
-    userId: options.user.userId,
-    username: options.user.username,
-    token: options.token,
-    tokenExp: options.tokenExp,
-    tokenIat: options.tokenIat,
-    isAlive: true,
-    closing: false,
-    closeCode: undefined,
-    watching: new Set(),
-    resuming: false,
-    rate: new TokenBucket(options.ratePerSecond, options.rateBurst, options.now),
-    abuse: new SlidingCounter(options.abuseMax, options.abuseWindowMs, options.now),
-    expiryTimer: undefined,
-  };
+  return new Session(options);
+}
+
+/**
+ * An idle socket is most of what an instance holds (docs/architecture.md, "What a
+ * delivery costs"), so a session keeps only what every socket needs: the meters and
+ * the watch list are created on the first frame that uses them.
+ */
+class Session implements SocketSession {
+  readonly connectionId: string;
+  readonly ws: WebSocket;
+  readonly ip: string;
+  readonly userId: string;
+  readonly username: string;
+  token: string;
+  tokenExp: number;
+  tokenIat: number;
+  isAlive = true;
+  closing = false;
+  closeCode: number | undefined = undefined;
+  resuming = false;
+  expiryBucket: number | undefined = undefined;
+  private readonly limits: SessionLimits;
+  private watchList: Set<string> | undefined = undefined;
+  private bucket: TokenBucket | undefined = undefined;
+  private badFrames: SlidingCounter | undefined = undefined;
+
+  constructor(options: CreateSessionOptions) {
+    this.connectionId = options.connectionId;
+    this.ws = options.ws;
+    this.ip = options.ip;
+    this.userId = options.user.userId;
+    this.username = options.user.username;
+    this.token = options.token;
+    this.tokenExp = options.tokenExp;
+    this.tokenIat = options.tokenIat;
+    this.limits = options.limits;
+  }
+
+  get watching(): Set<string> {
+    return (this.watchList ??= new Set());
+  }
+
+  get rate(): TokenBucket {
+    const { ratePerSecond, rateBurst, now } = this.limits;
+    return (this.bucket ??= new TokenBucket(ratePerSecond, rateBurst, now));
+  }
+
+  get abuse(): SlidingCounter {
+    const { abuseMax, abuseWindowMs, now } = this.limits;
+    return (this.badFrames ??= new SlidingCounter(abuseMax, abuseWindowMs, now));
+  }
 }
 
 /** Classic token bucket: `burst` tokens, refilled at `perSecond`; take() is false when empty. */

@@ -46,7 +46,7 @@ export interface UpgradeAuthOptions {
   logger: Logger;
   /** False once shutdown began: new sockets are refused with 503. */
   isAccepting(): boolean;
-  onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal, ip: string): void;
+  onConnection(ws: WebSocket, principal: Principal, ip: string): void;
 }
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -118,8 +118,11 @@ export function createUpgradeHandler(options: UpgradeAuthOptions): UpgradeHandle
         }
         socket.off('error', onError);
         options.wss.handleUpgrade(req, socket, head, (ws) => {
-          options.onConnection(ws, req, principal, ip);
+          options.onConnection(ws, principal, ip);
           release(); // now counted by the registry
+          // and no longer listened to: the listener's scope holds the upgrade request,
+          // which would otherwise live as long as the socket
+          socket.off('close', release);
         });
       },
       (err: unknown) => {

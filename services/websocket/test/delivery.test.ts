@@ -175,6 +175,58 @@ describe('event delivery', () => {
     await teardown(clients);
   });
 
+  test('When many events are handled, then each reaches the socket once and they are acked in batches (at most one ack per 5 events)', async () => {
+    const { alice, clients } = await setup();
+    const before = await counters();
+    const conversationId = uniqueName('acks');
+    for (let seq = 1; seq <= 50; seq += 1)
+      await ws.injector.publish('read', { conversationId, userId: alice.userId, seq }, [
+        alice.userId,
+      ]);
+    await waitFor(
+      () =>
+        clients.alicePhone.frames.filter(
+          (f) => f.type === 'read' && f.conversationId === conversationId,
+        ).length === 50,
+      { description: 'the 50 read frames' },
+    );
+    // every event handled is acked (within the ack window), and by few frames
+    let after = before;
+    await waitFor(
+      async () => {
+        after = await counters();
+        return after.acked - before.acked >= 50;
+      },
+      { description: 'the 50 events acked' },
+    );
+    expect(after.ackFrames - before.ackFrames).toBeGreaterThanOrEqual(1);
+    expect(after.ackFrames - before.ackFrames).toBeLessThanOrEqual(10);
+    const reads = clients.alicePhone.frames.filter(
+      (f) => f.type === 'read' && f.conversationId === conversationId,
+    );
+    expect(reads.map((f) => (f.type === 'read' ? f.seq : 0))).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    await teardown(clients);
+  });
+
+  test('When an event names no one connected here, then its data is never read: even a malformed one is dropped, not dead-lettered', async () => {
+    const { clients } = await setup();
+    const stranger = newUser(ws.issuer);
+    const deadLettered = await deadLetterCount();
+    const malformed = {
+      ...createEvent('read', { conversationId: 'c', userId: stranger.userId, seq: 1 }, [
+        stranger.userId,
+      ]),
+      data: { seq: 'x' },
+    };
+    await ws.injector.publishRaw(malformed);
+    // one queue keeps order: once the sentinel is here, the stranger's event was handled
+    await expectNothingBeforeSentinel(clients.alicePhone);
+    expect(await deadLetterCount()).toBe(deadLettered);
+    await teardown(clients);
+  });
+
   test('When a new message comes from a REST send, then every socket of the sender gets it too', async () => {
     const { alice, bob, clients } = await setup();
     const message = makeMessage(uniqueName('conv'), ref(alice), 1, {
@@ -191,6 +243,29 @@ describe('event delivery', () => {
     await teardown(clients);
   });
 });
+
+/** The instance's ack counters: ack frames sent, events they covered. */
+async function counters(): Promise<{ ackFrames: number; acked: number }> {
+  const value = async (name: string) =>
+    (await ws.instance.app.metrics.registry.getSingleMetric(name)?.get())?.values.reduce(
+      (sum, v) => sum + v.value,
+      0,
+    ) ?? 0;
+  return {
+    ackFrames: await value('parley_amqp_acks_total'),
+    acked: await value('ws_events_acked_total'),
+  };
+}
+
+async function deadLetterCount(): Promise<number> {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    return (await channel.checkQueue(`${ws.exchange}.dead-letter`)).messageCount;
+  } finally {
+    await connection.close();
+  }
+}
 
 /** Like expectNothingBeforeSentinel, for a client that already holds `count` frames. */
 async function expectNothingBeforeSentinelAfter(client: TestClient, count: number): Promise<void> {

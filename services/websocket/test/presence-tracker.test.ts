@@ -3,13 +3,13 @@ import { createEvent, type ParleyEvent, type PresenceStatus } from '@parley/cont
 import { createSilentLogger } from '@parley/testing';
 import { createPresenceTracker } from '../src/presence-tracker';
 
-function setup(offlineGraceMs = 0) {
+function setup(offlineGraceMs = 0, instanceId = 'me') {
   let now = 1_000_000;
   const local = new Set<string>();
   const published: ParleyEvent[] = [];
   const changes: Array<[string, PresenceStatus]> = [];
   const tracker = createPresenceTracker({
-    instanceId: 'me',
+    instanceId,
     local: { hasUser: (u) => local.has(u), userIds: () => [...local] },
     publisher: {
       publish: async (event) => {
@@ -121,5 +121,99 @@ describe('offline grace', () => {
       ['u1', 'offline'],
     ]);
     expect(tracker.status('u1')).toBe('offline');
+  });
+});
+
+describe('deltas and digests (docs/design.md §14)', () => {
+  /** Two trackers joined by an in-memory fanout that can lose the next message. */
+  function pair() {
+    const a = setup(0, 'a');
+    const b = setup(0, 'b');
+    let delivered = { a: 0, b: 0 };
+    let dropNext = false;
+    const flush = () => {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const key = from === a ? 'a' : 'b';
+        for (const event of from.published.slice(delivered[key])) {
+          if (dropNext) {
+            dropNext = false;
+            continue;
+          }
+          to.tracker.apply(event as Parameters<typeof to.tracker.apply>[0]);
+        }
+        delivered = { ...delivered, [key]: from.published.length };
+      }
+    };
+    return { a, b, flush, dropOne: () => (dropNext = true) };
+  }
+
+  test('When nothing changes, then a heartbeat publishes one small digest and no snapshot, whatever the number of users', () => {
+    const { tracker, local, published } = setup();
+    for (let i = 0; i < 5_000; i += 1) local.add(`user-${i}`);
+    tracker.start();
+    tracker.stop();
+    published.length = 0;
+    tracker.heartbeat();
+    expect(published.map((e) => e.type)).toEqual(['presence_digest']);
+    expect(JSON.stringify(published[0]).length).toBeLessThan(400);
+    expect(published[0]).toMatchObject({ data: { count: 5_000, resync: [] } });
+  });
+
+  test('When a delta is lost, then the digest shows the drift, the peer asks for a snapshot and its view is repaired', () => {
+    const { a, b, flush, dropOne } = pair();
+    a.tracker.start();
+    b.tracker.start();
+    flush();
+    flush();
+    a.local.add('u1');
+    a.tracker.localOnline('u1');
+    flush();
+    expect(b.tracker.status('u1')).toBe('online');
+
+    a.local.delete('u1');
+    a.tracker.localOffline('u1');
+    a.local.add('u2');
+    a.tracker.localOnline('u2');
+    dropOne(); // b never hears u1 go offline
+    flush();
+    expect(b.tracker.status('u1')).toBe('online');
+    expect(b.tracker.status('u2')).toBe('online');
+
+    a.advance(1_000); // a heartbeat later: a answers a request at once
+    b.advance(1_000);
+    const before = a.published.length;
+    b.tracker.heartbeat(); // b's digest asks a for a resync (it saw the seq gap)
+    expect(b.published.at(-1)).toMatchObject({
+      type: 'presence_digest',
+      data: { resync: ['a'] },
+    });
+    flush();
+    expect(a.published.slice(before).map((e) => e.type)).toEqual(['presence_snapshot']);
+    flush();
+    expect(b.tracker.status('u1')).toBe('offline');
+    expect(b.tracker.status('u2')).toBe('online');
+    // repaired: the next digests match and nobody asks again
+    a.tracker.heartbeat();
+    flush();
+    b.tracker.heartbeat();
+    expect(b.published.at(-1)).toMatchObject({ data: { resync: [] } });
+    a.tracker.stop();
+    b.tracker.stop();
+  });
+
+  test('When a peer restarts (a new epoch), then the users of its previous run go offline', () => {
+    const { tracker, changes } = setup();
+    const delta = (userId: string, epoch: string, seq: number) =>
+      createEvent('presence', { userId, status: 'online', instanceId: 'a', epoch, seq }, []);
+    tracker.apply(delta('u1', 'run1', 1));
+    tracker.apply(delta('u2', 'run2', 1));
+    expect(changes).toEqual([
+      ['u1', 'online'],
+      ['u1', 'offline'],
+      ['u2', 'online'],
+    ]);
   });
 });

@@ -3,9 +3,17 @@
 // noticed quickly.
 import { WS_CLOSE } from '@parley/contracts';
 import { waitFor } from '@parley/testing';
+import amqplib, { type ConsumeMessage } from 'amqplib';
 import request from 'supertest';
 import { ref } from './support/fixtures';
-import { connect, newUser, useWebsocketHarness, type Instance } from './support/websocket-harness';
+import {
+  AMQP_URL,
+  connect,
+  newUser,
+  presenceExchangeOf,
+  useWebsocketHarness,
+  type Instance,
+} from './support/websocket-harness';
 
 const HEARTBEAT_MS = 200;
 const TIMEOUT_MS = 600;
@@ -114,7 +122,7 @@ test('When a user is on two instances and one crashes, then the user stays onlin
   }
 });
 
-test('When an instance starts after users connected elsewhere, then it learns them from the next snapshot', async () => {
+test('When an instance starts after users connected elsewhere, then it learns them from the snapshot its first digest asks for', async () => {
   const exchange = ws.newExchange('ws-presence-late');
   const a = await start(exchange);
   try {
@@ -157,6 +165,52 @@ test('When an instance shuts down gracefully, then its sockets close with 1001 a
     await stopping;
     await watcher.close();
   } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
+test('When users stay connected and nothing changes, then the presence exchange carries only one small digest per instance per heartbeat (docs/design.md §14)', async () => {
+  const exchange = ws.newExchange('ws-presence-quiet');
+  const a = await start(exchange);
+  const b = await start(exchange);
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    for (let i = 0; i < 20; i += 1)
+      await connect(i % 2 === 0 ? a.wsBase : b.wsBase, newUser(ws.issuer).token);
+    const channel = await connection.createChannel();
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, presenceExchangeOf(exchange), '');
+    const seen: ConsumeMessage[] = [];
+    await channel.consume(queue, (msg) => msg && seen.push(msg), { noAck: true });
+
+    // five heartbeats with nobody coming or going; per instance, what follows its first
+    // digest (a connect's delta may still have been on its way when the spy was bound)
+    const parsed = () =>
+      seen.map((msg) => ({
+        type: msg.properties.type as unknown,
+        size: msg.content.length,
+        data: (
+          JSON.parse(msg.content.toString()) as { data: { instanceId: string; count?: number } }
+        ).data,
+      }));
+    const afterFirstDigest = () =>
+      [a.app.instanceId, b.app.instanceId].flatMap((id) => {
+        const mine = parsed().filter((m) => m.data.instanceId === id);
+        const first = mine.findIndex((m) => m.type === 'presence_digest');
+        return first === -1 ? [] : mine.slice(first);
+      });
+    const quiet = await waitFor(
+      () => {
+        const list = afterFirstDigest();
+        return list.length >= 10 ? list : undefined;
+      },
+      { timeoutMs: 5_000, description: '10 presence messages after each first digest' },
+    );
+    expect([...new Set(quiet.map((m) => m.type))]).toEqual(['presence_digest']);
+    expect(Math.max(...quiet.map((m) => m.size))).toBeLessThan(400);
+    expect(new Set(quiet.map((m) => m.data.count))).toEqual(new Set([10]));
+  } finally {
+    await connection.close();
     await Promise.all([a.stop(), b.stop()]);
   }
 });

@@ -316,8 +316,11 @@ export class FakeParley {
     const url = new URL(req.url ?? '/', 'http://x');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString();
-    const body: unknown = text === '' ? undefined : JSON.parse(text);
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString();
+    // a raw upload (attachments) keeps its bytes; everything else is JSON
+    const isJson = (req.headers['content-type'] ?? 'application/json').includes('json');
+    const body: unknown = !isJson ? raw : text === '' ? undefined : JSON.parse(text);
     const handler = this.routes.get(`${req.method} ${url.pathname}`);
     if (!handler) {
       problem(res, 404, 'not_found', `no route ${req.method} ${url.pathname}`);

@@ -6,6 +6,7 @@
 import type { UserRef } from '@parley/contracts';
 import { ForbiddenError, ValidationError, type Principal } from '@parley/server-kit';
 import type { ChatServices } from '../chat-services';
+import { resolveDirectPeer } from '../messages/send-message';
 
 async function resolveOther(
   services: ChatServices,
@@ -18,8 +19,7 @@ async function resolveOther(
       'You cannot block yourself',
     );
   }
-  const user = await services.users.requireByUsername(username, caller.token);
-  return { id: user.id, username: user.username };
+  return resolveDirectPeer(services, caller, username);
 }
 
 export async function blockUser(

@@ -59,10 +59,12 @@ export function requireVisibleRoom(
 
 /**
  * requireMember for the hot paths (send, typing), over the store's recent copy
- * (ConversationStore.findRecent): a cached membership is trusted, but only a fresh
- * read may refuse, since the caller may have joined since the copy was taken. Every
- * refusal costs exactly that one read, whether the id exists or not, so a cached
- * conversation answers an outsider no faster than an unknown id.
+ * (ConversationStore.findRecent), else the document read now with the members this
+ * instance knows at its memberVersion (findCurrent): a membership found either way is
+ * trusted, but only a fresh read may refuse, since the caller may have joined since.
+ * Every refusal costs exactly the same reads (findCurrent's, then the fresh read's),
+ * whether the id exists or not, so a cached conversation answers an outsider no
+ * faster than an unknown id.
  */
 export async function requireMemberRecently(
   conversations: ConversationStore,
@@ -71,6 +73,10 @@ export async function requireMemberRecently(
 ): Promise<ConversationDoc> {
   const cached = conversations.cached(conversationId);
   if (cached && isMember(cached, userId)) return cached;
+  // the small document alone, when this instance knows the room's members at its
+  // version: a send never reads the member list while it has not changed
+  const current = await conversations.findCurrent(conversationId);
+  if (current && isMember(current, userId)) return current;
   return requireMember(await conversations.findRecent(conversationId, { fresh: true }), userId);
 }
 

@@ -139,8 +139,13 @@ export interface ConversationStore {
   readonly roomMembers: RoomMemberStore;
   ensureIndexes(): Promise<void>;
   findById(id: string): Promise<ConversationDoc | null>;
-  /** A room's document read now, as stored: no members filled in. */
-  findRoomDoc(id: string): Promise<ConversationDoc | null>;
+  /**
+   * The document read now with, for a room, only `userId`'s room_members row as its
+   * members (none when they are not one): enough to decide their membership and role,
+   * for two point reads and never the list. Both reads are made whatever the id names,
+   * so the time of a refusal tells an outsider nothing.
+   */
+  findWithMember(id: string, userId: string): Promise<ConversationDoc | null>;
   /** A stored room document with its members filled in (from memory when current). */
   withMembers(doc: ConversationDoc): Promise<ConversationDoc>;
   /** Drops findRecent's copy (a change through this instance made it old). */
@@ -157,6 +162,12 @@ export interface ConversationStore {
   findRecent(id: string, options?: { fresh?: boolean }): Promise<ConversationDoc | null>;
   /** findRecent's copy, if it has a usable one; never reads. */
   cached(id: string): ConversationDoc | undefined;
+  /**
+   * The document read now, with a room's members as this instance knows them at its
+   * memberVersion — undefined when it does not know them (or the id names nothing),
+   * so the caller reads strictly (findRecent fresh). One small read, never the list.
+   */
+  findCurrent(id: string): Promise<ConversationDoc | undefined>;
   /** Of `ids`, the conversations `userId` is a member of: id, kind and name (one query). */
   findForMember(
     userId: string,
@@ -248,17 +259,24 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
 
   // The reads that may refuse someone (findById, findRecent's fresh read) cost the
   // same whatever the id names — a room, a direct conversation or nothing — so the
-  // answer's time tells an outsider nothing (docs/design.md §4.4): the document and
-  // the room_members rows under that id are read together, always.
+  // answer's time tells an outsider nothing (docs/design.md §4.4): the document, then
+  // the room_members rows under that id, always both. Read in that order, the rows are
+  // at least as new as the document's memberVersion, so they are kept as that
+  // version's list (membership-change.ts says why that is safe).
+  async function readWithKnownMembers(id: string): Promise<ConversationDoc | null> {
+    const doc = await collection.findOne({ _id: id });
+    return doc ? withMembers(doc) : null;
+  }
+
   async function readWithMembers(id: string): Promise<ConversationDoc | null> {
-    const [doc, rows] = await Promise.all([
-      collection.findOne({ _id: id }),
-      roomMembers.listAt(id, -1, { cache: false }),
-    ]);
-    // the two reads are not ordered against a change in between, so the rows are
-    // not kept as that version's list (withMembers reads them after the document)
-    if (!doc || doc.kind !== 'room') return doc;
-    return { ...doc, ...membersOfRows(rows.members) };
+    const doc = await collection.findOne({ _id: id });
+    const isRoom = doc?.kind === 'room';
+    const list = await roomMembers.listAt(id, isRoom ? (doc.memberVersion ?? 0) : -1, {
+      cache: isRoom && doc.membershipChangeUntil === undefined,
+      fresh: true,
+    });
+    if (!doc || !isRoom) return doc;
+    return { ...doc, ...membersOfRows(list.members) };
   }
 
   return {
@@ -266,8 +284,13 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     roomMembers,
     withMembers,
 
-    findRoomDoc(id) {
-      return collection.findOne({ _id: id, kind: 'room' });
+    async findWithMember(id, userId) {
+      const [doc, row] = await Promise.all([
+        collection.findOne({ _id: id }),
+        roomMembers.find(id, userId),
+      ]);
+      if (doc?.kind !== 'room') return doc;
+      return { ...doc, ...membersOfRows(row ? [row] : []) };
     },
 
     forget(id) {
@@ -288,14 +311,27 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
       const usable = fresh ? undefined : usableCopy(id);
       if (usable) return usable;
       const changesBefore = changes;
-      // a fresh read may refuse (see readWithMembers); a routine refresh of a copy
-      // reads the room's members only when its memberVersion moved
-      const doc = fresh
-        ? await readWithMembers(id)
-        : await collection.findOne({ _id: id }).then((d) => (d ? withMembers(d) : null));
+      const doc = fresh ? await readWithMembers(id) : await readWithKnownMembers(id);
       if (!doc) recent.delete(id);
       else if (changes === changesBefore) remember(doc);
       return doc;
+    },
+
+    async findCurrent(id) {
+      const changesBefore = changes;
+      const doc = await collection.findOne({ _id: id });
+      if (!doc) return undefined;
+      let current: ConversationDoc = doc;
+      if (doc.kind === 'room') {
+        const list =
+          doc.membershipChangeUntil === undefined
+            ? roomMembers.cachedAt(id, doc.memberVersion ?? 0)
+            : undefined;
+        if (!list) return undefined;
+        current = { ...doc, ...membersOfRows(list.members) };
+      }
+      if (changes === changesBefore) remember(current);
+      return current;
     },
 
     cached: usableCopy,

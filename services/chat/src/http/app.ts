@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import { createChatRouter } from './chat-routes';
 import type { ChatServices } from '../chat-services';
 import { createChatOpenApi } from './openapi';
+import { ATTACHMENT_PATHS, createAttachmentRouter } from '../attachments/attachment-routes';
 
 export interface ChatAppDeps {
   services: ChatServices;
@@ -29,6 +30,10 @@ export function createApp(deps: ChatAppDeps): Express {
     metrics: deps.metrics,
     corsOrigins: deps.corsOrigins,
     openapi: createChatOpenApi(),
+    streamingRoutes: {
+      paths: ATTACHMENT_PATHS,
+      router: createAttachmentRouter(deps.services, deps.verifier),
+    },
     ...(deps.bodyLimit !== undefined ? { bodyLimit: deps.bodyLimit } : {}),
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
     ...(deps.requestDeadlineMs !== undefined ? { requestDeadlineMs: deps.requestDeadlineMs } : {}),

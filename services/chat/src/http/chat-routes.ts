@@ -40,6 +40,7 @@ import { announceTyping } from '../conversations/typing';
 import { usersSharingAConversation } from '../conversations/conversation-access';
 import { syncConversations } from '../messages/sync-conversations';
 import type { LimitedAction } from '../rate-limits/user-limits';
+import { createWebhook, deleteWebhook, listWebhooks, webhookAttempts } from '../webhooks/webhooks';
 import { blockUser, listBlocks, unblockUser } from '../blocks/blocks';
 import { muteConversation, unmuteConversation } from '../conversations/mutes';
 import { listMentions } from '../messages/mentions-list';
@@ -180,6 +181,17 @@ function chatHandlers(services: ChatServices): ChatHandlers {
     }),
     removeReaction: async ({ caller, params }) => ({
       body: { message: await removeReaction(services, caller, params.id, params.emoji) },
+    }),
+    createWebhook: async ({ caller, params, body }) => ({
+      body: { webhook: await createWebhook(services, caller, params.id, body) },
+    }),
+    listWebhooks: async ({ caller, params }) => ({
+      body: { webhooks: await listWebhooks(services, caller, params.id) },
+    }),
+    deleteWebhook: ({ caller, params }) =>
+      deleteWebhook(services, caller, params.id, params.webhookId),
+    webhookDeliveries: async ({ caller, params }) => ({
+      body: { attempts: await webhookAttempts(services, caller, params.id, params.webhookId) },
     }),
     replies: async ({ caller, params, query }) => {
       take('history', caller);

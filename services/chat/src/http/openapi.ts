@@ -1,6 +1,6 @@
 // The chat OpenAPI document, generated from the same route catalogue the routes are
 // mounted from (packages/contracts/src/routes.ts).
-import { messageResponseSchema, routesOf } from '@parley/contracts';
+import { ATTACHMENT_ROUTES, messageResponseSchema, routesOf } from '@parley/contracts';
 import { createOpenApiDocument, type OpenApiDocument } from '@parley/server-kit';
 
 export function createChatOpenApi(version = '0.1.0'): OpenApiDocument {
@@ -23,6 +23,20 @@ export function createChatOpenApi(version = '0.1.0'): OpenApiDocument {
                     description: 'A repeated clientMsgId: the original message',
                     schema: messageResponseSchema,
                   },
+                },
+              }
+            : {}),
+        });
+      }
+      for (const [name, route] of Object.entries(ATTACHMENT_ROUTES)) {
+        api.route({
+          ...route,
+          operationId: name,
+          ...(name === 'downloadAttachment'
+            ? {
+                otherResponses: {
+                  206: { description: 'The requested range (Content-Range)' },
+                  304: { description: 'Not modified (If-None-Match matched the ETag)' },
                 },
               }
             : {}),

@@ -1,6 +1,7 @@
 // PATCH and DELETE /chat/messages/:id. Only the sender edits; the sender, or an owner
-// or admin of the message's room, deletes. A delete keeps a tombstone (same id and
-// seq, text '', deletedAt, reactions and mentions cleared) so seqs stay contiguous; a
+// or admin of the message's room, deletes, and either way the message's files go with
+// it (docs/design.md §11.4). A delete keeps a tombstone (same id and seq, text '',
+// deletedAt, reactions, mentions and attachments cleared) so seqs stay contiguous; a
 // deleted message can no longer be edited or reacted to (404 message_not_found), and
 // deleting it again is a no-op 204 that emits nothing. An edit reads its mentions
 // again (messages/mentions.ts).
@@ -66,9 +67,18 @@ export async function deleteMessage(
     requireMayDelete(current, conversation, caller);
     if (current.deletedAt) return undefined;
     return {
-      set: { text: '', deletedAt: services.now(), reactions: [], mentions: [], mentionIds: [] },
+      set: {
+        text: '',
+        deletedAt: services.now(),
+        reactions: [],
+        mentions: [],
+        mentionIds: [],
+        attachments: [],
+      },
       events: (after) => [messageUpdatedEvent(toMessage(after), conversation)],
     };
   });
   services.outbox.dispatch(MESSAGES_COLLECTION, message._id, result.events);
+  // also on a repeated delete, so a delete retried after this failed still removes them
+  await services.attachments.deleteForMessage(message._id.toHexString());
 }

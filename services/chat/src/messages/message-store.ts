@@ -6,7 +6,7 @@
 // one field, so the lookup is an index hit on MongoDB and on FerretDB alike (FerretDB's
 // SQLite backend uses an index only for a single-field equality and scans otherwise).
 import { randomUUID } from 'node:crypto';
-import type { Message, ParleyEvent, UserRef } from '@parley/contracts';
+import type { Attachment, Message, ParleyEvent, UserRef } from '@parley/contracts';
 import { DependencyUnavailableError, NotFoundError } from '@parley/server-kit';
 import {
   ObjectId,
@@ -54,6 +54,8 @@ export interface MessageDoc extends OutboxFields {
   createdAt: Date;
   editedAt?: Date;
   deletedAt?: Date;
+  /** Files sent with it (§11), as answered to the client; cleared on delete. */
+  attachments?: Attachment[];
   version: number;
 }
 
@@ -96,6 +98,7 @@ export function toMessage(doc: MessageDoc): Message {
   if (doc.mentions?.length) message.mentions = doc.mentions.map((m) => ({ ...m }));
   if (doc.editedAt !== undefined) message.editedAt = doc.editedAt.toISOString();
   if (doc.deletedAt !== undefined) message.deletedAt = doc.deletedAt.toISOString();
+  if (doc.attachments?.length) message.attachments = doc.attachments;
   return message;
 }
 
@@ -105,6 +108,9 @@ export interface NewMessage {
   text: string;
   clientMsgId?: string;
   parentId?: string;
+  /** The message's id when it was chosen before the insert (attachments are claimed for it). */
+  id?: ObjectId;
+  attachments?: Attachment[];
   mentions?: UserRef[];
 }
 
@@ -216,7 +222,7 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     maxSeq,
 
     async insertNext(input, makeEvents, hint = {}) {
-      const _id = new ObjectId();
+      const _id = input.id ?? new ObjectId();
       const idempotencyKey =
         input.clientMsgId !== undefined
           ? idempotencyKeyOf(input.sender.id, input.clientMsgId)
@@ -238,6 +244,7 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
         };
         if (input.parentId !== undefined) doc.parentId = input.parentId;
         if (input.clientMsgId !== undefined) doc.clientMsgId = input.clientMsgId;
+        if (input.attachments !== undefined) doc.attachments = input.attachments;
         if (input.mentions?.length) {
           doc.mentions = input.mentions;
           doc.mentionIds = input.mentions.map((m) => m.id);

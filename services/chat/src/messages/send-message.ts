@@ -17,6 +17,7 @@ import { parseMentions } from './mentions';
 import type { ConversationDoc } from '../conversations/conversation-store';
 import { MESSAGES_COLLECTION, toMessage, type InsertResult } from './message-store';
 import type { SendLifetime } from './send-admission';
+import { claimAttachments } from '../attachments/attachment-claims';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
 
@@ -132,6 +133,7 @@ async function storeNewMessage(
   });
   const { conversation, parentId } = prepared;
   admission.ensureWanted(lifetime);
+  const attached = await claimAttachments(services, caller, input, conversation._id);
 
   let result: InsertResult;
   try {
@@ -147,8 +149,9 @@ async function storeNewMessage(
           {
             conversationId: conversation._id,
             sender: userRefOf(caller),
-            text: input.text,
-            mentions: parseMentions(input.text, conversation.members),
+            text: input.text ?? '',
+            mentions: parseMentions(input.text ?? '', conversation.members),
+            ...attached?.fields,
             ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
             ...(parentId !== undefined ? { parentId } : {}),
           },
@@ -161,9 +164,11 @@ async function storeNewMessage(
       { signal: lifetime.signal, finishBy: admission.doneBy(lifetime) },
     );
   } catch (err) {
+    await attached?.release();
     throw admission.fromQueue(err, lifetime);
   }
   if (!result.created) {
+    await attached?.release();
     services.limits.refund('send', caller.userId); // a retry is not a new message
     return { message: toMessage(result.doc), created: false };
   }

@@ -47,10 +47,14 @@ export interface RoomMemberStore {
   find(roomId: string, userId: string): Promise<RoomMemberDoc | null>;
   /**
    * The members at `version` of the room: from memory when this instance already read
-   * that version, else read now. `cache: false` (a change is under way) reads and
-   * keeps nothing.
+   * that version, else read now. `cache: false` (a change is under way) keeps nothing;
+   * `fresh` reads even when a copy is kept.
    */
-  listAt(roomId: string, version: number, options?: { cache?: boolean }): Promise<RoomMemberList>;
+  listAt(
+    roomId: string,
+    version: number,
+    options?: { cache?: boolean; fresh?: boolean },
+  ): Promise<RoomMemberList>;
   /** The copy listAt keeps for that version, if any; never reads. */
   cachedAt(roomId: string, version: number): RoomMemberList | undefined;
   /** Ids of the rooms the user is a member of, of those given when `among` is set. */
@@ -106,8 +110,8 @@ export function createRoomMemberStore(options: RoomMemberStoreOptions): RoomMemb
       return collection.findOne({ _id: roomMemberKey(roomId, userId) });
     },
 
-    async listAt(roomId, version, { cache = true } = {}) {
-      const kept = cache ? cachedAt(roomId, version) : undefined;
+    async listAt(roomId, version, { cache = true, fresh = false } = {}) {
+      const kept = cache && !fresh ? cachedAt(roomId, version) : undefined;
       if (kept) {
         lists.delete(roomId);
         lists.set(roomId, kept);

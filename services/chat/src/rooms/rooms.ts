@@ -29,7 +29,7 @@ import {
   toConversation,
   type ConversationDoc,
 } from '../conversations/conversation-store';
-import { userRefOf } from '../messages/send-message';
+import { resolveDirectPeer, userRefOf } from '../messages/send-message';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
 
@@ -83,7 +83,8 @@ export function requireRoleIn(
 /**
  * For other features that need a role (e.g. registering a room's webhook): the
  * caller's role in the room if it is at least `minRole`, else the errors of
- * requireRoleIn. One point read of the member row after the room's.
+ * requireRoleIn. Two point reads (the room's document and the caller's member row),
+ * never the member list.
  */
 export async function requireRoomRole(
   services: ChatServices,
@@ -91,13 +92,7 @@ export async function requireRoomRole(
   userId: string,
   minRole: RoomRole,
 ): Promise<RoomRole> {
-  const room = await services.conversations.findRoomDoc(roomId);
-  const row = room ? await services.conversations.roomMembers.find(roomId, userId) : null;
-  const view: ConversationDoc | null = room && {
-    ...room,
-    members: row ? [{ id: row.userId, username: row.username, role: row.role }] : [],
-    memberIds: row ? [row.userId] : [],
-  };
+  const view = await services.conversations.findWithMember(roomId, userId);
   return requireRoleIn(view, userId, minRole);
 }
 
@@ -253,9 +248,7 @@ async function targetOf(
   minRole: RoomRole,
 ): Promise<UserRef> {
   requireRoleIn(await services.conversations.findById(id), caller.userId, minRole);
-  if (username === caller.username.toLowerCase()) return userRefOf(caller);
-  const user = await services.users.requireByUsername(username, caller.token);
-  return { id: user.id, username: user.username };
+  return resolveDirectPeer(services, caller, username);
 }
 
 export async function setRoomRole(

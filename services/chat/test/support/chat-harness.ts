@@ -41,6 +41,7 @@ import { createApp } from '../../src/http/app';
 import { createChatMetrics } from '../../src/chat-metrics';
 import { createChatServices, type ChatServices } from '../../src/chat-services';
 import type { SendLimits } from '../../src/messages/send-admission';
+import type { AttachmentSettings } from '../../src/attachments/attachment-upload';
 import type { UserLimitSettings } from '../../src/rate-limits/user-limits';
 import type { MessageStoreHooks } from '../../src/messages/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../../src/outbox/outbox-relay';
@@ -207,6 +208,10 @@ export interface InstanceOptions {
   mongoUrl?: string;
   /** ConversationStore.findRecent's ttl; default the service's. */
   conversationCacheTtlMs?: number;
+  /** Attachment size cap and daily quota; default the service's. */
+  attachmentSettings?: Partial<AttachmentSettings>;
+  /** WEBHOOK_ALLOW_PRIVATE; default true here (test receivers listen on loopback). */
+  webhookAllowPrivate?: boolean;
 }
 
 export interface ChatHarness {
@@ -284,6 +289,10 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       ...(instanceOptions.conversationCacheTtlMs !== undefined
         ? { conversationCacheTtlMs: instanceOptions.conversationCacheTtlMs }
         : {}),
+      ...(instanceOptions.attachmentSettings
+        ? { attachmentSettings: instanceOptions.attachmentSettings }
+        : {}),
+      webhookAllowPrivate: instanceOptions.webhookAllowPrivate ?? true,
     });
     if (!ownMongo) await services.ensureIndexes();
     const relay = createOutboxRelay({

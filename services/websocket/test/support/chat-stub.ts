@@ -136,7 +136,7 @@ export async function startChatStub(issuer: TestIssuer, events: EventInjector): 
     } else {
       conv = conversationFor(body.conversationId ?? '', me.userId);
     }
-    const message = append(conv, sender, body.text, {
+    const message = append(conv, sender, body.text ?? '', {
       ...(body.clientMsgId === undefined ? {} : { clientMsgId: body.clientMsgId }),
       ...(body.parentId === undefined ? {} : { parentId: body.parentId }),
     });
