@@ -6,7 +6,9 @@
 // message — sent meanwhile over REST by the third member, and typed in a page while
 // its socket was down — appears exactly once. Then the §10 features: a mention typed
 // with the @ autocomplete, counted and highlighted on the other side; a mute shown in
-// the list; a role change seen live; a member removed by the owner sees the room go.
+// the list; an image attached on one side shown inline on the other; a role change
+// seen live; a member removed by the owner sees the room go.
+import { crc32, deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import {
   createUsers,
@@ -22,6 +24,35 @@ import {
 
 if (!hasChromium) process.stderr.write(SKIP_REASON);
 const describeWithBrowser = hasChromium ? describe : describe.skip;
+
+/** A real PNG (the server reads its header): `width` × `height`, a diagonal gradient. */
+function png(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const at = y * (width * 3 + 1) + 1 + x * 3;
+      rows.set([(x * 255) / width, (y * 255) / height, 180], at);
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
 
 /** Texts of the main list's messages, in order (pending ones included). */
 function messageTexts(page: Page): Promise<string[]> {
@@ -204,7 +235,7 @@ describeWithBrowser('web client in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close()]);
   }, 180_000);
 
-  test('When the owner mentions a member, promotes and then removes them, then the mention is counted and highlighted and the room disappears for them', async () => {
+  test('When the owner mentions a member, sends an image, promotes and then removes them, then the mention is counted and highlighted, the image shown, and the room disappears for them', async () => {
     const { stack, app, browser } = e2e;
     const [owner, member] = await createUsers(stack, ['olga', 'max']);
     const room = uniqueName('moderated');
@@ -244,6 +275,23 @@ describeWithBrowser('web client in Chromium', () => {
     await mentioned.and(max.locator('.mentions-me')).waitFor();
     expect(await mentioned.locator('.mention.to-me').innerText()).toBe(`@${member!.username}`);
     await maxRow.getByLabel('1 mention', { exact: true }).waitFor({ state: 'detached' });
+
+    // an image olga attaches (uploaded at once, sent with the text) shows inline for max
+    await olga.locator('.conversation .composer input[type=file]').setInputFiles({
+      name: 'gradient.png',
+      mimeType: 'image/png',
+      buffer: png(240, 160),
+    });
+    await olga.locator('.composer .upload.done', { hasText: 'gradient.png' }).waitFor();
+    await send(olga, 'The new logo');
+    const image = messageWith(max, 'The new logo').getByRole('img', { name: 'gradient.png' });
+    await image.waitFor();
+    await waitFor(
+      () => image.evaluate((img) => (img as { naturalWidth?: number }).naturalWidth === 240),
+      {
+        description: 'the image’s bytes shown on max’s page',
+      },
+    );
 
     // max mutes the room for an hour: the list says until when
     await max.getByRole('button', { name: 'Conversation options' }).click();

@@ -1,27 +1,18 @@
 // Files sent with a message (docs/design.md §11): images are shown inline, everything
 // else is offered as a download.
-import type { Message } from '@parley/contracts';
+import type { Attachment, Message } from '@parley/contracts';
 
-/** A stored file (§11). */
-export interface AttachmentInfo {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  width?: number;
-  height?: number;
-}
-
-type WithAttachments = { attachments?: readonly AttachmentInfo[] };
+/** A stored file as messages carry it (§11). */
+export type AttachmentInfo = Attachment;
 
 /** Files sent with a message (§11). */
 export function attachmentsOf(message: Message): readonly AttachmentInfo[] {
-  return (message as Message & WithAttachments).attachments ?? [];
+  return message.attachments ?? [];
 }
 
-/** Shown inline: raster images the server serves inline (§11); everything else downloads. */
-export function isInlineImage(attachment: AttachmentInfo): boolean {
-  return /^image\/(png|jpeg|gif|webp|avif)$/.test(attachment.contentType);
+/** Shown inline: the four raster types the server checks and serves inline (§11.3); the rest downloads. */
+export function isInlineImage(attachment: Pick<AttachmentInfo, 'contentType'>): boolean {
+  return /^image\/(png|jpeg|gif|webp)$/.test(attachment.contentType);
 }
 
 /** "812 B", "14 kB", "2.4 MB" (decimal units, as file managers show them). */

@@ -5,6 +5,7 @@
 // (`mentionCount`, docs/design.md §10.1) follow the same way. A muted conversation
 // (§10.3) still counts; the app only keeps it out of the tab title's total.
 import type { ConversationSummary, Message, User, UserRef } from '@parley/contracts';
+import { attachmentsOf } from './attachments';
 import { mentionsUser } from './mentions';
 import { clockTime, sameDay, type TimeFormatOptions } from './time-format';
 
@@ -173,7 +174,13 @@ export function previewOf(
 ): string {
   const last = conversation.lastMessage;
   if (last === undefined) return conversation.kind === 'room' ? 'No messages yet' : '';
-  const body = last.deletedAt !== undefined ? 'Message deleted' : last.text.replace(/\s+/g, ' ');
+  const files = attachmentsOf(last).map((a) => a.name);
+  const body =
+    last.deletedAt !== undefined
+      ? 'Message deleted'
+      : last.text === '' && files.length > 0
+        ? `📎 ${files.join(', ')}`
+        : last.text.replace(/\s+/g, ' ');
   if (last.sender.id === meId) return `You: ${body}`;
   return conversation.kind === 'room' ? `${nameOf(last.sender, directory)}: ${body}` : body;
 }

@@ -12,6 +12,7 @@ import {
   type RealtimeOptions,
 } from '@parley/client';
 import type {
+  Attachment,
   Conversation,
   ConversationMember,
   ConversationSummary,
@@ -56,6 +57,7 @@ import {
   type TypingState,
 } from '../model/typing-state';
 import { errorText } from './error-text';
+import type { UploadTransport } from './upload-transport';
 
 export type ConnectionState =
   | { status: 'connecting' }
@@ -69,6 +71,17 @@ export interface DirectDraft {
   partner: User;
 }
 
+/** A file chosen in a composer: uploading, uploaded (ready to send), or failed. */
+export interface UploadItem {
+  localId: string;
+  name: string;
+  size: number;
+  sent: number;
+  state: 'uploading' | 'done' | 'failed';
+  error?: string;
+  attachment?: Attachment;
+}
+
 export type SidePanel = { kind: 'none' } | { kind: 'thread'; rootId: string } | { kind: 'members' };
 
 export interface ChatStoreDeps {
@@ -77,6 +90,8 @@ export interface ChatStoreDeps {
   onSessionEnded: (reason: string) => void;
   realtime?: RealtimeOptions;
   now?: () => number;
+  /** Reports upload progress (see upload-transport.ts); without it uploads show no bytes. */
+  uploads?: Pick<UploadTransport, 'watch'>;
 }
 
 const PAGE_SIZE = 50;
@@ -114,6 +129,8 @@ export function createChatStore(deps: ChatStoreDeps) {
   /** A passing error to show (a toast); cleared by the UI. */
   const notice = signal<{ text: string; id: number } | null>(null);
   const pageVisible = signal(true);
+  /** Files chosen in each composer (keyed by conversation id, or thread root id). */
+  const uploads = signal<Readonly<Record<string, readonly UploadItem[]>>>({});
 
   const conversations = computed(() => sortConversations(Object.values(conversationsById.value)));
   const unreadTotal = computed(() => totalBadge(conversations.value, clock.value));
@@ -306,7 +323,8 @@ export function createChatStore(deps: ChatStoreDeps) {
       const who = nameOf(message.sender, users.value);
       const summary = conversationsById.value[id];
       const quiet = summary !== undefined && isMuted(summary, now());
-      if (activeId.value === id) announce(`${who}: ${message.text}`);
+      const said = message.text === '' ? 'sent a file' : message.text;
+      if (activeId.value === id) announce(`${who}: ${said}`);
       else if (mentionsUser(message, me!.id)) announce(`${who} mentioned you`);
       else if (!quiet) announce(`New message from ${who}`);
     }
@@ -692,6 +710,105 @@ export function createChatStore(deps: ChatStoreDeps) {
     }
   }
 
+  // ---- attachments (§11): upload when chosen, send the ids with the message ----
+
+  function updateUploads(key: string, change: (list: readonly UploadItem[]) => UploadItem[]): void {
+    uploads.value = { ...uploads.value, [key]: change(uploads.value[key] ?? []) };
+  }
+
+  function patchUpload(key: string, localId: string, patch: Partial<UploadItem>): void {
+    updateUploads(key, (list) => list.map((u) => (u.localId === localId ? { ...u, ...patch } : u)));
+  }
+
+  /** Starts uploading each file at once; the composer shows their progress. */
+  function attachFiles(key: string, files: readonly File[]): void {
+    for (const file of files) {
+      const localId = globalThis.crypto.randomUUID();
+      updateUploads(key, (list) => [
+        ...list,
+        { localId, name: file.name, size: file.size, sent: 0, state: 'uploading' },
+      ]);
+      deps.uploads?.watch(file, ({ sent }) => patchUpload(key, localId, { sent }));
+      client
+        .uploadAttachment(file, {
+          name: file.name || 'file',
+          contentType: file.type || 'application/octet-stream',
+        })
+        .then(
+          (attachment) => patchUpload(key, localId, { state: 'done', sent: file.size, attachment }),
+          (error: unknown) =>
+            patchUpload(key, localId, { state: 'failed', error: errorText(error) }),
+        );
+    }
+  }
+
+  function dropUpload(key: string, localId: string): void {
+    updateUploads(key, (list) => list.filter((u) => u.localId !== localId));
+  }
+
+  /**
+   * Sends the uploaded files of a composer with its text, over REST (`attachmentIds`
+   * are a `POST /chat/send` field); the files stay listed when the send fails.
+   */
+  async function sendFiles(
+    id: string,
+    key: string,
+    text: string,
+    parentId?: string,
+  ): Promise<boolean> {
+    const ready = (uploads.value[key] ?? []).filter((u) => u.attachment !== undefined);
+    if (ready.length === 0) return false;
+    const draft = drafts.value[id];
+    const target =
+      conversationsById.value[id] === undefined && draft !== undefined
+        ? { to: draft.partner.username }
+        : { conversationId: id };
+    const body = text.trim();
+    try {
+      const message = await client.send({
+        ...target,
+        ...(body === '' ? {} : { text: body }),
+        attachmentIds: ready.map((u) => u.attachment!.id),
+        clientMsgId: globalThis.crypto.randomUUID(),
+        ...(parentId === undefined ? {} : { parentId }),
+      });
+      updateUploads(key, (list) => list.filter((u) => !ready.includes(u)));
+      stopTyping(id);
+      onMessage(message, false);
+      return true;
+    } catch (error) {
+      showNotice(error, 'Could not send the files');
+      return false;
+    }
+  }
+
+  /** An attachment's bytes as a blob: URL (fetched once with the token, kept while logged in). */
+  const blobUrls = new Map<string, Promise<string>>();
+  function attachmentUrl(attachmentId: string): Promise<string> {
+    let url = blobUrls.get(attachmentId);
+    if (url === undefined) {
+      url = client
+        .downloadAttachment(attachmentId)
+        .then((response) => response.blob())
+        .then((blob) => URL.createObjectURL(blob));
+      url.catch(() => blobUrls.delete(attachmentId)); // tried again next time
+      blobUrls.set(attachmentId, url);
+    }
+    return url;
+  }
+
+  /** Saves a file: fetched with the token, then handed to the browser as a download. */
+  async function download(attachment: { id: string; name: string }): Promise<void> {
+    try {
+      const link = document.createElement('a');
+      link.href = await attachmentUrl(attachment.id);
+      link.download = attachment.name;
+      link.click();
+    } catch (error) {
+      showNotice(error, `Could not download ${attachment.name}`);
+    }
+  }
+
   // ---- room moderation (§10.4): the answer is the room as it now is ----
 
   /** A role change, removal or ban of a member; the room's new state is applied at once. */
@@ -796,6 +913,12 @@ export function createChatStore(deps: ChatStoreDeps) {
     timers.clear();
     rt?.close();
     rt = null;
+    for (const url of blobUrls.values())
+      url.then(
+        (u) => URL.revokeObjectURL(u),
+        () => undefined,
+      );
+    blobUrls.clear();
   }
 
   return {
@@ -823,6 +946,7 @@ export function createChatStore(deps: ChatStoreDeps) {
     notice,
     pageVisible,
     loadingOlder,
+    uploads,
     // actions
     start,
     stop,
@@ -848,6 +972,11 @@ export function createChatStore(deps: ChatStoreDeps) {
     invite,
     moderate,
     updateRoom,
+    attachFiles,
+    dropUpload,
+    sendFiles,
+    attachmentUrl,
+    download,
     mute,
     unmute,
     block,

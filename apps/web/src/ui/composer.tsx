@@ -2,9 +2,12 @@
 // (throttled) typing indicators. Sends go out even while reconnecting: the realtime
 // client holds them and the server stores each ref once. Typing `@` and the start of
 // a name offers the conversation's members (arrows choose, Enter or Tab takes one,
-// Escape closes); whether the name counts as a mention is the server's call.
+// Escape closes); whether the name counts as a mention is the server's call. The
+// attach button uploads files as soon as they are chosen (progress shown); they go
+// with the next send.
 import type { UserRef } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { fileSize, uploadPercent } from '../model/attachments';
 import { nameOf } from '../model/conversation-list';
 import {
   insertMention,
@@ -12,7 +15,6 @@ import {
   mentionQuery,
   type MentionQuery,
 } from '../model/mentions';
-import { capabilitiesOf } from '../state/capabilities';
 import type { ChatStore } from '../state/chat-store';
 import { Avatar } from './avatar';
 import { Icon } from './modal';
@@ -28,9 +30,13 @@ export function Composer(props: {
   const [text, setText] = useState('');
   const [typed, setTyped] = useState<MentionQuery | null>(null);
   const [choice, setChoice] = useState(0);
+  const [busy, setBusy] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
-  const canAttach = capabilitiesOf(store.client).attachments;
+  const fileInput = useRef<HTMLInputElement>(null);
   const key = parentId ?? conversationId;
+  const files = store.uploads.value[key] ?? [];
+  const uploading = files.some((f) => f.state === 'uploading');
+  const ready = files.some((f) => f.state === 'done');
 
   useEffect(() => {
     setText('');
@@ -63,9 +69,18 @@ export function Composer(props: {
     }
   }
 
-  function submit() {
-    if (text.trim() === '') return;
-    store.send(conversationId, text, parentId);
+  async function submit() {
+    if (busy || uploading) return;
+    if (ready) {
+      setBusy(true);
+      const sent = await store.sendFiles(conversationId, key, text, parentId);
+      setBusy(false);
+      if (!sent) return;
+    } else if (text.trim() === '') {
+      return;
+    } else {
+      store.send(conversationId, text, parentId);
+    }
     setText('');
     setTyped(null);
     ref.current?.focus();
@@ -78,9 +93,40 @@ export function Composer(props: {
       class="composer"
       onSubmit={(e) => {
         e.preventDefault();
-        submit();
+        void submit();
       }}
     >
+      {files.length > 0 && (
+        <ul class="upload-list" aria-label="Files to send">
+          {files.map((f) => (
+            <li key={f.localId} class={`upload ${f.state}`}>
+              <Icon name="attach" size={16} />
+              <span class="upload-name">{f.name}</span>
+              {f.state === 'uploading' ? (
+                <progress
+                  max={100}
+                  value={uploadPercent(f.sent, f.size)}
+                  aria-label={`Uploading ${f.name}`}
+                />
+              ) : f.state === 'failed' ? (
+                <span class="upload-error" role="alert">
+                  {f.error}
+                </span>
+              ) : (
+                <span class="dim">{fileSize(f.size)}</span>
+              )}
+              <button
+                type="button"
+                class="icon-button"
+                aria-label={`Remove ${f.name}`}
+                onClick={() => store.dropUpload(key, f.localId)}
+              >
+                <Icon name="close" size={16} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {open && (
         <ul class="mention-popup" id={listId} role="listbox" aria-label="Mention someone">
           {candidates.map((user, i) => (
@@ -103,11 +149,27 @@ export function Composer(props: {
           ))}
         </ul>
       )}
-      {canAttach && (
-        <button type="button" class="icon-button" aria-label="Attach a file" title="Attach a file">
-          <Icon name="attach" />
-        </button>
-      )}
+      <input
+        ref={fileInput}
+        type="file"
+        multiple
+        hidden
+        aria-label="Files to attach"
+        onChange={(e) => {
+          const chosen = [...(e.currentTarget.files ?? [])];
+          e.currentTarget.value = '';
+          if (chosen.length > 0) store.attachFiles(key, chosen);
+        }}
+      />
+      <button
+        type="button"
+        class="icon-button"
+        aria-label="Attach files"
+        title="Attach files"
+        onClick={() => fileInput.current?.click()}
+      >
+        <Icon name="attach" />
+      </button>
       <label class="visually-hidden" for={`composer-${key}`}>
         {label}
       </label>
@@ -153,7 +215,7 @@ export function Composer(props: {
           }
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
-            submit();
+            void submit();
           }
         }}
         onBlur={() => {
@@ -161,7 +223,12 @@ export function Composer(props: {
           store.stopTyping(conversationId);
         }}
       />
-      <button type="submit" class="send-button" aria-label="Send" disabled={text.trim() === ''}>
+      <button
+        type="submit"
+        class="send-button"
+        aria-label="Send"
+        disabled={busy || uploading || (text.trim() === '' && !ready)}
+      >
         <Icon name="send" />
       </button>
     </form>

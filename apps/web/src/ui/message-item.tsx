@@ -4,7 +4,13 @@
 import type { Message } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { nameOf } from '../model/conversation-list';
-import { attachmentsOf, isInlineImage, type AttachmentInfo } from '../model/attachments';
+import {
+  attachmentsOf,
+  fileSize,
+  inlineBox,
+  isInlineImage,
+  type AttachmentInfo,
+} from '../model/attachments';
 import { mentionsOf, mentionsUser } from '../model/mentions';
 import { canDelete } from '../model/room-roles';
 import type { PendingSend } from '../model/message-timeline';
@@ -37,21 +43,61 @@ export function MessageText({ message, store }: { message: Message; store: ChatS
   );
 }
 
-/** Files of a message (§11): images inline, the rest as downloads. Empty until the server sends them. */
-function Attachments({ items }: { items: readonly AttachmentInfo[] }) {
+/** Files of a message (§11): images inline, the rest as downloads. */
+function Attachments({ items, store }: { items: readonly AttachmentInfo[]; store: ChatStore }) {
   if (items.length === 0) return null;
   return (
     <ul class="attachments">
-      {items.map((a) => (
-        <li
-          key={a.id}
-          class={isInlineImage(a) ? 'attachment image' : 'attachment file'}
-          data-attachment-id={a.id}
-        >
-          <Icon name={isInlineImage(a) ? 'attach' : 'download'} size={16} /> {a.name}
-        </li>
-      ))}
+      {items.map((a) =>
+        isInlineImage(a) ? (
+          <li key={a.id} class="attachment image" data-attachment-id={a.id}>
+            <InlineImage attachment={a} store={store} />
+          </li>
+        ) : (
+          <li key={a.id} class="attachment file" data-attachment-id={a.id}>
+            <button
+              type="button"
+              class="file-button"
+              aria-label={`Download ${a.name} (${fileSize(a.size)})`}
+              onClick={() => void store.download(a)}
+            >
+              <Icon name="download" size={18} />
+              <span class="file-name">{a.name}</span>
+              <span class="dim">{fileSize(a.size)}</span>
+            </button>
+          </li>
+        ),
+      )}
     </ul>
+  );
+}
+
+/** The image's bytes are fetched with the token (no cookie to send), shown from a blob: URL. */
+function InlineImage({ attachment, store }: { attachment: AttachmentInfo; store: ChatStore }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let live = true;
+    store.attachmentUrl(attachment.id).then(
+      (u) => live && setUrl(u),
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attachment.id]);
+  const box = inlineBox(attachment);
+  const style =
+    box === undefined
+      ? undefined
+      : { width: `${box.width}px`, aspectRatio: `${box.width} / ${box.height}` };
+  if (failed) return <span class="image-missing">{attachment.name} could not be loaded</span>;
+  return url === null ? (
+    <span class="image-loading" style={style} aria-label={`Loading ${attachment.name}`} />
+  ) : (
+    <a href={url} target="_blank" rel="noopener" title={attachment.name}>
+      <img src={url} alt={attachment.name} style={style} />
+    </a>
   );
 }
 
@@ -147,7 +193,7 @@ export function MessageItem(props: {
         />
       ) : deleted ? (
         <p class="message-text deleted">This message was deleted.</p>
-      ) : (
+      ) : message.text === '' && message.editedAt === undefined ? null : (
         <p class="message-text">
           <MessageText message={message} store={store} />
           {message.editedAt !== undefined && (
@@ -158,7 +204,7 @@ export function MessageItem(props: {
           )}
         </p>
       )}
-      {!deleted && <Attachments items={attachmentsOf(message)} />}
+      {!deleted && <Attachments items={attachmentsOf(message)} store={store} />}
       {!deleted && <Reactions message={message} store={store} />}
       {props.replyCount !== undefined && props.replyCount > 0 && (
         <button type="button" class="thread-link" onClick={() => void store.openThread(message.id)}>
