@@ -8,13 +8,13 @@
 // with the @ autocomplete, counted and highlighted on the other side; a mute shown in
 // the list; an image attached on one side shown inline on the other; a role change
 // seen live; a member removed by the owner sees the room go.
-import { crc32, deflateSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import {
   createUsers,
   hasChromium,
   logInUi,
   openApp,
+  png,
   registerInUi,
   SKIP_REASON,
   uniqueName,
@@ -24,35 +24,6 @@ import {
 
 if (!hasChromium) process.stderr.write(SKIP_REASON);
 const describeWithBrowser = hasChromium ? describe : describe.skip;
-
-/** A real PNG (the server reads its header): `width` × `height`, a diagonal gradient. */
-function png(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), body.length + 4);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const at = y * (width * 3 + 1) + 1 + x * 3;
-      rows.set([(x * 255) / width, (y * 255) / height, 180], at);
-    }
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(rows)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 /** Texts of the main list's messages, in order (pending ones included). */
 function messageTexts(page: Page): Promise<string[]> {

@@ -9,6 +9,7 @@ import {
   hasChromium,
   logInUi,
   openApp,
+  png,
   registerUser,
   SKIP_REASON,
   useWebStack,
@@ -94,6 +95,19 @@ describeWithBrowser('screenshots', () => {
     await say(linus, r, 'Good question, let us take it to a thread', m1.id);
     await say(grace, r, 'I measured it last week: spills drop 18 % on the benchmark set.', m1.id);
     await say(margaret, r, 'Then I am happy. Approving.', m1.id);
+    const graph = await linus.uploadAttachment(png(480, 200), {
+      name: 'spills-before-after.png',
+      contentType: 'image/png',
+    });
+    const notes = await linus.uploadAttachment(
+      new TextEncoder().encode('register allocator notes\n'.repeat(400)),
+      { name: 'allocator-notes.txt', contentType: 'text/plain' },
+    );
+    await linus.send({
+      ...r,
+      text: 'The numbers, and my notes',
+      attachmentIds: [graph.id, notes.id],
+    });
     const l2 = await say(linus, r, 'Thanks all! Merging after lunch 🚀');
     await grace.react(l2.id, '👍');
     await margaret.react(l2.id, '👍');
@@ -124,6 +138,13 @@ describeWithBrowser('screenshots', () => {
     await row(page, 'compilers').getByLabel('1 mention', { exact: true }).waitFor();
     await row(page, 'compilers').click();
     await page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
+    await waitFor(
+      () =>
+        page
+          .getByRole('img', { name: 'spills-before-after.png' })
+          .evaluate((img) => (img as { complete?: boolean }).complete === true),
+      { description: 'the image shown' },
+    );
     await page.getByRole('button', { name: 'Members' }).click();
     await waitFor(async () => (await page.locator('li.member').count()) === 4, {
       description: 'members',
