@@ -169,6 +169,7 @@ export function MessageItem(props: {
       {showHeader && (
         <div class="message-header">
           <strong class="sender">{name}</strong>
+          {highlighted && <span class="visually-hidden">mentioned you</span>}
           <time dateTime={message.createdAt} title={fullTimestamp(message.createdAt)}>
             {clockTime(message.createdAt)}
           </time>
