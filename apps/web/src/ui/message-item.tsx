@@ -169,7 +169,6 @@ export function MessageItem(props: {
       {showHeader && (
         <div class="message-header">
           <strong class="sender">{name}</strong>
-          {highlighted && <span class="visually-hidden">mentioned you</span>}
           <time dateTime={message.createdAt} title={fullTimestamp(message.createdAt)}>
             {clockTime(message.createdAt)}
           </time>
@@ -184,6 +183,7 @@ export function MessageItem(props: {
           {clockTime(message.createdAt)}
         </time>
       )}
+      {highlighted && <span class="visually-hidden">{name} mentioned you:</span>}
       {editing ? (
         <EditForm
           initial={message.text}
