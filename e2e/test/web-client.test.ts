@@ -7,7 +7,8 @@
 // its socket was down — appears exactly once. Then the §10 features: a mention typed
 // with the @ autocomplete, counted and highlighted on the other side; a mute shown in
 // the list; an image attached on one side shown inline on the other; a role change
-// seen live; a member removed by the owner sees the room go.
+// seen live; a member removed by the owner sees the room go, and again when banned;
+// the ban listed for the owner and lifted.
 import type { Page } from 'playwright-core';
 import {
   createUsers,
@@ -206,7 +207,7 @@ describeWithBrowser('web client in Chromium', () => {
     await Promise.all([a.context.close(), b.context.close()]);
   }, 180_000);
 
-  test('When the owner mentions a member, sends an image, promotes and then removes them, then the mention is counted and highlighted, the image shown, and the room disappears for them', async () => {
+  test('When the owner mentions a member, sends an image, promotes and then removes them, then the mention is counted and highlighted, the image shown, and the room disappears for them (a ban too, until lifted)', async () => {
     const { stack, app, browser } = e2e;
     const [owner, member] = await createUsers(stack, ['olga', 'max']);
     const room = uniqueName('moderated');
@@ -290,6 +291,20 @@ describeWithBrowser('web client in Chromium', () => {
     await maxRow.waitFor({ state: 'detached' });
     await max.getByRole('heading', { level: 1, name: room }).waitFor({ state: 'detached' });
     await max.getByRole('alert').getByText(`You are no longer a member of ${room}.`).waitFor();
+
+    // he comes back; olga bans him (he sees the room go again), then lifts the ban
+    await member!.client.joinRoom(roomId);
+    await maxRow.waitFor();
+    await olga.getByRole('button', { name: `Actions for @${member!.username}` }).click();
+    await olga.getByRole('menuitem', { name: 'Ban from room' }).click();
+    await maxRow.waitFor({ state: 'detached' });
+    const banEntry = olga.locator(`.ban-list li[data-banned-user-id="${member!.user.id}"]`);
+    await banEntry.waitFor();
+    await expect(member!.client.joinRoom(roomId)).rejects.toMatchObject({ code: 'banned' });
+    await banEntry.getByRole('button', { name: `Lift the ban on @${member!.username}` }).click();
+    await banEntry.waitFor({ state: 'detached' });
+    await member!.client.joinRoom(roomId);
+    await maxRow.waitFor();
 
     await Promise.all([o.context.close(), m.context.close()]);
   }, 120_000);

@@ -17,6 +17,7 @@ import type {
   ConversationMember,
   ConversationSummary,
   Message,
+  RoomBan,
   PresenceStatus,
   User,
   UserRef,
@@ -123,6 +124,8 @@ export function createChatStore(deps: ChatStoreDeps) {
   const rooms = signal<readonly Conversation[] | null>(null);
   /** Ids of the users I block (§10.2), loaded at start and kept by block/unblock here. */
   const blocked = signal<ReadonlySet<string>>(new Set());
+  /** The bans of rooms I moderate, loaded when their member list is shown. */
+  const bans = signal<Readonly<Record<string, readonly RoomBan[]>>>({});
   const clock = signal(now());
   /** The newest text for screen readers (an aria-live region shows it). */
   const announcement = signal<{ text: string; id: number }>({ text: '', id: 0 });
@@ -826,8 +829,31 @@ export function createChatStore(deps: ChatStoreDeps) {
             ? await client.removeRoomMember(roomId, member.username)
             : await client.ban(roomId, member.username);
       upsertConversation(room);
+      if (action === 'ban') void loadBans(roomId);
     } catch (error) {
       showNotice(error, `Could not ${action.replace('-', ' ')} @${member.username}`);
+    }
+  }
+
+  /** A room's bans, newest first (owners and admins only: others are refused, and see none). */
+  async function loadBans(roomId: string): Promise<void> {
+    try {
+      const list = await client.roomBans(roomId);
+      bans.value = { ...bans.value, [roomId]: list };
+    } catch {
+      // not a moderator (any more): the list stays as it was
+    }
+  }
+
+  async function unban(roomId: string, user: UserRef): Promise<void> {
+    try {
+      await client.unban(roomId, user.username);
+      bans.value = {
+        ...bans.value,
+        [roomId]: (bans.value[roomId] ?? []).filter((b) => b.user.id !== user.id),
+      };
+    } catch (error) {
+      showNotice(error, `Could not lift the ban on @${user.username}`);
     }
   }
 
@@ -941,6 +967,7 @@ export function createChatStore(deps: ChatStoreDeps) {
     reads,
     rooms,
     blocked,
+    bans,
     clock,
     announcement,
     notice,
@@ -971,6 +998,8 @@ export function createChatStore(deps: ChatStoreDeps) {
     leaveRoom,
     invite,
     moderate,
+    loadBans,
+    unban,
     updateRoom,
     attachFiles,
     dropUpload,

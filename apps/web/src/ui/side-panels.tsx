@@ -1,6 +1,7 @@
 // The right column: a thread (its root, replies and a reply box) or the member list
 // of the open conversation: presence and roles, each member's actions (role changes,
-// removal and ban for owners and admins, block for anyone), room settings, invite, leave.
+// removal and ban for owners and admins, block for anyone), the bans with a way to lift
+// them, room settings, invite, leave.
 import type { ConversationMember } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { nameOf } from '../model/conversation-list';
@@ -161,6 +162,10 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
   const [invitee, setInvitee] = useState('');
   const [inviteError, setInviteError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
+  const moderates = isModerator(roleIn(summary, store.me.id));
+  useEffect(() => {
+    if (moderates) void store.loadBans(conversationId);
+  }, [conversationId, moderates]);
   if (summary === undefined) return null;
   const isRoom = summary.kind === 'room';
   const roomName = summary.name ?? 'this room';
@@ -174,6 +179,8 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
       nameOf(a, store.users.value).localeCompare(nameOf(b, store.users.value)),
   );
   const myRole = roleIn(summary, store.me.id);
+  const moderator = isRoom && isModerator(myRole);
+  const banned = moderator ? (store.bans.value[conversationId] ?? []) : [];
 
   return (
     <aside
@@ -231,6 +238,34 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
             );
           })}
         </ul>
+        {banned.length > 0 && (
+          <section class="ban-list" aria-labelledby="bans-title">
+            <h3 id="bans-title" class="section-title">
+              Banned
+            </h3>
+            <ul class="member-list">
+              {banned.map((b) => (
+                <li key={b.user.id} class="member" data-banned-user-id={b.user.id}>
+                  <span class="member-name">
+                    @{b.user.username}
+                    <span class="dim member-username">
+                      by @{b.bannedBy.username}
+                      {b.reason === undefined ? '' : `: ${b.reason}`}
+                    </span>
+                  </span>
+                  <button
+                    type="button"
+                    class="button small"
+                    aria-label={`Lift the ban on @${b.user.username}`}
+                    onClick={() => void store.unban(conversationId, b.user)}
+                  >
+                    Lift ban
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
         {isRoom && (
           <form
             class="invite-form"
