@@ -4,13 +4,18 @@
 // member (a Node client), a thread reply, and the websocket service restarted in the
 // middle of the room's conversation: both pages show "reconnecting", then every
 // message — sent meanwhile over REST by the third member, and typed in a page while
-// its socket was down — appears exactly once.
+// its socket was down — appears exactly once. Then the §10 features: a mention typed
+// with the @ autocomplete, counted and highlighted on the other side; a mute shown in
+// the list; an image attached on one side shown inline on the other; a role change
+// seen live; a member removed by the owner sees the room go, and again when banned;
+// the ban listed for the owner and lifted.
 import type { Page } from 'playwright-core';
 import {
   createUsers,
   hasChromium,
   logInUi,
   openApp,
+  png,
   registerInUi,
   SKIP_REASON,
   uniqueName,
@@ -201,6 +206,108 @@ describeWithBrowser('web client in Chromium', () => {
     carolRt.close();
     await Promise.all([a.context.close(), b.context.close()]);
   }, 180_000);
+
+  test('When the owner mentions a member, sends an image, promotes and then removes them, then the mention is counted and highlighted, the image shown, and the room disappears for them (a ban too, until lifted)', async () => {
+    const { stack, app, browser } = e2e;
+    const [owner, member] = await createUsers(stack, ['olga', 'max']);
+    const room = uniqueName('moderated');
+    const o = await openApp(browser, app);
+    const m = await openApp(browser, app);
+    const olga = o.page;
+    const max = m.page;
+    await Promise.all([
+      logInUi(olga, owner!.username, owner!.password),
+      logInUi(max, member!.username, member!.password),
+    ]);
+
+    // olga creates the room in the app; max joins it over the client (his page only lists it)
+    await olga.getByRole('button', { name: 'Rooms' }).click();
+    await olga.getByRole('dialog').getByLabel('New room').fill(room);
+    await olga.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    await olga.getByRole('heading', { level: 1, name: room }).waitFor();
+    const roomId = (await owner!.client.listRooms()).find((r) => r.name === room)!.id;
+    await member!.client.joinRoom(roomId);
+    const maxRow = max.locator('.conversation-row', { hasText: room });
+    await maxRow.waitFor();
+
+    // a mention picked from the autocomplete
+    const box = olga.locator('.conversation .composer textarea');
+    await box.pressSequentially(`@${member!.username.slice(0, 4)}`);
+    await olga.getByRole('option', { name: new RegExp(member!.username) }).waitFor();
+    await box.press('Enter');
+    expect(await box.inputValue()).toBe(`@${member!.username} `);
+    await box.pressSequentially('please have a look');
+    await box.press('Enter');
+
+    // counted in max's list, then highlighted when he opens the room
+    await maxRow.getByLabel('1 mention', { exact: true }).waitFor();
+    await maxRow.getByLabel('1 unread').waitFor();
+    await openConversation(max, room);
+    const mentioned = messageWith(max, 'please have a look');
+    await mentioned.and(max.locator('.mentions-me')).waitFor();
+    expect(await mentioned.locator('.mention.to-me').innerText()).toBe(`@${member!.username}`);
+    await maxRow.getByLabel('1 mention', { exact: true }).waitFor({ state: 'detached' });
+
+    // an image olga attaches (uploaded at once, sent with the text) shows inline for max
+    await olga.locator('.conversation .composer input[type=file]').setInputFiles({
+      name: 'gradient.png',
+      mimeType: 'image/png',
+      buffer: png(240, 160),
+    });
+    await olga.locator('.composer .upload.done', { hasText: 'gradient.png' }).waitFor();
+    await send(olga, 'The new logo');
+    const image = messageWith(max, 'The new logo').getByRole('img', { name: 'gradient.png' });
+    await image.waitFor();
+    await waitFor(
+      () => image.evaluate((img) => (img as { naturalWidth?: number }).naturalWidth === 240),
+      {
+        description: 'the image’s bytes shown on max’s page',
+      },
+    );
+
+    // max mutes the room for an hour: the list says until when
+    await max.getByRole('button', { name: 'Conversation options' }).click();
+    await max.getByRole('menuitem', { name: 'For 1 hour' }).click();
+    await maxRow
+      .locator('.muted-tag')
+      .getByText(/^Muted until /)
+      .waitFor();
+
+    // olga makes max an admin: his member list shows it live
+    await max.getByRole('button', { name: 'Members' }).click();
+    const maxInHisList = max.locator(`.members-panel li.member[data-user-id="${member!.user.id}"]`);
+    await maxInHisList.waitFor();
+    await olga.getByRole('button', { name: 'Members' }).click();
+    await olga.getByRole('button', { name: `Actions for @${member!.username}` }).click();
+    await olga.getByRole('menuitem', { name: 'Make admin' }).click();
+    await maxInHisList.locator('.role-badge.admin').waitFor();
+
+    // and removes him (the confirm is accepted): the room goes from max's page
+    await olga.getByRole('button', { name: `Actions for @${member!.username}` }).click();
+    await olga.getByRole('menuitem', { name: 'Remove from room' }).click();
+    await olga
+      .locator(`.members-panel li.member[data-user-id="${member!.user.id}"]`)
+      .waitFor({ state: 'detached' });
+    await maxRow.waitFor({ state: 'detached' });
+    await max.getByRole('heading', { level: 1, name: room }).waitFor({ state: 'detached' });
+    await max.getByRole('alert').getByText(`You are no longer a member of ${room}.`).waitFor();
+
+    // he comes back; olga bans him (he sees the room go again), then lifts the ban
+    await member!.client.joinRoom(roomId);
+    await maxRow.waitFor();
+    await olga.getByRole('button', { name: `Actions for @${member!.username}` }).click();
+    await olga.getByRole('menuitem', { name: 'Ban from room' }).click();
+    await maxRow.waitFor({ state: 'detached' });
+    const banEntry = olga.locator(`.ban-list li[data-banned-user-id="${member!.user.id}"]`);
+    await banEntry.waitFor();
+    await expect(member!.client.joinRoom(roomId)).rejects.toMatchObject({ code: 'banned' });
+    await banEntry.getByRole('button', { name: `Lift the ban on @${member!.username}` }).click();
+    await banEntry.waitFor({ state: 'detached' });
+    await member!.client.joinRoom(roomId);
+    await maxRow.waitFor();
+
+    await Promise.all([o.context.close(), m.context.close()]);
+  }, 120_000);
 
   test('When a conversation has more than two pages of history, then scrolling up loads the older pages in order, each message once', async () => {
     const { stack, app, browser } = e2e;

@@ -9,6 +9,7 @@ import {
   hasChromium,
   logInUi,
   openApp,
+  png,
   registerUser,
   SKIP_REASON,
   useWebStack,
@@ -94,11 +95,26 @@ describeWithBrowser('screenshots', () => {
     await say(linus, r, 'Good question, let us take it to a thread', m1.id);
     await say(grace, r, 'I measured it last week: spills drop 18 % on the benchmark set.', m1.id);
     await say(margaret, r, 'Then I am happy. Approving.', m1.id);
+    const graph = await linus.uploadAttachment(png(480, 200), {
+      name: 'spills-before-after.png',
+      contentType: 'image/png',
+    });
+    const notes = await linus.uploadAttachment(
+      new TextEncoder().encode('register allocator notes\n'.repeat(400)),
+      { name: 'allocator-notes.txt', contentType: 'text/plain' },
+    );
+    await linus.send({
+      ...r,
+      text: 'The numbers, and my notes',
+      attachmentIds: [graph.id, notes.id],
+    });
     const l2 = await say(linus, r, 'Thanks all! Merging after lunch 🚀');
     await grace.react(l2.id, '👍');
     await margaret.react(l2.id, '👍');
-    await say(grace, r, 'Next up: the optimiser. Who wants it?');
-    await ada.createRoom({ name: 'design-reviews' });
+    await ada.setRoomRole(room.id, 'grace', 'admin');
+    await say(grace, r, 'Next up: the optimiser. @ada, would you take it?');
+    const reviews = await ada.createRoom({ name: 'design-reviews' });
+    await ada.mute(reviews.id, new Date(Date.now() + 3 * 3_600_000).toISOString());
     const random = await linus.createRoom({ name: 'random' });
     await say(linus, { conversationId: random.id }, 'Anyone up for a walk later?');
     await say(margaret, { to: 'ada' }, 'Can you look at the Apollo checklist today?');
@@ -111,21 +127,32 @@ describeWithBrowser('screenshots', () => {
     // conversation list and the direct conversation
     await logInUi(page, 'ada', password);
     await row(page, 'Grace Hopper').click();
-    await page.getByText('See you at 10:30 in the lab').waitFor();
+    await page.locator('.message-text', { hasText: 'See you at 10:30 in the lab' }).waitFor();
     const graceTypes = await grace.connect();
     graceTypes.typing(g1.conversationId, true);
     await page.getByText('Grace Hopper is typing…').waitFor();
     await shoot(page, 'direct-message');
     graceTypes.close();
 
-    // the room with its member list
+    // the room (a mention of ada highlighted) with its member list, roles and a member's actions
+    await row(page, 'compilers').getByLabel('1 mention', { exact: true }).waitFor();
     await row(page, 'compilers').click();
     await page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
+    await waitFor(
+      () =>
+        page
+          .getByRole('img', { name: 'spills-before-after.png' })
+          .evaluate((img) => (img as { complete?: boolean }).complete === true),
+      { description: 'the image shown' },
+    );
     await page.getByRole('button', { name: 'Members' }).click();
     await waitFor(async () => (await page.locator('li.member').count()) === 4, {
       description: 'members',
     });
+    await page.getByRole('button', { name: 'Actions for @linus' }).click();
+    await page.getByRole('menuitem', { name: 'Make admin' }).waitFor();
     await shoot(page, 'room-members');
+    await page.keyboard.press('Escape');
 
     // a thread
     await page
@@ -141,7 +168,14 @@ describeWithBrowser('screenshots', () => {
     await logInUi(dark.page, 'grace', 'pw-grace-secret');
     await row(dark.page, 'compilers').click();
     await dark.page.locator('.message-text', { hasText: 'Next up: the optimiser' }).waitFor();
+    await dark.page.locator('.conversation .composer textarea').pressSequentially('Thanks @li');
+    await dark.page.getByRole('option', { name: /linus/ }).waitFor();
     await shoot(dark.page, 'mobile-dark');
+    await dark.page.locator('.conversation .composer textarea').fill('');
+    await dark.page.getByRole('button', { name: 'Members' }).click();
+    await dark.page.getByRole('button', { name: 'Actions for @margaret' }).click();
+    await dark.page.getByRole('menuitem', { name: 'Ban from room' }).waitFor();
+    await shoot(dark.page, 'mobile-members');
     await dark.context.close();
   }, 180_000);
 });

@@ -11,6 +11,8 @@ import {
 } from '../src/model/conversation-list';
 import { ana, ben, cal, message, summary } from './fixtures';
 
+const NOW = '2026-11-21T12:00:00.000Z';
+
 describe('conversation list', () => {
   test('When a message from someone else arrives past my read marker, then the unread count goes up by one', () => {
     const before = summary({ lastSeq: 4, lastReadSeq: 4 });
@@ -86,15 +88,24 @@ describe('conversation list', () => {
     expect(filterConversations(list, ' ', ana.id)).toHaveLength(2);
   });
 
-  test('When the server does not count mentions yet, then badges show unread counts and no mentions', () => {
-    const list = [summary({ unreadCount: 2 }), summary({ id: 'c2', unreadCount: 3 })];
+  test('When conversations have unread messages and mentions, then badges and the total carry both', () => {
+    const list = [
+      summary({ unreadCount: 2 }),
+      summary({ id: 'c2', unreadCount: 4, mentionCount: 2 }),
+    ];
     expect(badgeOf(list[0]!)).toEqual({ unread: 2, mentions: 0 });
-    expect(totalBadge(list)).toEqual({ unread: 5, mentions: 0 });
+    expect(badgeOf(list[1]!)).toEqual({ unread: 4, mentions: 2 });
+    expect(totalBadge(list, Date.parse(NOW))).toEqual({ unread: 6, mentions: 2 });
   });
 
-  test('When the server sends mentionCount, then the badge carries it', () => {
-    const withMentions = { ...summary({ unreadCount: 4 }), mentionCount: 2 };
-    expect(badgeOf(withMentions)).toEqual({ unread: 4, mentions: 2 });
+  test('When a conversation is muted, then its unread messages leave the total but its mentions stay', () => {
+    const list = [
+      summary({ unreadCount: 2 }),
+      summary({ id: 'c2', unreadCount: 4, mentionCount: 1, muted: true }),
+      summary({ id: 'c3', unreadCount: 3, muted: true, mutedUntil: '2026-11-21T11:00:00.000Z' }),
+    ];
+    // c3's mute ended at 11:00: it counts again
+    expect(totalBadge(list, Date.parse(NOW))).toEqual({ unread: 5, mentions: 1 });
   });
 
   test('When a room’s last message is previewed, then the sender is named; mine say "You"', () => {

@@ -8,12 +8,8 @@ import {
   typists,
   TYPING_TTL_MS,
 } from '../src/model/typing-state';
-import {
-  moderationActions,
-  mentionsUser,
-  attachmentsOf,
-  isInlineImage,
-} from '../src/model/extensions';
+import { attachmentsOf, isInlineImage } from '../src/model/attachments';
+import { mentionsUser } from '../src/model/mentions';
 import { textRuns } from '../src/model/rich-text';
 import { ana, ben, cal, message } from './fixtures';
 
@@ -66,34 +62,23 @@ describe('read receipts', () => {
   });
 });
 
-describe('extension points for mentions, roles and attachments', () => {
-  test('When messages carry no mentions or attachments (today’s servers), then none are shown', () => {
+describe('mentions and attachments on messages', () => {
+  test('When messages carry no mentions or attachments, then none are shown', () => {
     expect(mentionsUser(message(1, { text: '@ana hi' }), ana.id)).toBe(false);
     expect(attachmentsOf(message(1))).toEqual([]);
   });
 
   test('When a message carries mentions and attachments, then they are read from it', () => {
     const m = {
-      ...message(1),
-      mentions: [ana],
+      ...message(1, { mentions: [ana] }),
       attachments: [
         { id: 'a1', name: 'cat.png', contentType: 'image/png', size: 10, sha256: 'a'.repeat(64) },
       ],
     };
     expect(mentionsUser(m, ana.id)).toBe(true);
+    expect(mentionsUser(m, ben.id)).toBe(false);
     expect(attachmentsOf(m).map(isInlineImage)).toEqual([true]);
-    expect(isInlineImage({ id: 'a2', name: 'x.svg', contentType: 'image/svg+xml', size: 1 })).toBe(
-      false,
-    );
-  });
-
-  test('When roles are known, then owners manage admins and members, admins only members', () => {
-    expect(moderationActions(undefined, 'member')).toEqual([]);
-    expect(moderationActions('owner', 'member')).toEqual(['make-admin', 'remove', 'ban']);
-    expect(moderationActions('owner', 'admin')).toEqual(['make-member', 'remove', 'ban']);
-    expect(moderationActions('admin', 'member')).toEqual(['remove', 'ban']);
-    expect(moderationActions('admin', 'admin')).toEqual([]);
-    expect(moderationActions('member', 'member')).toEqual([]);
+    expect(isInlineImage({ contentType: 'image/svg+xml' })).toBe(false);
   });
 });
 
@@ -115,6 +100,11 @@ describe('message text', () => {
       { kind: 'text', text: 'hi ' },
       { kind: 'mention', text: '@Ana', username: 'ana', isMe: true },
       { kind: 'text', text: '!' },
+    ]);
+    expect(textRuns('thanks @ana.', new Set(['ana']))).toEqual([
+      { kind: 'text', text: 'thanks ' },
+      { kind: 'mention', text: '@ana', username: 'ana', isMe: false },
+      { kind: 'text', text: '.' },
     ]);
   });
 });

@@ -22,7 +22,11 @@ export function applyMessageChange(message: Message, change: MessageChange): Mes
   if (change.type === 'message_updated') {
     const edit = change.message;
     if (edit.id !== message.id) return message;
-    const next: Message = { ...message, text: edit.text };
+    // An edit reads the mentions again and a delete clears them (§10.1): the frame's
+    // list replaces the held one, and none in the frame means nobody is mentioned now.
+    const { mentions: _held, ...rest } = message;
+    const next: Message = { ...rest, text: edit.text };
+    if (edit.mentions !== undefined) next.mentions = edit.mentions;
     if (edit.editedAt !== undefined) next.editedAt = edit.editedAt;
     if (edit.deletedAt !== undefined) {
       next.deletedAt = edit.deletedAt;

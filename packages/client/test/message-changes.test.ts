@@ -57,6 +57,27 @@ it('When an edit or a delete comes, then text and times change, and a delete cle
   expect(deleted).toMatchObject({ text: '', deletedAt: '2026-01-02T00:00:00.000Z', reactions: {} });
 });
 
+it('When an edit names other people or nobody, then the held mentions are replaced, not kept', () => {
+  const bob = { id: 'u2', username: 'bob' };
+  const carol = { id: 'u3', username: 'carol' };
+  const held: Message = { ...message, text: 'hi @bob', mentions: [bob] };
+  const edit = (text: string, mentions?: (typeof bob)[]) =>
+    applyMessageChange(held, {
+      type: 'message_updated',
+      message: {
+        id: 'm1',
+        conversationId: 'c1',
+        seq: 1,
+        text,
+        editedAt: '2026-01-01T00:00:00.000Z',
+        ...(mentions ? { mentions } : {}),
+      },
+    });
+
+  expect(edit('hi @carol', [carol]).mentions).toEqual([carol]);
+  expect(edit('hi all')).not.toHaveProperty('mentions');
+});
+
 it('When a change is about another message, then nothing changes', () => {
   expect(applyMessageChange(message, { ...reaction('👍', 'u3', true), messageId: 'm2' })).toBe(
     message,

@@ -6,7 +6,9 @@ export type TextRun =
   | { kind: 'link'; text: string; href: string }
   | { kind: 'mention'; text: string; username: string; isMe: boolean };
 
-const TOKEN = /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}])|@([a-z0-9_.-]{3,32})/gi;
+// A mention as the server reads it (§10.1): no letter, digit or `_.@+-` right before the `@`.
+const TOKEN =
+  /(https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}])|(?<![\p{L}\p{N}_.@+-])@([a-z0-9_.-]{1,40})/giu;
 
 export function textRuns(
   text: string,
@@ -16,9 +18,19 @@ export function textRuns(
   const runs: TextRun[] = [];
   let last = 0;
   for (const match of text.matchAll(TOKEN)) {
-    const [whole, url, username] = match;
+    const [, url, username] = match;
+    let whole = match[0];
     const start = match.index;
-    const name = username?.toLowerCase();
+    let name = username?.toLowerCase();
+    // "thanks @bob." mentions bob: as the server does, a name that is no mention as
+    // written is tried again without its trailing dots and dashes.
+    if (name !== undefined && !mentioned.has(name)) {
+      const trimmed = name.replace(/[.-]+$/, '');
+      if (mentioned.has(trimmed)) {
+        whole = whole.slice(0, 1 + trimmed.length);
+        name = trimmed;
+      }
+    }
     if (url === undefined && (name === undefined || !mentioned.has(name))) continue;
     if (start > last) runs.push({ kind: 'text', text: text.slice(last, start) });
     if (url !== undefined) runs.push({ kind: 'link', text: url, href: url });

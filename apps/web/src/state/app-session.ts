@@ -5,6 +5,7 @@ import { signal } from '@preact/signals';
 import { loadSession, saveSession } from '../saved-session';
 import type { ServiceUrls } from '../service-urls';
 import { createChatStore, type ChatStore } from './chat-store';
+import { createUploadTransport } from './upload-transport';
 
 export type AppSession = ReturnType<typeof createAppSession>;
 
@@ -13,8 +14,10 @@ export function createAppSession(
   storage: Storage,
   options: { realtime?: RealtimeOptions } = {},
 ) {
+  const transport = createUploadTransport();
   const client = new ParleyClient({
     ...urls,
+    fetch: transport.fetch,
     session: loadSession(storage),
     onSession: (session) => {
       saveSession(storage, session);
@@ -30,6 +33,7 @@ export function createAppSession(
     const store = createChatStore({
       client,
       onSessionEnded: (reason) => end(reason),
+      uploads: transport,
       ...(options.realtime === undefined ? {} : { realtime: options.realtime }),
     });
     chat.value = store;

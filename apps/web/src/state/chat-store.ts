@@ -12,9 +12,12 @@ import {
   type RealtimeOptions,
 } from '@parley/client';
 import type {
+  Attachment,
   Conversation,
+  ConversationMember,
   ConversationSummary,
   Message,
+  RoomBan,
   PresenceStatus,
   User,
   UserRef,
@@ -25,10 +28,15 @@ import {
   applyMessageUpdate,
   applyOwnRead,
   directPartner,
+  isMuted,
+  muteUntil,
   nameOf,
   sortConversations,
   totalBadge,
+  withMute,
 } from '../model/conversation-list';
+import { mentionsUser } from '../model/mentions';
+import { roleSetBy, type ModerationAction } from '../model/room-roles';
 import {
   emptyTimeline,
   newestSeq,
@@ -50,6 +58,7 @@ import {
   type TypingState,
 } from '../model/typing-state';
 import { errorText } from './error-text';
+import type { UploadTransport } from './upload-transport';
 
 export type ConnectionState =
   | { status: 'connecting' }
@@ -63,6 +72,17 @@ export interface DirectDraft {
   partner: User;
 }
 
+/** A file chosen in a composer: uploading, uploaded (ready to send), or failed. */
+export interface UploadItem {
+  localId: string;
+  name: string;
+  size: number;
+  sent: number;
+  state: 'uploading' | 'done' | 'failed';
+  error?: string;
+  attachment?: Attachment;
+}
+
 export type SidePanel = { kind: 'none' } | { kind: 'thread'; rootId: string } | { kind: 'members' };
 
 export interface ChatStoreDeps {
@@ -71,6 +91,8 @@ export interface ChatStoreDeps {
   onSessionEnded: (reason: string) => void;
   realtime?: RealtimeOptions;
   now?: () => number;
+  /** Reports upload progress (see upload-transport.ts); without it uploads show no bytes. */
+  uploads?: Pick<UploadTransport, 'watch'>;
 }
 
 const PAGE_SIZE = 50;
@@ -100,15 +122,21 @@ export function createChatStore(deps: ChatStoreDeps) {
   const typing = signal<TypingState>({});
   const reads = signal<ReadState>({});
   const rooms = signal<readonly Conversation[] | null>(null);
+  /** Ids of the users I block (§10.2), loaded at start and kept by block/unblock here. */
+  const blocked = signal<ReadonlySet<string>>(new Set());
+  /** The bans of rooms I moderate, loaded when their member list is shown. */
+  const bans = signal<Readonly<Record<string, readonly RoomBan[]>>>({});
   const clock = signal(now());
   /** The newest text for screen readers (an aria-live region shows it). */
   const announcement = signal<{ text: string; id: number }>({ text: '', id: 0 });
   /** A passing error to show (a toast); cleared by the UI. */
   const notice = signal<{ text: string; id: number } | null>(null);
   const pageVisible = signal(true);
+  /** Files chosen in each composer (keyed by conversation id, or thread root id). */
+  const uploads = signal<Readonly<Record<string, readonly UploadItem[]>>>({});
 
   const conversations = computed(() => sortConversations(Object.values(conversationsById.value)));
-  const unreadTotal = computed(() => totalBadge(conversations.value));
+  const unreadTotal = computed(() => totalBadge(conversations.value, clock.value));
   const active = computed(() => {
     const id = activeId.value;
     if (id === null) return null;
@@ -264,6 +292,9 @@ export function createChatStore(deps: ChatStoreDeps) {
     learnMembers([conversation]);
   }
 
+  /** Rooms I am leaving myself: their last `conversation_updated` needs no notice. */
+  const leaving = new Set<string>();
+
   function forgetConversation(id: string): void {
     const { [id]: _gone, ...rest } = conversationsById.value;
     conversationsById.value = rest;
@@ -293,8 +324,12 @@ export function createChatStore(deps: ChatStoreDeps) {
     // Only what arrives as it happens is announced, not a catch-up after a reconnect.
     if (live && message.sender.id !== me!.id && message.parentId === undefined) {
       const who = nameOf(message.sender, users.value);
-      if (activeId.value === id) announce(`${who}: ${message.text}`);
-      else announce(`New message from ${who}`);
+      const summary = conversationsById.value[id];
+      const quiet = summary !== undefined && isMuted(summary, now());
+      const said = message.text === '' ? 'sent a file' : message.text;
+      if (activeId.value === id) announce(`${who}: ${said}`);
+      else if (mentionsUser(message, me!.id)) announce(`${who} mentioned you`);
+      else if (!quiet) announce(`New message from ${who}`);
     }
   }
 
@@ -386,7 +421,15 @@ export function createChatStore(deps: ChatStoreDeps) {
         }
         upsertConversation(conversation);
       } else if (conversationsById.value[conversation.id] !== undefined) {
+        // Removed or banned by a moderator (or left on another device): the room goes.
+        const wasLeaving = leaving.delete(conversation.id);
         forgetConversation(conversation.id);
+        if (!wasLeaving && conversation.kind === 'room') {
+          notice.value = {
+            text: `You are no longer a member of ${conversation.name ?? 'a room'}.`,
+            id: ++noticeId,
+          };
+        }
       }
       if (rooms.value !== null && conversation.kind === 'room') {
         rooms.value = rooms.value.map((r) => (r.id === conversation.id ? conversation : r));
@@ -658,11 +701,218 @@ export function createChatStore(deps: ChatStoreDeps) {
   }
 
   async function leaveRoom(id: string): Promise<void> {
+    leaving.add(id);
     try {
       await client.leaveRoom(id);
       forgetConversation(id);
     } catch (error) {
       showNotice(error, 'Could not leave the room');
+    } finally {
+      // The event may come before or after the answer; a later removal must be told.
+      later(5_000, () => leaving.delete(id));
+    }
+  }
+
+  // ---- attachments (§11): upload when chosen, send the ids with the message ----
+
+  function updateUploads(key: string, change: (list: readonly UploadItem[]) => UploadItem[]): void {
+    uploads.value = { ...uploads.value, [key]: change(uploads.value[key] ?? []) };
+  }
+
+  function patchUpload(key: string, localId: string, patch: Partial<UploadItem>): void {
+    updateUploads(key, (list) => list.map((u) => (u.localId === localId ? { ...u, ...patch } : u)));
+  }
+
+  /** Starts uploading each file at once; the composer shows their progress. */
+  function attachFiles(key: string, files: readonly File[]): void {
+    for (const file of files) {
+      const localId = globalThis.crypto.randomUUID();
+      updateUploads(key, (list) => [
+        ...list,
+        { localId, name: file.name, size: file.size, sent: 0, state: 'uploading' },
+      ]);
+      deps.uploads?.watch(file, ({ sent }) => patchUpload(key, localId, { sent }));
+      client
+        .uploadAttachment(file, {
+          name: file.name || 'file',
+          contentType: file.type || 'application/octet-stream',
+        })
+        .then(
+          (attachment) => patchUpload(key, localId, { state: 'done', sent: file.size, attachment }),
+          (error: unknown) =>
+            patchUpload(key, localId, { state: 'failed', error: errorText(error) }),
+        );
+    }
+  }
+
+  function dropUpload(key: string, localId: string): void {
+    updateUploads(key, (list) => list.filter((u) => u.localId !== localId));
+  }
+
+  /**
+   * Sends the uploaded files of a composer with its text, over REST (`attachmentIds`
+   * are a `POST /chat/send` field); the files stay listed when the send fails.
+   */
+  async function sendFiles(
+    id: string,
+    key: string,
+    text: string,
+    parentId?: string,
+  ): Promise<boolean> {
+    const ready = (uploads.value[key] ?? []).filter((u) => u.attachment !== undefined);
+    if (ready.length === 0) return false;
+    const draft = drafts.value[id];
+    const target =
+      conversationsById.value[id] === undefined && draft !== undefined
+        ? { to: draft.partner.username }
+        : { conversationId: id };
+    const body = text.trim();
+    try {
+      const message = await client.send({
+        ...target,
+        ...(body === '' ? {} : { text: body }),
+        attachmentIds: ready.map((u) => u.attachment!.id),
+        clientMsgId: globalThis.crypto.randomUUID(),
+        ...(parentId === undefined ? {} : { parentId }),
+      });
+      updateUploads(key, (list) => list.filter((u) => !ready.includes(u)));
+      stopTyping(id);
+      onMessage(message, false);
+      return true;
+    } catch (error) {
+      showNotice(error, 'Could not send the files');
+      return false;
+    }
+  }
+
+  /** An attachment's bytes as a blob: URL (fetched once with the token, kept while logged in). */
+  const blobUrls = new Map<string, Promise<string>>();
+  function attachmentUrl(attachmentId: string): Promise<string> {
+    let url = blobUrls.get(attachmentId);
+    if (url === undefined) {
+      url = client
+        .downloadAttachment(attachmentId)
+        .then((response) => response.blob())
+        .then((blob) => URL.createObjectURL(blob));
+      url.catch(() => blobUrls.delete(attachmentId)); // tried again next time
+      blobUrls.set(attachmentId, url);
+    }
+    return url;
+  }
+
+  /** Saves a file: fetched with the token, then handed to the browser as a download. */
+  async function download(attachment: { id: string; name: string }): Promise<void> {
+    try {
+      const link = document.createElement('a');
+      link.href = await attachmentUrl(attachment.id);
+      link.download = attachment.name;
+      link.click();
+    } catch (error) {
+      showNotice(error, `Could not download ${attachment.name}`);
+    }
+  }
+
+  // ---- room moderation (§10.4): the answer is the room as it now is ----
+
+  /** A role change, removal or ban of a member; the room's new state is applied at once. */
+  async function moderate(
+    roomId: string,
+    member: ConversationMember,
+    action: ModerationAction,
+  ): Promise<void> {
+    const role = roleSetBy(action);
+    try {
+      const room =
+        role !== undefined
+          ? await client.setRoomRole(roomId, member.username, role)
+          : action === 'remove'
+            ? await client.removeRoomMember(roomId, member.username)
+            : await client.ban(roomId, member.username);
+      upsertConversation(room);
+      if (action === 'ban') void loadBans(roomId);
+    } catch (error) {
+      showNotice(error, `Could not ${action.replace('-', ' ')} @${member.username}`);
+    }
+  }
+
+  /** A room's bans, newest first (owners and admins only: others are refused, and see none). */
+  async function loadBans(roomId: string): Promise<void> {
+    try {
+      const list = await client.roomBans(roomId);
+      bans.value = { ...bans.value, [roomId]: list };
+    } catch {
+      // not a moderator (any more): the list stays as it was
+    }
+  }
+
+  async function unban(roomId: string, user: UserRef): Promise<void> {
+    try {
+      await client.unban(roomId, user.username);
+      bans.value = {
+        ...bans.value,
+        [roomId]: (bans.value[roomId] ?? []).filter((b) => b.user.id !== user.id),
+      };
+    } catch (error) {
+      showNotice(error, `Could not lift the ban on @${user.username}`);
+    }
+  }
+
+  /** Name, description and privacy (owners and admins); throws for the form to show. */
+  async function updateRoom(
+    roomId: string,
+    change: { name?: string; description?: string; isPrivate?: boolean },
+  ): Promise<void> {
+    upsertConversation(await client.updateRoom(roomId, change));
+  }
+
+  // ---- muting and blocking (§10.2, §10.3): mine alone, nobody else is told ----
+
+  /** Mutes for `ms` from now, or until unmuted (null). */
+  async function mute(id: string, ms: number | null): Promise<void> {
+    const until = muteUntil(ms, now());
+    try {
+      await client.mute(id, until);
+      updateSummary(id, (c) => withMute(c, until === undefined ? {} : { until }));
+    } catch (error) {
+      showNotice(error, 'Could not mute the conversation');
+    }
+  }
+
+  async function unmute(id: string): Promise<void> {
+    try {
+      await client.unmute(id);
+      updateSummary(id, (c) => withMute(c, null));
+    } catch (error) {
+      showNotice(error, 'Could not unmute the conversation');
+    }
+  }
+
+  async function loadBlocks(): Promise<void> {
+    try {
+      const list = await client.blocks();
+      if (!stopped) blocked.value = new Set(list.map((u) => u.id));
+    } catch {
+      // nothing shows as blocked; blocking and unblocking still work
+    }
+  }
+
+  async function block(user: UserRef): Promise<void> {
+    try {
+      await client.block(user.username);
+      blocked.value = new Set([...blocked.value, user.id]);
+    } catch (error) {
+      showNotice(error, `Could not block @${user.username}`);
+    }
+  }
+
+  async function unblock(user: UserRef): Promise<void> {
+    try {
+      await client.unblock(user.username);
+      const next = new Set(blocked.value);
+      next.delete(user.id);
+      blocked.value = next;
+    } catch (error) {
+      showNotice(error, `Could not unblock @${user.username}`);
     }
   }
 
@@ -679,6 +929,7 @@ export function createChatStore(deps: ChatStoreDeps) {
   function start(): void {
     connect();
     void refreshConversations();
+    void loadBlocks();
   }
 
   function stop(): void {
@@ -688,6 +939,12 @@ export function createChatStore(deps: ChatStoreDeps) {
     timers.clear();
     rt?.close();
     rt = null;
+    for (const url of blobUrls.values())
+      url.then(
+        (u) => URL.revokeObjectURL(u),
+        () => undefined,
+      );
+    blobUrls.clear();
   }
 
   return {
@@ -709,11 +966,14 @@ export function createChatStore(deps: ChatStoreDeps) {
     typing,
     reads,
     rooms,
+    blocked,
+    bans,
     clock,
     announcement,
     notice,
     pageVisible,
     loadingOlder,
+    uploads,
     // actions
     start,
     stop,
@@ -737,6 +997,19 @@ export function createChatStore(deps: ChatStoreDeps) {
     joinRoom,
     leaveRoom,
     invite,
+    moderate,
+    loadBans,
+    unban,
+    updateRoom,
+    attachFiles,
+    dropUpload,
+    sendFiles,
+    attachmentUrl,
+    download,
+    mute,
+    unmute,
+    block,
+    unblock,
     refreshConversations,
   };
 }

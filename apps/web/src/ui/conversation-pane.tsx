@@ -1,11 +1,45 @@
-// The middle column: the open conversation's header, messages, typing line and composer.
-import { conversationTitle, directPartner, nameOf } from '../model/conversation-list';
+// The middle column: the open conversation's header (with its options: mute, block),
+// messages, typing line and composer.
+import type { ConversationSummary, UserRef } from '@parley/contracts';
+import {
+  conversationTitle,
+  directPartner,
+  MUTE_CHOICES,
+  muteLabel,
+  nameOf,
+} from '../model/conversation-list';
 import { typingLabel, typists } from '../model/typing-state';
 import type { ChatStore } from '../state/chat-store';
 import { Avatar } from './avatar';
 import { Composer } from './composer';
 import { MessageList } from './message-list';
+import { blockItem, Menu, type MenuItem } from './menu';
 import { Icon } from './modal';
+
+/** The header's options: mute choices or unmute, and for a direct conversation block/unblock. */
+function conversationOptions(
+  store: ChatStore,
+  summary: ConversationSummary | undefined,
+  partner: UserRef | undefined,
+): (MenuItem | { heading: string })[] {
+  const items: (MenuItem | { heading: string })[] = [];
+  if (summary !== undefined) {
+    const muted = muteLabel(summary, store.clock.value);
+    if (muted !== null) {
+      items.push(
+        { heading: muted },
+        { label: 'Unmute', onSelect: () => void store.unmute(summary.id) },
+      );
+    } else {
+      items.push({ heading: 'Mute notifications' });
+      for (const choice of MUTE_CHOICES) {
+        items.push({ label: choice.label, onSelect: () => void store.mute(summary.id, choice.ms) });
+      }
+    }
+  }
+  if (partner !== undefined && partner.id !== store.me.id) items.push(blockItem(store, partner));
+  return items;
+}
 
 export function ConversationPane({ store }: { store: ChatStore }) {
   const active = store.active.value;
@@ -44,6 +78,12 @@ export function ConversationPane({ store }: { store: ChatStore }) {
     nameOf(u, store.users.value),
   );
   const membersOpen = store.panel.value.kind === 'members';
+  const muted = summary === undefined ? null : muteLabel(summary, store.clock.value);
+  const options = conversationOptions(store, summary, partner);
+  const blockedPartner =
+    partner !== undefined && partner.id !== me.id && store.blocked.value.has(partner.id)
+      ? partner
+      : undefined;
 
   return (
     <section class="conversation" aria-labelledby="conversation-title">
@@ -64,7 +104,15 @@ export function ConversationPane({ store }: { store: ChatStore }) {
         />
         <div class="conversation-heading">
           <h1 id="conversation-title">{kind === 'room' ? title : title}</h1>
-          <p class="dim">{subtitle}</p>
+          <p class="dim">
+            {subtitle}
+            {muted !== null && (
+              <span class="header-muted">
+                {' · '}
+                {muted}
+              </span>
+            )}
+          </p>
         </div>
         {summary !== undefined && (
           <button
@@ -78,6 +126,7 @@ export function ConversationPane({ store }: { store: ChatStore }) {
             <Icon name="members" />
           </button>
         )}
+        {options.length > 0 && <Menu label="Conversation options" items={options} />}
       </header>
       <MessageList key={id} store={store} conversationId={id} />
       <p class="typing-line" aria-live="polite">
@@ -92,6 +141,18 @@ export function ConversationPane({ store }: { store: ChatStore }) {
           </>
         )}
       </p>
+      {blockedPartner !== undefined && (
+        <p class="blocked-bar" role="note">
+          You blocked @{blockedPartner.username}: they cannot message you directly.{' '}
+          <button
+            type="button"
+            class="link-button"
+            onClick={() => void store.unblock(blockedPartner)}
+          >
+            Unblock
+          </button>
+        </p>
+      )}
       <Composer
         store={store}
         conversationId={id}

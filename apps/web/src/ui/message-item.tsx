@@ -6,11 +6,13 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { nameOf } from '../model/conversation-list';
 import {
   attachmentsOf,
+  fileSize,
+  inlineBox,
   isInlineImage,
-  mentionsOf,
-  mentionsUser,
   type AttachmentInfo,
-} from '../model/extensions';
+} from '../model/attachments';
+import { mentionsOf, mentionsUser } from '../model/mentions';
+import { canDelete } from '../model/room-roles';
 import type { PendingSend } from '../model/message-timeline';
 import { textRuns } from '../model/rich-text';
 import { clockTime, fullTimestamp } from '../model/time-format';
@@ -30,7 +32,7 @@ export function MessageText({ message, store }: { message: Message; store: ChatS
             {run.text}
           </a>
         ) : run.kind === 'mention' ? (
-          <span key={i} class={`mention${run.isMe ? ' me' : ''}`}>
+          <span key={i} class={`mention${run.isMe ? ' to-me' : ''}`}>
             {run.text}
           </span>
         ) : (
@@ -41,21 +43,61 @@ export function MessageText({ message, store }: { message: Message; store: ChatS
   );
 }
 
-/** Files of a message (§11): images inline, the rest as downloads. Empty until the server sends them. */
-function Attachments({ items }: { items: readonly AttachmentInfo[] }) {
+/** Files of a message (§11): images inline, the rest as downloads. */
+function Attachments({ items, store }: { items: readonly AttachmentInfo[]; store: ChatStore }) {
   if (items.length === 0) return null;
   return (
     <ul class="attachments">
-      {items.map((a) => (
-        <li
-          key={a.id}
-          class={isInlineImage(a) ? 'attachment image' : 'attachment file'}
-          data-attachment-id={a.id}
-        >
-          <Icon name={isInlineImage(a) ? 'attach' : 'download'} size={16} /> {a.name}
-        </li>
-      ))}
+      {items.map((a) =>
+        isInlineImage(a) ? (
+          <li key={a.id} class="attachment image" data-attachment-id={a.id}>
+            <InlineImage attachment={a} store={store} />
+          </li>
+        ) : (
+          <li key={a.id} class="attachment file" data-attachment-id={a.id}>
+            <button
+              type="button"
+              class="file-button"
+              aria-label={`Download ${a.name} (${fileSize(a.size)})`}
+              onClick={() => void store.download(a)}
+            >
+              <Icon name="download" size={18} />
+              <span class="file-name">{a.name}</span>
+              <span class="dim">{fileSize(a.size)}</span>
+            </button>
+          </li>
+        ),
+      )}
     </ul>
+  );
+}
+
+/** The image's bytes are fetched with the token (no cookie to send), shown from a blob: URL. */
+function InlineImage({ attachment, store }: { attachment: AttachmentInfo; store: ChatStore }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let live = true;
+    store.attachmentUrl(attachment.id).then(
+      (u) => live && setUrl(u),
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attachment.id]);
+  const box = inlineBox(attachment);
+  const style =
+    box === undefined
+      ? undefined
+      : { width: `${box.width}px`, aspectRatio: `${box.width} / ${box.height}` };
+  if (failed) return <span class="image-missing">{attachment.name} could not be loaded</span>;
+  return url === null ? (
+    <span class="image-loading" style={style} aria-label={`Loading ${attachment.name}`} />
+  ) : (
+    <a href={url} target="_blank" rel="noopener" title={attachment.name}>
+      <img src={url} alt={attachment.name} style={style} />
+    </a>
   );
 }
 
@@ -103,6 +145,11 @@ export function MessageItem(props: {
   const [selected, setSelected] = useState(false);
   const name = nameOf(message.sender, store.users.value);
   const highlighted = mentionsUser(message, me.id);
+  const deletable = canDelete(
+    message,
+    me.id,
+    store.conversationsById.value[message.conversationId],
+  );
 
   return (
     <li
@@ -136,6 +183,7 @@ export function MessageItem(props: {
           {clockTime(message.createdAt)}
         </time>
       )}
+      {highlighted && <span class="visually-hidden">{name} mentioned you:</span>}
       {editing ? (
         <EditForm
           initial={message.text}
@@ -146,7 +194,7 @@ export function MessageItem(props: {
         />
       ) : deleted ? (
         <p class="message-text deleted">This message was deleted.</p>
-      ) : (
+      ) : message.text === '' && message.editedAt === undefined ? null : (
         <p class="message-text">
           <MessageText message={message} store={store} />
           {message.editedAt !== undefined && (
@@ -157,7 +205,7 @@ export function MessageItem(props: {
           )}
         </p>
       )}
-      {!deleted && <Attachments items={attachmentsOf(message)} />}
+      {!deleted && <Attachments items={attachmentsOf(message)} store={store} />}
       {!deleted && <Reactions message={message} store={store} />}
       {props.replyCount !== undefined && props.replyCount > 0 && (
         <button type="button" class="thread-link" onClick={() => void store.openThread(message.id)}>
@@ -199,14 +247,17 @@ export function MessageItem(props: {
               <Icon name="edit" size={18} />
             </button>
           )}
-          {mine && (
+          {deletable && (
             <button
               type="button"
               class="icon-button danger"
               aria-label="Delete message"
               title="Delete"
               onClick={() => {
-                if (window.confirm('Delete this message for everyone?')) void store.remove(message);
+                const ask = mine
+                  ? 'Delete this message for everyone?'
+                  : `Delete ${name}’s message for everyone? (as a moderator of this room)`;
+                if (window.confirm(ask)) void store.remove(message);
               }}
             >
               <Icon name="trash" size={18} />

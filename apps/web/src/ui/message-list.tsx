@@ -1,6 +1,7 @@
 // The main list of a conversation: day separators, an unread line, groups by sender,
 // pending sends at the end. Scrolling up near the top loads older pages (keeping what
-// is on screen in place); new messages keep the view at the bottom when it was there;
+// is on screen in place); new messages, and the view or its content changing size,
+// keep the view at the bottom when it was there;
 // seeing the bottom while the page is visible moves the read marker.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { groupMessages } from '../model/message-groups';
@@ -51,6 +52,22 @@ export function MessageList({
     firstId.current = newFirst;
     lastHeight.current = el.scrollHeight;
   });
+
+  // Stay at the bottom when the view or its content changes size without a render
+  // here: a side panel narrowing the column, an image's bytes arriving.
+  useEffect(() => {
+    const el = scroller.current;
+    const list = el?.querySelector('.message-list');
+    if (el === null || el === undefined || list === null || list === undefined) return;
+    if (typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (atBottom.current) el.scrollTop = el.scrollHeight;
+      lastHeight.current = el.scrollHeight;
+    });
+    observer.observe(el);
+    observer.observe(list);
+    return () => observer.disconnect();
+  }, []);
 
   // Fill the view: a short first page with more above loads the next one.
   useEffect(() => {

@@ -62,6 +62,10 @@ const PATHS = {
   attach: 'M20 11l-8.5 8.5a5 5 0 01-7-7L13 4a3.5 3.5 0 015 5l-8.5 8.5a2 2 0 01-3-3L14 7',
   leave: 'M14 4h5v16h-5M10 8l-4 4 4 4M6 12h10',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
+  more: 'M12 6h.01M12 12h.01M12 18h.01',
+  'bell-off': 'M9 20a3 3 0 006 0M6 8a6 6 0 0110.7-3.7M18 9.5V13l2 3H8M4 4l16 16M6 8v5l-2 3h4',
+  settings:
+    'M12 15a3 3 0 100-6 3 3 0 000 6zM19.4 15a1.7 1.7 0 00.3 1.8l.1.1a2 2 0 11-2.8 2.8l-.1-.1a1.7 1.7 0 00-1.8-.3 1.7 1.7 0 00-1 1.5V21a2 2 0 11-4 0v-.1a1.7 1.7 0 00-1.1-1.5 1.7 1.7 0 00-1.8.3l-.1.1a2 2 0 11-2.8-2.8l.1-.1a1.7 1.7 0 00.3-1.8 1.7 1.7 0 00-1.5-1H3a2 2 0 110-4h.1a1.7 1.7 0 001.5-1.1 1.7 1.7 0 00-.3-1.8l-.1-.1a2 2 0 112.8-2.8l.1.1a1.7 1.7 0 001.8.3H9a1.7 1.7 0 001-1.5V3a2 2 0 114 0v.1a1.7 1.7 0 001 1.5 1.7 1.7 0 001.8-.3l.1-.1a2 2 0 112.8 2.8l-.1.1a1.7 1.7 0 00-.3 1.8V9a1.7 1.7 0 001.5 1H21a2 2 0 110 4h-.1a1.7 1.7 0 00-1.5 1z',
 } as const;
 
 export type IconName = keyof typeof PATHS;
@@ -74,7 +78,7 @@ export function Icon({ name, size = 20 }: { name: IconName; size?: number }) {
       viewBox="0 0 24 24"
       fill="none"
       stroke="currentColor"
-      stroke-width="1.8"
+      stroke-width={name === 'more' ? 3 : 1.8}
       stroke-linecap="round"
       stroke-linejoin="round"
       aria-hidden="true"

@@ -1,15 +1,24 @@
 // The right column: a thread (its root, replies and a reply box) or the member list
-// of the open conversation (presence, roles once the server has them, invite, leave).
-import type { UserRef } from '@parley/contracts';
+// of the open conversation: presence and roles, each member's actions (role changes,
+// removal and ban for owners and admins, block for anyone), the bans with a way to lift
+// them, room settings, invite, leave.
+import type { ConversationMember } from '@parley/contracts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { nameOf } from '../model/conversation-list';
-import { moderationActions, roleOf, type ModerationAction } from '../model/extensions';
 import { threadOf } from '../model/message-timeline';
-import { capabilitiesOf } from '../state/capabilities';
+import {
+  isModerator,
+  moderationActions,
+  roleIn,
+  roleRank,
+  type ModerationAction,
+} from '../model/room-roles';
 import type { ChatStore } from '../state/chat-store';
 import { errorText } from '../state/error-text';
 import { Avatar, PresenceLabel } from './avatar';
 import { Composer } from './composer';
+import { RoomSettingsDialog } from './dialogs';
+import { blockItem, Menu, type MenuItem } from './menu';
 import { MessageItem, PendingItem } from './message-item';
 import { Icon } from './modal';
 
@@ -114,33 +123,74 @@ function ThreadPanel({
 }
 
 const ACTION_LABELS: Record<ModerationAction, string> = {
+  'make-owner': 'Make owner',
   'make-admin': 'Make admin',
   'make-member': 'Make member',
-  remove: 'Remove',
-  ban: 'Ban',
+  remove: 'Remove from room',
+  ban: 'Ban from room',
 };
+
+/** What a member's menu offers: moderation first (my role decides), then block/unblock. */
+function memberMenu(
+  store: ChatStore,
+  roomId: string,
+  roomName: string,
+  member: ConversationMember,
+  myRole: ConversationMember['role'],
+): MenuItem[] {
+  const items: MenuItem[] = moderationActions(myRole, member.role).map((action) => ({
+    label: ACTION_LABELS[action],
+    danger: action === 'remove' || action === 'ban',
+    onSelect: () => {
+      const ask =
+        action === 'remove'
+          ? `Remove @${member.username} from ${roomName}?`
+          : action === 'ban'
+            ? `Ban @${member.username} from ${roomName}? They cannot come back until the ban is lifted.`
+            : action === 'make-owner'
+              ? `Make @${member.username} an owner of ${roomName}? Owners can do everything you can.`
+              : null;
+      if (ask === null || window.confirm(ask)) void store.moderate(roomId, member, action);
+    },
+  }));
+  if (member.id !== store.me.id) items.push(blockItem(store, member));
+  return items;
+}
 
 function MembersPanel({ store, conversationId }: { store: ChatStore; conversationId: string }) {
   const summary = store.conversationsById.value[conversationId];
   const [invitee, setInvitee] = useState('');
   const [inviteError, setInviteError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const moderates = isModerator(roleIn(summary, store.me.id));
+  useEffect(() => {
+    if (moderates) void store.loadBans(conversationId);
+  }, [conversationId, moderates]);
   if (summary === undefined) return null;
   const isRoom = summary.kind === 'room';
+  const roomName = summary.name ?? 'this room';
   const presence = store.presence.value;
-  const byStatus = (m: UserRef) => (m.id === store.me.id || presence[m.id] === 'online' ? 0 : 1);
+  const byStatus = (m: ConversationMember) =>
+    m.id === store.me.id || presence[m.id] === 'online' ? 0 : 1;
   const members = [...summary.members].sort(
     (a, b) =>
+      roleRank(a.role) - roleRank(b.role) ||
       byStatus(a) - byStatus(b) ||
       nameOf(a, store.users.value).localeCompare(nameOf(b, store.users.value)),
   );
-  const myRole = roleOf(summary.members.find((m) => m.id === store.me.id) ?? store.me);
-  const moderation = capabilitiesOf(store.client).moderation;
+  const myRole = roleIn(summary, store.me.id);
+  const moderator = isRoom && isModerator(myRole);
+  const banned = moderator ? (store.bans.value[conversationId] ?? []) : [];
 
   return (
     <aside
       class="side-panel members-panel"
       aria-label="Members"
-      onKeyDown={(e) => e.key === 'Escape' && store.closePanel()}
+      onKeyDown={(e) => {
+        // Escape in the settings dialog closes the dialog, not the panel too
+        if (e.key === 'Escape' && (e.target as Element).closest('dialog') === null)
+          store.closePanel();
+      }}
     >
       <PanelHeader
         title="Members"
@@ -148,11 +198,26 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
         onClose={() => store.closePanel()}
       />
       <div class="panel-scroller">
+        {isRoom && (summary.description !== undefined || isModerator(myRole)) && (
+          <div class="room-about">
+            {summary.description !== undefined && (
+              <p class="room-description">{summary.description}</p>
+            )}
+            {isModerator(myRole) && (
+              <button type="button" class="button small" onClick={() => setEditing(true)}>
+                <Icon name="settings" size={16} /> Room settings
+              </button>
+            )}
+          </div>
+        )}
+        {editing && (
+          <RoomSettingsDialog store={store} room={summary} onClose={() => setEditing(false)} />
+        )}
         <ul class="member-list">
           {members.map((m) => {
             const status = m.id === store.me.id ? 'online' : (presence[m.id] ?? 'offline');
-            const role = roleOf(m);
-            const actions = moderation ? moderationActions(myRole, role) : [];
+            const role = m.role;
+            const actions = isRoom ? memberMenu(store, conversationId, roomName, m, myRole) : [];
             return (
               <li key={m.id} class="member" data-user-id={m.id}>
                 <Avatar id={m.id} name={nameOf(m, store.users.value)} size="sm" presence={status} />
@@ -165,19 +230,42 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
                 {role !== undefined && role !== 'member' && (
                   <span class={`role-badge ${role}`}>{role}</span>
                 )}
+                {store.blocked.value.has(m.id) && <span class="role-badge blocked">blocked</span>}
                 {actions.length > 0 && (
-                  <span class="member-actions">
-                    {actions.map((a) => (
-                      <button key={a} type="button" class="button small">
-                        {ACTION_LABELS[a]}
-                      </button>
-                    ))}
-                  </span>
+                  <Menu label={`Actions for @${m.username}`} items={actions} />
                 )}
               </li>
             );
           })}
         </ul>
+        {banned.length > 0 && (
+          <section class="ban-list" aria-labelledby="bans-title">
+            <h3 id="bans-title" class="section-title">
+              Banned
+            </h3>
+            <ul class="member-list">
+              {banned.map((b) => (
+                <li key={b.user.id} class="member" data-banned-user-id={b.user.id}>
+                  <span class="member-name">
+                    @{b.user.username}
+                    <span class="dim member-username">
+                      by @{b.bannedBy.username}
+                      {b.reason === undefined ? '' : `: ${b.reason}`}
+                    </span>
+                  </span>
+                  <button
+                    type="button"
+                    class="button small"
+                    aria-label={`Lift the ban on @${b.user.username}`}
+                    onClick={() => void store.unban(conversationId, b.user)}
+                  >
+                    Lift ban
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
         {isRoom && (
           <form
             class="invite-form"

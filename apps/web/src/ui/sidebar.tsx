@@ -1,5 +1,5 @@
 // The left column: who I am, the conversation list (filterable, with unread and
-// mention badges and presence dots), and the ways to start a conversation.
+// mention badges, presence dots and muted marks), and the ways to start a conversation.
 import type { ConversationSummary } from '@parley/contracts';
 import { useState } from 'preact/hooks';
 import {
@@ -7,7 +7,9 @@ import {
   conversationTitle,
   directPartner,
   filterConversations,
+  isMuted,
   lastActivity,
+  muteLabel,
   previewOf,
 } from '../model/conversation-list';
 import { shortAge } from '../model/time-format';
@@ -111,11 +113,12 @@ function ConversationRow(props: {
     (t) => t.until > store.clock.value,
   );
   const preview = typingHere ? 'typing…' : previewOf(c, me.id, store.users.value);
+  const muted = muteLabel(c, store.clock.value);
   return (
     <li>
       <button
         type="button"
-        class={`conversation-row${props.active ? ' active' : ''}${badge.unread > 0 ? ' unread' : ''}`}
+        class={`conversation-row${props.active ? ' active' : ''}${badge.unread > 0 ? ' unread' : ''}${muted !== null ? ' muted' : ''}`}
         aria-current={props.active ? 'page' : undefined}
         onClick={() => store.openConversation(c.id)}
         data-conversation-id={c.id}
@@ -138,13 +141,30 @@ function ConversationRow(props: {
           </span>
           <span class="row-bottom">
             <span class={`row-preview${typingHere ? ' typing' : ''}`}>{preview}</span>
+            {muted !== null && (
+              <span class="muted-tag" title={muted} data-muted={c.mutedUntil ?? 'indefinitely'}>
+                <Icon name="bell-off" size={14} />
+                <span class="visually-hidden">{muted}</span>
+                {c.mutedUntil !== undefined && (
+                  <span class="muted-until" aria-hidden="true">
+                    {muted.replace(/^Muted /, '')}
+                  </span>
+                )}
+              </span>
+            )}
             {badge.mentions > 0 && (
-              <span class="badge mention" aria-label={`${badge.mentions} mentions`}>
+              <span
+                class="badge mention"
+                aria-label={`${badge.mentions} mention${badge.mentions === 1 ? '' : 's'}`}
+              >
                 @{badge.mentions}
               </span>
             )}
             {badge.unread > 0 && (
-              <span class="badge" aria-label={`${badge.unread} unread`}>
+              <span
+                class={`badge${isMuted(c, store.clock.value) ? ' quiet' : ''}`}
+                aria-label={`${badge.unread} unread`}
+              >
                 {badge.unread > 99 ? '99+' : badge.unread}
               </span>
             )}
