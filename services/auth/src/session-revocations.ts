@@ -107,9 +107,22 @@ export function createSessionRevocations(options: SessionRevocationsOptions): Se
     return attempt;
   }
 
+  // Tokens are dated in whole seconds, and one issued in the second of the previous
+  // revocation is dated the second after it (token-issuer.ts). A new revocation in
+  // that same second must still cover such a token, so the mark never stays below
+  // the second after the previous one: the event carries the same mark, so the
+  // websocket instances refuse the same tokens as auth.
+  async function revocationMark(userId: ObjectId): Promise<Date> {
+    const at = now();
+    const previous = (await users.findById(userId.toHexString()))?.sessionsRevokedAt;
+    if (previous === undefined) return at;
+    const covered = (Math.floor(previous.getTime() / 1000) + 1) * 1000;
+    return at.getTime() >= covered ? at : new Date(covered);
+  }
+
   return {
     async revokeAll(userId, reason, revokeOptions = {}) {
-      const revokedAt = now();
+      const revokedAt = await revocationMark(userId);
       const event = createEvent(
         'session_revoked',
         { userId: userId.toHexString(), revokedAt: revokedAt.toISOString() },

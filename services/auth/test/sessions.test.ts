@@ -152,6 +152,41 @@ describe('POST /auth/logout-all', () => {
     await t.http.get('/auth/me').set(bearer(again.body.accessToken)).expect(200);
   });
 
+  it('When a user logs in again and logs out everywhere within the second of an earlier revocation, then that login is ended too', async () => {
+    // the clock stands still: every step falls in one second, as a fast client's may
+    const frozen = new Date(Math.floor(Date.now() / 1000) * 1000 + 200);
+    const app = await createTestApp(t.mongo, t.recorder, {
+      signingKeys: t.signingKeys,
+      now: () => frozen,
+      exchange: t.exchange,
+    });
+    const first = await registerAndLogin(app.http);
+    await app.http.post('/auth/logout-all').set(bearer(first.accessToken)).expect(204);
+    // dated the second after the revocation, so that it survives it
+    const second = (
+      await app.http
+        .post('/auth/login')
+        .send({ username: first.username, password: PASSWORD })
+        .expect(200)
+    ).body as { accessToken: string; refreshToken: string };
+    await app.http.get('/auth/me').set(bearer(second.accessToken)).expect(200);
+
+    await app.http.post('/auth/logout-all').set(bearer(second.accessToken)).expect(204);
+
+    const res = await app.http.get('/auth/me').set(bearer(second.accessToken));
+    expect([res.status, res.body.code]).toEqual([401, 'unauthorized']);
+    await refresh(app, second.refreshToken).expect(401);
+    // the websocket instances refuse by the event's mark: it covers the token too
+    const iat = (
+      JSON.parse(Buffer.from(second.accessToken.split('.')[1] ?? '', 'base64url').toString()) as {
+        iat: number;
+      }
+    ).iat;
+    await waitFor(() => events.revocationsOf(first.userId).length === 2);
+    const marks = events.revocationsOf(first.userId).map((e) => Date.parse(e.data.revokedAt));
+    expect(Math.floor(Math.max(...marks) / 1000)).toBeGreaterThanOrEqual(iat);
+  });
+
   it('When there is no bearer token, then 401 and nothing is revoked', async () => {
     const user = await registerAndLogin(t.http);
 
