@@ -119,24 +119,39 @@ export function fieldsOf(schema: unknown): string[] {
 }
 
 /**
- * A hash of every document of every collection except rate-limit counters (a
+ * A hash per collection of its every document, except rate-limit counters (a
  * refused login counts a failure there by design, which is what stops guessing)
- * and outbox bookkeeping.
+ * and bookkeeping, as one line per collection so a failed comparison names it.
  */
 export async function storedFingerprint(client: MongoClient): Promise<string> {
   const db = client.db();
-  const hash = createHash('sha256');
+  const lines: string[] = [];
   const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
   for (const name of names) {
-    if (/rate|limit/i.test(name)) continue;
+    // rate limits, and the message relay's checkpoints (a heartbeat every second), are
+    // written whatever requests come
+    if (/rate|limit|relay_checkpoints/i.test(name)) continue;
     // outbox fields are delivery bookkeeping, cleared asynchronously after an earlier
-    // accepted request's event is confirmed; they are not what a request stored
+    // accepted request's event is confirmed, and a conversation's activity (lastSeq,
+    // lastMessageAt, updatedAt) is written up to one window after an earlier accepted send; neither
+    // is what a request stored
     const docs = await db
       .collection(name)
-      .find({}, { projection: { outbox: 0, outboxCount: 0, outboxDueAt: 0 } })
+      .find(
+        {},
+        {
+          projection: {
+            outbox: 0,
+            outboxCount: 0,
+            outboxDueAt: 0,
+            ...(name === 'conversations' ? { lastSeq: 0, lastMessageAt: 0, updatedAt: 0 } : {}),
+          },
+        },
+      )
       .sort({ _id: 1 })
       .toArray();
-    hash.update(`${name}:${docs.length}:${JSON.stringify(docs)}`);
+    const hash = createHash('sha256').update(JSON.stringify(docs)).digest('hex').slice(0, 16);
+    lines.push(`${name}: ${docs.length} ${hash}`);
   }
-  return hash.digest('hex');
+  return lines.join('\n');
 }
