@@ -23,7 +23,12 @@
 // nothing is open, so there is nothing to adopt.
 import { randomUUID } from 'node:crypto';
 import type { ParleyEvent } from '@parley/contracts';
-import { DependencyUnavailableError, type EventPublisher, type Logger } from '@parley/server-kit';
+import {
+  DependencyUnavailableError,
+  createPeriodicTask,
+  type EventPublisher,
+  type Logger,
+} from '@parley/server-kit';
 import type { Db, Filter } from 'mongodb';
 import type { ChatMetrics } from '../chat-metrics';
 import {
@@ -63,8 +68,8 @@ export interface MessageRelay {
    * written begin() refuses (503), so no message is stored that nobody could adopt.
    */
   start(): Promise<void>;
-  /** One pass: retries, checkpoint and heartbeat, adoption; resolves with events republished. */
-  runOnce(): Promise<number>;
+  /** One pass: retries, checkpoint and heartbeat, adoption (or joins the one running). */
+  runOnce(): Promise<void>;
   /** Stops the loop, waits for publishes, and leaves a checkpoint only if one is open. */
   stop(): Promise<void>;
   /** Tickets not yet confirmed (tests, the gauge). */
@@ -121,9 +126,6 @@ export function createMessageRelay(options: MessageRelayOptions): MessageRelay {
   const byMessage = new Map<string, Ticket>();
   const inFlight = new Set<Promise<void>>();
   let retained = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let stopped = false;
   // no message may be stored before this instance's checkpoint exists: one stored
   // without it would be nobody's to adopt
   let anchored = false;
@@ -271,41 +273,27 @@ export function createMessageRelay(options: MessageRelayOptions): MessageRelay {
     anchored = true;
   }
 
-  async function pass(): Promise<number> {
-    try {
-      const at = now(); // before reading the tickets: a ticket begun later is newer
-      let published = 0;
-      if (isConnected()) {
-        const failed = [...tickets].filter((t) => t.failed);
-        for (const ticket of failed) {
-          ticket.failed = false;
-          if (ticket.event) send(ticket, ticket.event);
-        }
-        if (failed.some((t) => t.evicted)) {
-          published += await republishTail(instanceId, oldestOpen() ?? at);
-        }
+  async function pass(): Promise<void> {
+    const at = now(); // before reading the tickets: a ticket begun later is newer
+    if (isConnected()) {
+      const failed = [...tickets].filter((t) => t.failed);
+      for (const ticket of failed) {
+        ticket.failed = false;
+        if (ticket.event) send(ticket, ticket.event);
       }
-      await writeCheckpoint(at);
-      if (isConnected()) published += await adoptStale(at);
-      return published;
-    } catch (err) {
-      log.warn({ err }, 'message relay pass failed');
-      return 0;
+      if (failed.some((t) => t.evicted)) await republishTail(instanceId, oldestOpen() ?? at);
     }
+    await writeCheckpoint(at);
+    if (isConnected()) await adoptStale(at);
   }
 
-  function runOnce(): Promise<number> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => void runOnce().finally(schedule), intervalMs);
-    timer.unref();
-  }
+  // one pass at a time, the next scheduled when it settled, a failing pass logged
+  const loop = createPeriodicTask({
+    name: 'message-relay',
+    intervalMs,
+    run: pass,
+    logger: options.logger,
+  });
 
   return {
     instanceId,
@@ -337,13 +325,11 @@ export function createMessageRelay(options: MessageRelayOptions): MessageRelay {
         // MongoDB not reachable yet: sends answer 503 until a pass has written it
         log.warn({ err }, 'first relay checkpoint not written; retrying');
       }
-      schedule();
+      loop.start();
     },
-    runOnce,
+    runOnce: () => loop.runOnce(),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await loop.stop();
       await Promise.allSettled([...inFlight]);
       try {
         if (tickets.size === 0) await checkpoints.deleteOne({ _id: instanceId });
