@@ -151,8 +151,13 @@ describe('login: one address cannot lock anyone else out', () => {
     const results = await Promise.all(
       Array.from({ length: 10 }, () => login(t, username, 'wrong password', ip)),
     );
-    expect(results.filter((r) => r.status === 401)).toHaveLength(3);
-    expect(results.filter((r) => r.status === 429)).toHaveLength(7);
+    // The pair and the address limits are counted side by side, so under load a request
+    // can come third on one and sixth on the other: fewer than three may be checked,
+    // never more, and every other one is refused without a check.
+    const checked = results.filter((r) => r.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(3);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(10 - checked);
+    expectRateLimited(await login(t, username, 'wrong password', ip));
   });
 
   it('When a login is rate limited, then the metrics count it', async () => {
