@@ -13,8 +13,8 @@
 #   5. stops everything it started (trap EXIT) and exits non-zero on any failure.
 #
 # Environment: AUTH_PORT / CHAT_PORT / WEBSOCKET_PORT / WEBHOOKS_PORT (5001/5002/5003/5004), AMQP_URL (as for
-# pnpm start), POSTMAN_READY_TIMEOUT_S (60). The stack's output goes to a log file that
-# is printed when something fails.
+# pnpm start), POSTMAN_READY_TIMEOUT_S (60); WEBHOOK_ALLOW_PRIVATE is unset for the stack.
+# The stack's output goes to a log file that is printed when something fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -25,6 +25,9 @@ WEBSOCKET_PORT="${WEBSOCKET_PORT:-5003}"
 WEBHOOKS_PORT="${WEBHOOKS_PORT:-5004}"
 READY_TIMEOUT_S="${POSTMAN_READY_TIMEOUT_S:-60}"
 export AUTH_PORT CHAT_PORT WEBSOCKET_PORT WEBHOOKS_PORT
+# The collection's webhooks folder expects loopback and private targets refused (400
+# validation_failed, docs/design.md §12.1): the default, whatever this shell exports.
+unset WEBHOOK_ALLOW_PRIVATE
 
 tmp="$(mktemp -d)"
 stack_log="$tmp/stack.log"

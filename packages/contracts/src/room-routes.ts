@@ -100,7 +100,14 @@ export const ROOM_ROUTES = {
     params: idParamsSchema,
     body: updateRoomRequestSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'not_a_member', 'forbidden'],
+    errors: [
+      ...AUTHED,
+      ...WITH_BODY,
+      'conversation_not_found',
+      'not_a_member',
+      'forbidden',
+      'rate_limited',
+    ],
   }),
   setRoomRole: route({
     service: 'chat',

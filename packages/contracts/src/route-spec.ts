@@ -38,6 +38,7 @@ export const MODERATION: readonly ErrorCode[] = [
   'user_not_found',
   'not_a_member',
   'forbidden',
+  'rate_limited',
 ];
 
 export function route<const R extends RouteSpec>(r: R): R {

@@ -63,6 +63,25 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz']);
  */
 export const REQUEST_DEADLINE_AT = 'parleyDeadlineAt';
 
+/**
+ * Response headers a page on another origin may read (Access-Control-Expose-Headers;
+ * beyond these a browser shows a cross-origin script only the CORS-safelisted ones):
+ * the request id, Retry-After of a 429 or 503, WWW-Authenticate of a 401, and what a
+ * download answers (docs/design.md §11.3) — its validator, ranges and file name.
+ * Content-Length is safelisted by today's Fetch standard, named for older browsers.
+ * No route sets Location (a 201 answers the created thing in its body).
+ */
+export const EXPOSED_HEADERS = [
+  REQUEST_ID_HEADER,
+  'Retry-After',
+  'WWW-Authenticate',
+  'ETag',
+  'Accept-Ranges',
+  'Content-Range',
+  'Content-Length',
+  'Content-Disposition',
+] as const;
+
 export function createHttpApp(options: HttpAppOptions): Express {
   const { logger, metrics } = options;
   const app = express();
@@ -99,7 +118,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(
     cors({
       origin: options.corsOrigins === '*' ? true : [...options.corsOrigins],
-      exposedHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+      exposedHeaders: [...EXPOSED_HEADERS],
       maxAge: 600,
     }),
   );

@@ -206,7 +206,7 @@ describe('createHttpApp', () => {
     expect(logged).not.toContain('s3cr3t');
   });
 
-  it('When a browser on an allowed origin asks, then CORS allows it and exposes the request id', async () => {
+  it('When a browser on an allowed origin asks, then CORS allows it and exposes the headers a client reads', async () => {
     const { app } = buildApp({ corsOrigins: ['https://app.example'] });
 
     const preflight = await request(app)
@@ -219,7 +219,23 @@ describe('createHttpApp', () => {
 
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example');
-    expect(actual.headers['access-control-expose-headers']).toMatch(/X-Request-Id/);
+    const exposed = String(actual.headers['access-control-expose-headers'])
+      .split(',')
+      .map((name) => name.trim().toLowerCase());
+    // what a page reads: the request id, Retry-After (429/503), WWW-Authenticate (401),
+    // and a download's validator, ranges, length and file name (docs/design.md §11.3)
+    expect(exposed).toEqual(
+      expect.arrayContaining([
+        'x-request-id',
+        'retry-after',
+        'www-authenticate',
+        'etag',
+        'accept-ranges',
+        'content-range',
+        'content-length',
+        'content-disposition',
+      ]),
+    );
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 

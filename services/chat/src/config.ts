@@ -130,6 +130,11 @@ export const chatEnvSchema = z
       DEFAULT_USER_LIMITS.invite,
       'Users added to rooms (invited, or named as members of a new room)',
     ),
+    ...windowLimitEnv(
+      'MODERATION',
+      DEFAULT_USER_LIMITS.moderation,
+      "Room moderation actions (room edits, role changes, removals, bans, unbans, and deletes of other members' messages by owners and admins)",
+    ),
     ...windowLimitEnv('HISTORY', DEFAULT_USER_LIMITS.history, 'History and thread pages read'),
     ...windowLimitEnv(
       'LIST',
@@ -227,6 +232,7 @@ export function userLimitsOf(config: ChatEnv): UserLimitSettings {
     reaction: limit(config.REACTION_RATE_LIMIT, config.REACTION_RATE_WINDOW_MS),
     roomCreate: limit(config.ROOM_CREATE_RATE_LIMIT, config.ROOM_CREATE_RATE_WINDOW_MS),
     invite: limit(config.INVITE_RATE_LIMIT, config.INVITE_RATE_WINDOW_MS),
+    moderation: limit(config.MODERATION_RATE_LIMIT, config.MODERATION_RATE_WINDOW_MS),
     history: limit(config.HISTORY_RATE_LIMIT, config.HISTORY_RATE_WINDOW_MS),
     listing: limit(config.LIST_RATE_LIMIT, config.LIST_RATE_WINDOW_MS),
     sync: limit(config.SYNC_RATE_LIMIT, config.SYNC_RATE_WINDOW_MS),

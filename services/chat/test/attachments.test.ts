@@ -1,6 +1,6 @@
 // Attachments in GridFS on the dev server (docs/design.md §11): streamed upload and
-// download, the size cap, quota, image headers, access, ranges, sending them with a
-// message, cut uploads, and the sweep.
+// download, the size cap, quota, image headers (readable by a page on another origin),
+// access, ranges, sending them with a message, cut uploads, and the sweep.
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import {
@@ -113,6 +113,28 @@ it('When a file is not a known image, then it is offered as a download, not show
   expect(attachment.width).toBeUndefined();
   expect(res.headers['content-disposition']).toBe('attachment; filename="page.html"');
   expect(res.headers['x-content-type-options']).toBe('nosniff');
+});
+
+it('When a page on another origin downloads a range, then it may read the download headers', async () => {
+  const alice = h.newUser('alice');
+  const attachment = await upload(alice, randomBytes(100), 'application/pdf', 'report.pdf');
+
+  const res = await api()
+    .get(`/chat/attachments/${attachment.id}`)
+    .set(bearer(alice))
+    .set('Origin', 'https://app.example')
+    .set('Range', 'bytes=0-9');
+
+  expect(res.status).toBe(206);
+  expect(res.headers['access-control-allow-origin']).toBe('https://app.example');
+  const exposed = String(res.headers['access-control-expose-headers'])
+    .split(',')
+    .map((name) => name.trim().toLowerCase());
+  // each is on this answer, and a script on the page is allowed to see it
+  for (const name of ['etag', 'accept-ranges', 'content-range', 'content-disposition']) {
+    expect([name, res.headers[name] !== undefined]).toEqual([name, true]);
+    expect(exposed).toContain(name);
+  }
 });
 
 it('When a 9 MiB file is streamed up in chunks, then every byte comes back, and ranges give their slices', async () => {

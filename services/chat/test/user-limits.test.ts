@@ -1,5 +1,6 @@
 // docs/design.md §4.14 in chat: per-user limits that hold across two instances over one
-// database (429 rate_limited with Retry-After), typing dropped past one per 2 s, the
+// database (429 rate_limited with Retry-After), room moderation among them, typing
+// dropped past one per 2 s, the
 // send limit ahead of the shared admission gate, the reaction caps and the room member
 // cap, and POST /chat/sync and /chat/contacts answering in one membership query.
 import { problemSchema } from '@parley/contracts';
@@ -19,6 +20,7 @@ beforeAll(async () => {
     reaction: { points: 30, windowMs: 60_000 },
     roomCreate: { points: 2, windowMs: 3_600_000 },
     invite: { points: 3, windowMs: 3_600_000 },
+    moderation: { points: 3, windowMs: 60_000 },
     history: { points: 4, windowMs: 60_000 },
     listing: { points: 4, windowMs: 60_000 },
     sync: { points: 2, windowMs: 60_000 },
@@ -161,6 +163,83 @@ it('When a user creates rooms pulling others in, then room creations and invitat
   expect(invite.status).toBe(200);
   expectLimited(inviteMore);
   expectLimited(third);
+});
+
+it("When a room's owner moderates through both instances, then the fourth action is 429 and changes nothing, and an admin still moderates", async () => {
+  const owner = h.newUser('owner');
+  const [spammer, helper] = [h.newUser('spammer'), h.newUser('helper')];
+  const room = await request(a.url).post('/chat/rooms').set(bearer(owner)).send({ name: 'mod' });
+  const roomId = room.body.conversation.id as string;
+  for (const user of [spammer, helper])
+    expect((await request(a.url).post(`/chat/rooms/${roomId}/join`).set(bearer(user))).status).toBe(
+      200,
+    );
+  const spam = await request(a.url)
+    .post('/chat/send')
+    .set(bearer(spammer))
+    .send({ conversationId: roomId, text: 'spam' });
+  await synced();
+  const moderate = [
+    (on: ChatInstance) =>
+      request(on.url)
+        .patch(`/chat/rooms/${roomId}`)
+        .set(bearer(owner))
+        .send({ description: 'calm' }),
+    (on: ChatInstance) =>
+      request(on.url)
+        .put(`/chat/rooms/${roomId}/roles/${helper.username}`)
+        .set(bearer(owner))
+        .send({ role: 'admin' }),
+    // a moderator's delete of someone else's message counts too
+    (on: ChatInstance) =>
+      request(on.url).delete(`/chat/messages/${spam.body.message.id}`).set(bearer(owner)),
+  ];
+  const allowed = await alternate(3, (on, i) => moderate[i]!(on));
+
+  const refused = [
+    await request(b.url)
+      .post(`/chat/rooms/${roomId}/bans`)
+      .set(bearer(owner))
+      .send({ username: spammer.username }),
+    await request(a.url)
+      .delete(`/chat/rooms/${roomId}/members/${spammer.username}`)
+      .set(bearer(owner)),
+    await request(b.url)
+      .put(`/chat/rooms/${roomId}/roles/${helper.username}`)
+      .set(bearer(owner))
+      .send({ role: 'member' }),
+    await request(a.url).patch(`/chat/rooms/${roomId}`).set(bearer(owner)).send({ name: 'x' }),
+    await request(b.url)
+      .delete(`/chat/rooms/${roomId}/bans/${spammer.username}`)
+      .set(bearer(owner)),
+  ];
+  const unchanged = await request(b.url).get(`/chat/rooms/${roomId}`).set(bearer(helper));
+  const bansBefore = await request(b.url).get(`/chat/rooms/${roomId}/bans`).set(bearer(helper));
+  // the limit is the owner's: the admin they made still bans
+  const byHelper = await request(b.url)
+    .post(`/chat/rooms/${roomId}/bans`)
+    .set(bearer(helper))
+    .send({ username: spammer.username });
+
+  expect(allowed.map((r) => r.status)).toEqual([200, 200, 204]);
+  for (const res of refused) expectLimited(res);
+  expect(unchanged.body.conversation).toMatchObject({ name: 'mod', description: 'calm' });
+  expect(
+    (unchanged.body.conversation.members as { username: string; role: string }[])
+      .map((m) => [m.username, m.role])
+      .sort(),
+  ).toEqual(
+    [
+      [owner.username, 'owner'],
+      [spammer.username, 'member'],
+      [helper.username, 'admin'],
+    ].sort(),
+  );
+  expect(bansBefore.body).toEqual({ bans: [] });
+  expect(byHelper.status).toBe(200);
+  expect(byHelper.body.conversation.members.map((m: { id: string }) => m.id)).not.toContain(
+    spammer.id,
+  );
 });
 
 it('When a member types 40 times in a second on both instances, then one typing event goes out; after 2 s the next one does', async () => {

@@ -129,26 +129,39 @@ function chatHandlers(services: ChatServices): ChatHandlers {
         body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
       };
     },
-    updateRoom: async ({ caller, params, body }) => ({
-      body: { conversation: await updateRoom(services, caller, params.id, body) },
-    }),
-    setRoomRole: async ({ caller, params, body }) => ({
-      body: {
-        conversation: await setRoomRole(services, caller, params.id, params.username, body.role),
-      },
-    }),
-    removeRoomMember: async ({ caller, params }) => ({
-      body: {
-        conversation: await removeRoomMember(services, caller, params.id, params.username),
-      },
-    }),
-    banFromRoom: async ({ caller, params, body }) => ({
-      body: {
-        conversation: await banFromRoom(services, caller, params.id, body.username, body.reason),
-      },
-    }),
-    unbanFromRoom: ({ caller, params }) =>
-      unbanFromRoom(services, caller, params.id, params.username),
+    // room moderation (docs/design.md §10), counted before any lookup, refusals too
+    updateRoom: async ({ caller, params, body }) => {
+      take('moderation', caller);
+      return { body: { conversation: await updateRoom(services, caller, params.id, body) } };
+    },
+    setRoomRole: async ({ caller, params, body }) => {
+      take('moderation', caller);
+      return {
+        body: {
+          conversation: await setRoomRole(services, caller, params.id, params.username, body.role),
+        },
+      };
+    },
+    removeRoomMember: async ({ caller, params }) => {
+      take('moderation', caller);
+      return {
+        body: {
+          conversation: await removeRoomMember(services, caller, params.id, params.username),
+        },
+      };
+    },
+    banFromRoom: async ({ caller, params, body }) => {
+      take('moderation', caller);
+      return {
+        body: {
+          conversation: await banFromRoom(services, caller, params.id, body.username, body.reason),
+        },
+      };
+    },
+    unbanFromRoom: ({ caller, params }) => {
+      take('moderation', caller);
+      return unbanFromRoom(services, caller, params.id, params.username);
+    },
     listRoomBans: async ({ caller, params }) => {
       take('listing', caller);
       return { body: { bans: await listRoomBans(services, caller, params.id) } };

@@ -3,7 +3,8 @@
 // it (docs/design.md §11.4). A delete keeps a tombstone (same id and seq, text '',
 // deletedAt, reactions, mentions and attachments cleared) so seqs stay contiguous; a
 // deleted message can no longer be edited or reacted to (404 message_not_found), and
-// deleting it again is a no-op 204 that emits nothing. An edit reads its mentions
+// deleting it again is a no-op 204 that emits nothing. A moderator deleting someone
+// else's message spends the moderation limit as well as the edit one. An edit reads its mentions
 // again (messages/mentions.ts).
 import type { Message } from '@parley/contracts';
 import { ForbiddenError, NotFoundError, type Principal } from '@parley/server-kit';
@@ -63,6 +64,12 @@ export async function deleteMessage(
   messageId: string,
 ): Promise<void> {
   const { message, conversation } = await requireMessageForMember(services, caller, messageId);
+  if (message.senderId !== caller.userId) {
+    // a moderator's delete: counted as moderation too (docs/design.md §4.14), once it is
+    // known to be one, and before anything changes
+    requireMayDelete(message, conversation, caller);
+    services.limits.take('moderation', caller.userId);
+  }
   const result = await services.messages.update(message._id, (current) => {
     requireMayDelete(current, conversation, caller);
     if (current.deletedAt) return undefined;

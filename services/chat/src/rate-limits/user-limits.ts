@@ -14,7 +14,15 @@ export interface WindowLimit {
 }
 
 export type LimitedAction =
-  'send' | 'edit' | 'reaction' | 'roomCreate' | 'invite' | 'history' | 'listing' | 'sync';
+  | 'send'
+  | 'edit'
+  | 'reaction'
+  | 'roomCreate'
+  | 'invite'
+  | 'moderation'
+  | 'history'
+  | 'listing'
+  | 'sync';
 
 export interface UserLimitSettings extends Record<LimitedAction, WindowLimit> {
   /** typing events of one user, over all conversations (dropped past it). */
@@ -35,6 +43,10 @@ export const DEFAULT_USER_LIMITS: UserLimitSettings = {
   roomCreate: { points: 20, windowMs: 3_600_000 },
   // each user added to a room: invited, or named as a member when creating it
   invite: { points: 100, windowMs: 3_600_000 },
+  // room moderation: room edits, role changes, removals, bans and unbans, and deletes of
+  // other members' messages by a room's owners and admins (each room change is an event
+  // to every member, so one moderator cannot keep a large room churning)
+  moderation: { points: 60, windowMs: 60_000 },
   // history pages and thread replies
   history: { points: 600, windowMs: 60_000 },
   // conversation list, room list and room, contacts (presence visibility)
@@ -52,6 +64,7 @@ const REFUSALS: Record<LimitedAction, string> = {
   reaction: 'Too many reactions, slow down',
   roomCreate: 'Too many rooms created, try again later',
   invite: 'Too many invitations, try again later',
+  moderation: 'Too many moderation actions, slow down',
   history: 'Too many history reads, slow down',
   listing: 'Too many list reads, slow down',
   sync: 'Too many resumes, slow down',
