@@ -33,9 +33,6 @@ import { resolveDirectPeer, userRefOf } from '../messages/send-message';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
 
-/** Members a room may have by default (ROOM_MAX_MEMBERS). */
-export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
-
 /** GET /chat/rooms answers at most this many rooms, newest activity first. */
 export const ROOMS_LIST_MAX = 500;
 
