@@ -29,7 +29,7 @@ import {
   toConversation,
   type ConversationDoc,
 } from '../conversations/conversation-store';
-import { resolveDirectPeer, userRefOf } from '../messages/send-message';
+import { resolveDirectPeer, userRefOf } from '../user-refs';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
 
