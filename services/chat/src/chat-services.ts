@@ -29,7 +29,6 @@ import {
   createSharedRateLimiter,
   type SharedRateLimiter,
 } from './rate-limits/shared-rate-limiter';
-import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
 import {
   DEFAULT_USER_LIMITS,
   createUserLimits,
@@ -50,12 +49,11 @@ import {
   type AttachmentSettings,
 } from './attachments/attachment-upload';
 import { createWebhookStore, type WebhookStore } from './webhooks/webhook-store';
-import { createRoomMemberStore } from './rooms/room-member-store';
+import { DEFAULT_ROOM_MAX_MEMBERS, createRoomMemberStore } from './rooms/room-member-store';
 import { moveLegacyRoomMembers } from './rooms/legacy-room-members';
 import { createRoomBanStore, type RoomBanStore } from './rooms/room-ban-store';
-import type { RoomChangeHooks } from './rooms/membership-change';
 import { createBlockStore, type BlockStore } from './blocks/block-store';
-import { createMuteStore, type MuteStore } from './conversations/mutes';
+import { createMuteStore, type MuteStore } from './conversations/mute-store';
 import type { Collection, Document } from 'mongodb';
 
 export interface ChatServices {
@@ -100,6 +98,12 @@ export interface ChatServices {
 export interface SendHooks {
   /** After the message and its outbox events are stored, before they are dispatched. */
   afterStore?(message: { text: string; seq: number }): void;
+}
+
+/** A point in a room change where a test may step in (rooms/membership-change.ts). */
+export interface RoomChangeHooks {
+  /** After the claim, before the rows are written. */
+  afterClaim?(roomId: string): Promise<void> | void;
 }
 
 export interface ChatServicesOptions {

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
 import { DEFAULT_ATTACHMENT_SETTINGS } from './attachments/attachment-upload';
 import { DEFAULT_SYNC_INTERVAL_MS } from './rate-limits/shared-rate-limiter';
-import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/rooms';
+import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/room-member-store';
 import {
   DEFAULT_USER_LIMITS,
   type UserLimitSettings,

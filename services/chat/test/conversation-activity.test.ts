@@ -5,6 +5,7 @@ import { waitFor } from '@parley/testing';
 import {
   ACTIVITY_BULK_MAX,
   createConversationActivity,
+  type ActivityFields,
 } from '../src/conversations/conversation-activity';
 import type { ConversationDoc } from '../src/conversations/conversation-store';
 import { useChatHarness } from './support/chat-harness';
@@ -30,7 +31,7 @@ function seed(ids: string[]) {
 }
 
 it('When 120 conversations get messages in one window, then one write per 50 stores them all and the fields only move forward', async () => {
-  const collection = h.db.collection<ConversationDoc>('conversation_activity_test');
+  const collection = h.db.collection<ActivityFields>('conversation_activity_test');
   const ids = Array.from({ length: 120 }, (_, i) => `c${i}`);
   await seed(ids);
   const activity = createConversationActivity({ collection, delayMs: 60_000 });
@@ -69,7 +70,7 @@ it('When 120 conversations get messages in one window, then one write per 50 sto
 });
 
 it('When the window passes, then what was recorded is written without anyone asking', async () => {
-  const collection = h.db.collection<ConversationDoc>('conversation_activity_test');
+  const collection = h.db.collection<ActivityFields>('conversation_activity_test');
   await seed(['timed']);
   const activity = createConversationActivity({ collection, delayMs: 50 });
   activity.record('timed', 4, new Date());

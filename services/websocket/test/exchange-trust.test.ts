@@ -5,6 +5,7 @@
 import { createEvent } from '@parley/contracts';
 import { uniqueName, waitFor } from '@parley/testing';
 import amqplib, { type ConsumeMessage } from 'amqplib';
+import type { EventInjector } from './support/event-injector';
 import { makeMessage, ref } from './support/fixtures';
 import {
   AMQP_URL,
@@ -13,7 +14,6 @@ import {
   newUser,
   presenceExchangeOf,
   useWebsocketHarness,
-  type EventInjector,
   type TestClient,
 } from './support/websocket-harness';
 

@@ -6,7 +6,7 @@
 import type { UserRef } from '@parley/contracts';
 import { ForbiddenError, ValidationError, type Principal } from '@parley/server-kit';
 import type { ChatServices } from '../chat-services';
-import { resolveDirectPeer } from '../messages/send-message';
+import { resolveDirectPeer } from '../user-refs';
 
 async function resolveOther(
   services: ChatServices,

@@ -7,7 +7,6 @@
 // "The conversation list"); other instances see them at most one window plus a write
 // later. A failed write is merged back and retried with the next window.
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
-import type { ConversationDoc } from './conversation-store';
 
 /** FerretDB stalls on large bulk writes: at most this many updates per command. */
 export const ACTIVITY_BULK_MAX = 50;
@@ -25,8 +24,17 @@ export interface ConversationActivity {
   flush(): Promise<void>;
 }
 
+/** The fields of a conversation's document (conversation-store.ts) that are written here. */
+export interface ActivityFields {
+  _id: string;
+  lastSeq: number;
+  lastMessageAt: Date;
+  updatedAt: Date;
+}
+
 export interface ConversationActivityOptions {
-  collection: Collection<ConversationDoc>;
+  /** The conversations collection, seen as the fields written here. */
+  collection: Collection<ActivityFields>;
   /** How long records gather before their write; default 100 ms. */
   delayMs?: number;
   onWriteFailure?: (err: unknown) => void;
@@ -46,7 +54,7 @@ export function createConversationActivity(
   let timer: NodeJS.Timeout | undefined;
 
   async function write(batch: Map<string, Activity>): Promise<void> {
-    const operations: AnyBulkWriteOperation<ConversationDoc>[] = [...batch].map(
+    const operations: AnyBulkWriteOperation<ActivityFields>[] = [...batch].map(
       ([id, { seq, at }]) => ({
         updateOne: {
           filter: { _id: id },

@@ -22,7 +22,7 @@ import {
   type Filter,
   type IndexDescription,
 } from 'mongodb';
-import { createConversationActivity } from './conversation-activity';
+import { createConversationActivity, type ActivityFields } from './conversation-activity';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
 import { isDuplicateKeyError } from '../storage/retry-backoff';
@@ -229,7 +229,7 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     return doc;
   }
   const activity = createConversationActivity({
-    collection,
+    collection: options.db.collection<ActivityFields>(CONVERSATIONS_COLLECTION),
     delayMs: options.activityWriteDelayMs ?? 100,
     ...(options.onActivityWriteFailure ? { onWriteFailure: options.onActivityWriteFailure } : {}),
   });

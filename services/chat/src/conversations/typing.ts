@@ -9,7 +9,7 @@ import type { Principal } from '@parley/server-kit';
 import { typingEvent } from '../outbox/chat-events';
 import type { ChatServices } from '../chat-services';
 import { requireMemberRecently } from './conversation-access';
-import { userRefOf } from '../messages/send-message';
+import { userRefOf } from '../user-refs';
 
 export async function announceTyping(
   services: ChatServices,

@@ -16,7 +16,7 @@ import {
 } from '../conversations/conversation-store';
 import { toMessage } from './message-store';
 import { requireMessageForMember } from './message-access';
-import { resolveDirectPeer } from './send-message';
+import { resolveDirectPeer } from '../user-refs';
 
 export async function readHistory(
   services: ChatServices,

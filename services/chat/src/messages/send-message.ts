@@ -4,7 +4,7 @@
 // relay's checkpoint covers a crash before the confirm), and record the conversation's
 // activity behind the answer. In steady state that is one MongoDB command per send
 // (docs/architecture.md, "The send path").
-import type { Message, UserRef, sendMessageRequestSchema } from '@parley/contracts';
+import type { Message, sendMessageRequestSchema } from '@parley/contracts';
 import {
   ForbiddenError,
   NotFoundError,
@@ -23,6 +23,7 @@ import { toMessage, type InsertResult, type NewMessage, type SeqHint } from './m
 import type { Settled } from './send-queue';
 import type { SendLifetime } from './send-admission';
 import { claimAttachments } from '../attachments/attachment-claims';
+import { resolveDirectPeer, userRefOf } from '../user-refs';
 
 export type SendMessageInput = z.output<typeof sendMessageRequestSchema>;
 
@@ -30,21 +31,6 @@ export interface SendMessageResult {
   message: Message;
   /** False when the clientMsgId was seen before: `message` is the original. */
   created: boolean;
-}
-
-export function userRefOf(caller: Principal): UserRef {
-  return { id: caller.userId, username: caller.username };
-}
-
-/** The direct conversation with the user named `username` (the caller's own: notes to self). */
-export async function resolveDirectPeer(
-  services: ChatServices,
-  caller: Principal,
-  username: string,
-): Promise<UserRef> {
-  if (username === caller.username.toLowerCase()) return userRefOf(caller);
-  const user = await services.users.requireByUsername(username, caller.token);
-  return { id: user.id, username: user.username };
 }
 
 async function resolveConversation(

@@ -48,11 +48,6 @@ export interface RoomChangeResult {
   changed: boolean;
 }
 
-/** Test seam: runs after the claim, before the rows are written. */
-export interface RoomChangeHooks {
-  afterClaim?(roomId: string): Promise<void> | void;
-}
-
 function membersAfter(room: ConversationDoc, change: RoomChange): ConversationMember[] {
   const removed = new Set(change.remove ?? []);
   const roles = new Map((change.roles ?? []).map((r) => [r.userId, r.role]));

@@ -31,6 +31,9 @@ export function roomMemberKey(roomId: string, userId: string): string {
   return `${roomId}:${userId}`;
 }
 
+/** Members a room may have by default (ROOM_MAX_MEMBERS; rooms.ts refuses more). */
+export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
+
 /** The roles in rising order of what they may do. */
 export const ROLE_RANK: Record<RoomRole, number> = { member: 0, admin: 1, owner: 2 };
 

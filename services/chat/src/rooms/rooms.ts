@@ -29,12 +29,9 @@ import {
   toConversation,
   type ConversationDoc,
 } from '../conversations/conversation-store';
-import { resolveDirectPeer, userRefOf } from '../messages/send-message';
+import { resolveDirectPeer, userRefOf } from '../user-refs';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
-
-/** Members a room may have by default (ROOM_MAX_MEMBERS). */
-export const DEFAULT_ROOM_MAX_MEMBERS = 10_000;
 
 /** GET /chat/rooms answers at most this many rooms, newest activity first. */
 export const ROOMS_LIST_MAX = 500;

@@ -39,14 +39,17 @@ import {
 } from '@parley/testing';
 import { createApp } from '../../src/http/app';
 import { createChatMetrics } from '../../src/chat-metrics';
-import { createChatServices, type ChatServices } from '../../src/chat-services';
+import {
+  createChatServices,
+  type ChatServices,
+  type RoomChangeHooks,
+} from '../../src/chat-services';
 import type { SendLimits } from '../../src/messages/send-admission';
 import type { AttachmentSettings } from '../../src/attachments/attachment-upload';
 import type { UserLimitSettings } from '../../src/rate-limits/user-limits';
 import type { MessageStoreHooks } from '../../src/messages/message-store';
 import { createOutboxRelay, type OutboxRelay } from '../../src/outbox/outbox-relay';
 import { createUserDirectory } from '../../src/user-directory';
-import type { RoomChangeHooks } from '../../src/rooms/membership-change';
 
 export interface TestUser {
   id: string;

@@ -33,7 +33,7 @@ import {
   type RunningHttpServer,
 } from '@parley/server-kit';
 import { createSilentLogger, type TestIssuer } from '@parley/testing';
-import type { EventInjector } from './websocket-harness';
+import type { EventInjector } from './event-injector';
 
 interface StoredConversation {
   ref: ConversationRef;

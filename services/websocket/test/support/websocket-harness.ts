@@ -7,9 +7,6 @@ import {
   createEvent,
   parleyEventSchema,
   serverFrameSchema,
-  type EventData,
-  type EventType,
-  type ParleyEvent,
   type ServerFrame,
   type ServerFrameOf,
 } from '@parley/contracts';
@@ -40,6 +37,7 @@ import { createApp, type WebsocketApp } from '../../src/app';
 import { createChatClient } from '../../src/chat-client';
 import { websocketEnvSchema } from '../../src/config';
 import { startChatStub, type ChatStub } from './chat-stub';
+import type { EventInjector } from './event-injector';
 
 export const AMQP_URL = amqpUrl();
 
@@ -121,19 +119,6 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       return stopping;
     },
   };
-}
-
-/** Publishes contract-valid events the way chat does. */
-export interface EventInjector {
-  publish<T extends EventType>(
-    type: T,
-    data: EventData<T>,
-    recipients: string[],
-  ): Promise<ParleyEvent>;
-  publishEvent(event: ParleyEvent): Promise<void>;
-  /** Publishes any envelope as it is (unknown types, other versions). */
-  publishRaw(envelope: { id: string; type: string }): Promise<void>;
-  close(): Promise<void>;
 }
 
 export function createInjector(exchange: string): EventInjector {
