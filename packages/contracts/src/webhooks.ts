@@ -29,7 +29,11 @@ export const webhookUrlSchema = z
     (value) => {
       try {
         const url = new URL(value);
-        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '';
+        return (
+          (url.protocol === 'http:' || url.protocol === 'https:') &&
+          url.username === '' &&
+          url.password === ''
+        );
       } catch {
         return false;
       }

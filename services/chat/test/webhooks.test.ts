@@ -38,7 +38,7 @@ async function roomOf(
 const register = (user: TestUser, roomId: string, url: string, events = ['new_message']) =>
   api().post(`/chat/rooms/${roomId}/webhooks`).set(bearer(user)).send({ url, events });
 
-it('When a webhook targets loopback, a private or link-local address, or is not http(s), then 400 validation_failed and nothing is stored', async () => {
+it('When a webhook targets loopback, a private, link-local or documentation address, carries credentials or is not http(s), then 400 validation_failed and nothing is stored', async () => {
   const owner = h.newUser('owner');
   const roomId = await roomOf(owner);
 
@@ -52,6 +52,11 @@ it('When a webhook targets loopback, a private or link-local address, or is not 
     'ftp://example.com/hook',
     'javascript:alert(1)',
     'https://user:pw@example.com/hook',
+    'https://:pw@example.com/hook',
+    'http://192.0.2.10/hook',
+    'http://203.0.113.7/hook',
+    'http://[2001:db8::1]/hook',
+    'http://[64:ff9b::a00:1]/hook',
   ]) {
     const res = await register(owner, roomId, url);
     expect([url, res.status, res.body.code]).toEqual([url, 400, 'validation_failed']);
