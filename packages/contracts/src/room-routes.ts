@@ -59,7 +59,7 @@ export const ROOM_ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found', 'room_full', 'banned'],
+    errors: [...AUTHED, 'conversation_not_found', 'room_full', 'banned', 'rate_limited'],
   }),
   leaveRoom: route({
     service: 'chat',
@@ -69,7 +69,7 @@ export const ROOM_ROUTES = {
     auth: true,
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
-    errors: [...AUTHED, 'conversation_not_found', 'not_a_member', 'forbidden'],
+    errors: [...AUTHED, 'conversation_not_found', 'not_a_member', 'forbidden', 'rate_limited'],
   }),
   inviteToRoom: route({
     service: 'chat',
@@ -174,7 +174,14 @@ export const ROOM_ROUTES = {
     params: idParamsSchema,
     body: createWebhookRequestSchema,
     success: { status: 201, schema: createdWebhookResponseSchema },
-    errors: [...AUTHED, ...WITH_BODY, 'conversation_not_found', 'forbidden', 'not_a_member'],
+    errors: [
+      ...AUTHED,
+      ...WITH_BODY,
+      'conversation_not_found',
+      'forbidden',
+      'not_a_member',
+      'rate_limited',
+    ],
   }),
   listWebhooks: route({
     service: 'chat',
@@ -201,6 +208,7 @@ export const ROOM_ROUTES = {
       'webhook_not_found',
       'forbidden',
       'not_a_member',
+      'rate_limited',
     ],
   }),
   webhookDeliveries: route({

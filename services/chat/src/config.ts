@@ -131,6 +131,11 @@ export const chatEnvSchema = z
       'Users added to rooms (invited, or named as members of a new room)',
     ),
     ...windowLimitEnv(
+      'MEMBERSHIP',
+      DEFAULT_USER_LIMITS.membership,
+      'Rooms joined or left (each is an event to every member)',
+    ),
+    ...windowLimitEnv(
       'MODERATION',
       DEFAULT_USER_LIMITS.moderation,
       "Room moderation actions (room edits, role changes, removals, bans, unbans, and deletes of other members' messages by owners and admins)",
@@ -232,6 +237,7 @@ export function userLimitsOf(config: ChatEnv): UserLimitSettings {
     reaction: limit(config.REACTION_RATE_LIMIT, config.REACTION_RATE_WINDOW_MS),
     roomCreate: limit(config.ROOM_CREATE_RATE_LIMIT, config.ROOM_CREATE_RATE_WINDOW_MS),
     invite: limit(config.INVITE_RATE_LIMIT, config.INVITE_RATE_WINDOW_MS),
+    membership: limit(config.MEMBERSHIP_RATE_LIMIT, config.MEMBERSHIP_RATE_WINDOW_MS),
     moderation: limit(config.MODERATION_RATE_LIMIT, config.MODERATION_RATE_WINDOW_MS),
     history: limit(config.HISTORY_RATE_LIMIT, config.HISTORY_RATE_WINDOW_MS),
     listing: limit(config.LIST_RATE_LIMIT, config.LIST_RATE_WINDOW_MS),

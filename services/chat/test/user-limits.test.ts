@@ -21,6 +21,7 @@ beforeAll(async () => {
     roomCreate: { points: 2, windowMs: 3_600_000 },
     invite: { points: 3, windowMs: 3_600_000 },
     moderation: { points: 3, windowMs: 60_000 },
+    membership: { points: 4, windowMs: 3_600_000 },
     history: { points: 4, windowMs: 60_000 },
     listing: { points: 4, windowMs: 60_000 },
     sync: { points: 2, windowMs: 60_000 },
@@ -240,6 +241,56 @@ it("When a room's owner moderates through both instances, then the fourth action
   expect(byHelper.body.conversation.members.map((m: { id: string }) => m.id)).not.toContain(
     spammer.id,
   );
+});
+
+it('When a user keeps joining and leaving a public room through both instances, then the fifth is 429 and they stay out, while another user still joins', async () => {
+  const [owner, member, cycler] = [h.newUser('owner'), h.newUser('member'), h.newUser('cycler')];
+  const room = await request(a.url)
+    .post('/chat/rooms')
+    .set(bearer(owner))
+    .send({ name: 'lobby', members: [member.username] });
+  const roomId = room.body.conversation.id as string;
+  const path = (i: number) => `/chat/rooms/${roomId}/${i % 2 === 0 ? 'join' : 'leave'}`;
+
+  const allowed = await alternate(4, (on, i) => request(on.url).post(path(i)).set(bearer(cycler)));
+  const refused = await request(b.url).post(path(4)).set(bearer(cycler));
+  const after = await request(a.url).get(`/chat/rooms/${roomId}`).set(bearer(member));
+  // other users are not held back by the cycler's limit
+  const joiner = h.newUser('joiner');
+  const otherJoin = await request(b.url).post(`/chat/rooms/${roomId}/join`).set(bearer(joiner));
+
+  expect(allowed.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  expectLimited(refused);
+  expect(after.body.conversation.members.map((m: { id: string }) => m.id)).not.toContain(cycler.id);
+  expect(otherJoin.status).toBe(200);
+});
+
+it('When a room owner registers and removes webhooks past the moderation limit, then 429 and nothing is stored', async () => {
+  const owner = h.newUser('owner');
+  const room = await request(a.url).post('/chat/rooms').set(bearer(owner)).send({ name: 'hooks' });
+  const roomId = room.body.conversation.id as string;
+  const register = (on: ChatInstance) =>
+    request(on.url)
+      .post(`/chat/rooms/${roomId}/webhooks`)
+      .set(bearer(owner))
+      .send({ url: 'https://93.184.215.14/hook', events: ['new_message'] });
+
+  const allowed = await alternate(2, (on) => register(on));
+  const removed = await request(a.url)
+    .delete(`/chat/rooms/${roomId}/webhooks/${allowed[0]!.body.webhook.id}`)
+    .set(bearer(owner));
+  await synced();
+  const refusedCreate = await register(b);
+  const refusedDelete = await request(a.url)
+    .delete(`/chat/rooms/${roomId}/webhooks/${allowed[1]!.body.webhook.id}`)
+    .set(bearer(owner));
+
+  expect([...allowed.map((r) => r.status), removed.status]).toEqual([201, 201, 204]);
+  expectLimited(refusedCreate);
+  expectLimited(refusedDelete);
+  expect(
+    (await h.db.collection('webhooks').find({ roomId }).toArray()).map((w) => String(w._id)),
+  ).toEqual([allowed[1]!.body.webhook.id]);
 });
 
 it('When a member types 40 times in a second on both instances, then one typing event goes out; after 2 s the next one does', async () => {

@@ -117,12 +117,15 @@ function chatHandlers(services: ChatServices): ChatHandlers {
       take('listing', caller);
       return { body: { conversation: await getRoom(services, caller, params.id) } };
     },
-    joinRoom: async ({ caller, params }) => ({
-      body: { conversation: await joinRoom(services, caller, params.id) },
-    }),
-    leaveRoom: async ({ caller, params }) => ({
-      body: { conversation: await leaveRoom(services, caller, params.id) },
-    }),
+    // joins and leaves count before any lookup, refusals too (docs/design.md §4.14)
+    joinRoom: async ({ caller, params }) => {
+      await services.limits.takeAll([['membership', caller.userId, 1]]);
+      return { body: { conversation: await joinRoom(services, caller, params.id) } };
+    },
+    leaveRoom: async ({ caller, params }) => {
+      await services.limits.takeAll([['membership', caller.userId, 1]]);
+      return { body: { conversation: await leaveRoom(services, caller, params.id) } };
+    },
     inviteToRoom: async ({ caller, params, body }) => {
       await services.limits.takeAll([['invite', caller.userId, 1]]);
       return {
@@ -195,14 +198,18 @@ function chatHandlers(services: ChatServices): ChatHandlers {
     removeReaction: async ({ caller, params }) => ({
       body: { message: await removeReaction(services, caller, params.id, params.emoji) },
     }),
-    createWebhook: async ({ caller, params, body }) => ({
-      body: { webhook: await createWebhook(services, caller, params.id, body) },
-    }),
+    // registering and removing webhooks is room administration: counted as moderation
+    createWebhook: async ({ caller, params, body }) => {
+      take('moderation', caller);
+      return { body: { webhook: await createWebhook(services, caller, params.id, body) } };
+    },
     listWebhooks: async ({ caller, params }) => ({
       body: { webhooks: await listWebhooks(services, caller, params.id) },
     }),
-    deleteWebhook: ({ caller, params }) =>
-      deleteWebhook(services, caller, params.id, params.webhookId),
+    deleteWebhook: ({ caller, params }) => {
+      take('moderation', caller);
+      return deleteWebhook(services, caller, params.id, params.webhookId);
+    },
     webhookDeliveries: async ({ caller, params }) => ({
       body: { attempts: await webhookAttempts(services, caller, params.id, params.webhookId) },
     }),

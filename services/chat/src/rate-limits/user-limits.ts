@@ -19,6 +19,7 @@ export type LimitedAction =
   | 'reaction'
   | 'roomCreate'
   | 'invite'
+  | 'membership'
   | 'moderation'
   | 'history'
   | 'listing'
@@ -43,6 +44,9 @@ export const DEFAULT_USER_LIMITS: UserLimitSettings = {
   roomCreate: { points: 20, windowMs: 3_600_000 },
   // each user added to a room: invited, or named as a member when creating it
   invite: { points: 100, windowMs: 3_600_000 },
+  // joining and leaving rooms: each is a conversation_updated event to every member, so
+  // one account cycling through a large public room must not keep it churning
+  membership: { points: 60, windowMs: 3_600_000 },
   // room moderation: room edits, role changes, removals, bans and unbans, and deletes of
   // other members' messages by a room's owners and admins (each room change is an event
   // to every member, so one moderator cannot keep a large room churning)
@@ -56,7 +60,7 @@ export const DEFAULT_USER_LIMITS: UserLimitSettings = {
 };
 
 /** Rare actions with hour-long windows: their counts are read before a decision (takeAll). */
-const READ_FIRST = new Set<LimitedAction>(['roomCreate', 'invite']);
+const READ_FIRST = new Set<LimitedAction>(['roomCreate', 'invite', 'membership']);
 
 const REFUSALS: Record<LimitedAction, string> = {
   send: 'Too many messages, slow down',
@@ -64,6 +68,7 @@ const REFUSALS: Record<LimitedAction, string> = {
   reaction: 'Too many reactions, slow down',
   roomCreate: 'Too many rooms created, try again later',
   invite: 'Too many invitations, try again later',
+  membership: 'Too many rooms joined or left, try again later',
   moderation: 'Too many moderation actions, slow down',
   history: 'Too many history reads, slow down',
   listing: 'Too many list reads, slow down',
