@@ -68,6 +68,8 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
   /** Sockets corked in this turn, uncorked together by `uncorkAll` at its end. */
   const corked = new Set<Socket>();
   let uncorkScheduled = false;
+  /** Past this, a socket's corked bytes go to the kernel before the bounds judge it. */
+  const flushAbove = Math.min(options.softLimitBytes, options.hardLimitBytes);
 
   function uncorkAll(): void {
     uncorkScheduled = false;
@@ -98,7 +100,7 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
     // large turn would pass the bounds on bytes the kernel was never offered, so those
     // are handed to the kernel first and only what it refuses is judged
     let buffered = ws.bufferedAmount;
-    if (buffered > options.softLimitBytes && uncorkNow(socket)) buffered = ws.bufferedAmount;
+    if (buffered > flushAbove && uncorkNow(socket)) buffered = ws.bufferedAmount;
     if (buffered > options.hardLimitBytes) {
       logger.warn(
         { connectionId: session.connectionId, userId: session.userId, buffered },
