@@ -2,6 +2,19 @@
 // Before each write it looks at the socket's send buffer: above the soft bound the
 // droppable frames (typing, presence: stale a second later anyway) are skipped;
 // above the hard bound the client is too slow to keep and is closed with 4008.
+//
+// One socket write per socket per turn of the event loop: the first frame a socket gets
+// in a turn corks its net.Socket, and every corked socket is uncorked once at the end
+// of the turn, so k frames (k events from one AMQP read, a burst of client pings) cost
+// one writev instead of k. The uncork runs on process.nextTick: Node runs the nextTick
+// queue only once the microtask queue is empty, and the ordered AMQP consumer handles
+// the events of one read in a promise chain (one microtask hop after the other), so
+// queueMicrotask would flush after the first event; nextTick still runs before any I/O
+// or timer, so no frame waits past the turn that wrote it. This relies on ws writing a
+// frame to its socket inside ws.send, which holds because permessage-deflate is off
+// (app.ts; test/socket-gateway.test.ts fails if it is negotiated): compressed frames
+// would be written later, from zlib's callback, uncoalesced (still correct, no gain).
+import type { Socket } from 'node:net';
 import { WS_CLOSE, type ServerFrame } from '@parley/contracts';
 import type { Logger } from '@parley/server-kit';
 import { WebSocket } from 'ws';
@@ -12,6 +25,11 @@ import type { SocketSession } from './socket-session';
 const DROPPABLE = new Set<ServerFrame['type']>(['typing', 'presence']);
 /** A text frame, also when the data is the frame's UTF-8 bytes. */
 const TEXT = { binary: false } as const;
+
+/** The net.Socket under a server-side WebSocket (ws keeps it as `_socket`). */
+function netSocketOf(ws: WebSocket): Socket | undefined {
+  return (ws as unknown as { _socket?: Socket | null })._socket ?? undefined;
+}
 
 export interface SendOptions {
   /** Event time (ms since epoch), to observe delivery latency. */
@@ -47,6 +65,26 @@ export interface SocketGatewayOptions {
 
 export function createSocketGateway(options: SocketGatewayOptions): SocketGateway {
   const { metrics, logger } = options;
+  /** Sockets corked in this turn, uncorked together by `uncorkAll` at its end. */
+  const corked = new Set<Socket>();
+  let uncorkScheduled = false;
+  /** Past this, a socket's corked bytes go to the kernel before the bounds judge it. */
+  const flushAbove = Math.min(options.softLimitBytes, options.hardLimitBytes);
+
+  function uncorkAll(): void {
+    uncorkScheduled = false;
+    for (const socket of corked) {
+      corked.delete(socket);
+      socket.uncork();
+    }
+  }
+
+  /** Flushes this turn's frames of one socket now; false if it was not corked. */
+  function uncorkNow(socket: Socket | undefined): boolean {
+    if (!socket || !corked.delete(socket)) return false;
+    socket.uncork();
+    return true;
+  }
 
   /** Writes one frame to one socket, with no metrics (the caller counts). */
   function write(
@@ -57,7 +95,12 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
   ): boolean {
     const { ws } = session;
     if (session.closing || ws.readyState !== WebSocket.OPEN) return false;
-    const buffered = ws.bufferedAmount;
+    const socket = netSocketOf(ws);
+    // bufferedAmount counts the corked bytes of this turn too: a healthy client sent a
+    // large turn would pass the bounds on bytes the kernel was never offered, so those
+    // are handed to the kernel first and only what it refuses is judged
+    let buffered = ws.bufferedAmount;
+    if (buffered > flushAbove && uncorkNow(socket)) buffered = ws.bufferedAmount;
     if (buffered > options.hardLimitBytes) {
       logger.warn(
         { connectionId: session.connectionId, userId: session.userId, buffered },
@@ -69,6 +112,14 @@ export function createSocketGateway(options: SocketGatewayOptions): SocketGatewa
     if (buffered > options.softLimitBytes && DROPPABLE.has(frame.type)) {
       metrics.frameDropped(frame.type);
       return false;
+    }
+    if (socket && !corked.has(socket)) {
+      socket.cork();
+      corked.add(socket);
+      if (!uncorkScheduled) {
+        uncorkScheduled = true;
+        process.nextTick(uncorkAll);
+      }
     }
     ws.send(data, TEXT);
     return true;
