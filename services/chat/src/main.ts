@@ -8,7 +8,6 @@ import {
   connectMongo,
   createAmqpConnection,
   createEventPublisher,
-  createJwksVerifier,
   createLogger,
   createMetrics,
   createMongoReadinessCheck,
@@ -16,6 +15,7 @@ import {
   createShutdown,
   installSignalHandlers,
   resolveCorsOrigins,
+  startJwksVerifier,
   httpServerTimeouts,
   startHttpServer,
   startMetricsServer,
@@ -112,13 +112,11 @@ async function main(): Promise<void> {
   });
   attachmentSweep.start();
 
+  // its keys are fetched in the background from here on, before the first request
+  const verifier = startJwksVerifier(config, logger);
   const app = createApp({
     services,
-    verifier: createJwksVerifier({
-      jwksUri: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    }),
+    verifier,
     logger,
     metrics,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),

@@ -4,13 +4,13 @@
 import {
   announceListening,
   createAmqpConnection,
-  createJwksVerifier,
   createLogger,
   createMetrics,
   createShutdown,
   installSignalHandlers,
   loadConfig,
   resolveCorsOrigins,
+  startJwksVerifier,
   httpServerTimeouts,
   startHttpServer,
   startMetricsServer,
@@ -38,15 +38,12 @@ async function main(): Promise<void> {
     logger,
     metrics,
   });
+  // its keys are fetched in the background from here on, before the first request
+  const verifier = startJwksVerifier(config, logger);
   const app = createApp({
     config,
     logger,
-    verifier: createJwksVerifier({
-      jwksUri: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      logger,
-    }),
+    verifier,
     chat: createChatClient({ baseUrl: config.CHAT_URL, timeoutMs: config.CHAT_TIMEOUT_MS }),
     amqp,
     metrics,
