@@ -23,3 +23,4 @@ export * from './event-consumer';
 export * from './openapi';
 export * from './shutdown';
 export * from './periodic-task';
+export * from './serve-process';

@@ -12,6 +12,12 @@
 // not tried at all while a failed fetch is backing off, so a flood of made-up kids
 // cannot hammer auth.
 //
+// warm() fetches the keys at startup, in the background, so the first request does not
+// pay the fetch. It goes through the same refresh (coalesced with a request's fetch, the
+// same backoff): a failed warm-up is tried again when its backoff ends, until keys are
+// held (auth may start after the service), and then never again: from there on the
+// store's own refreshes keep the keys.
+//
 // Written on node:crypto + fetch rather than jwks-rsa: jwks-rsa 4 requires the
 // ESM-only `jose` 6, which jest's CommonJS runtime cannot load on Node 20.
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
@@ -48,6 +54,12 @@ export interface JwksKey {
 export interface JwksKeyStore {
   /** The key for `kid`, or undefined when the (refreshed) JWKS has none. */
   getKey(kid: string): Promise<JwksKey | undefined>;
+  /**
+   * Fetches the keys now unless some are held, without anyone having to wait: resolves
+   * when this attempt settled, never rejects. A failure is retried when its backoff
+   * ends until keys are held (a timer that does not hold the process open).
+   */
+  warm(): Promise<void>;
 }
 
 /**
@@ -82,6 +94,8 @@ export function createJwksKeyStore(options: JwksKeyStoreOptions): JwksKeyStore {
   /** No fetch starts before this (a failed fetch is backing off). */
   let retryAt = Number.NEGATIVE_INFINITY;
   const refetchTimes: number[] = [];
+  /** The warm-up's retry, set while a failed warm-up waits out its backoff. */
+  let warmRetry: NodeJS.Timeout | undefined;
 
   async function fetchKeys(): Promise<void> {
     let body: unknown;
@@ -141,11 +155,36 @@ export function createJwksKeyStore(options: JwksKeyStoreOptions): JwksKeyStore {
     refresh().catch(() => undefined); // logged in refresh(); the next request retries after the backoff
   }
 
+  function warm(): Promise<void> {
+    if (keys.size > 0) return Promise.resolve();
+    if (!inFlight && backingOff()) {
+      warmAfterBackoff();
+      return Promise.resolve();
+    }
+    // joins a fetch already under way (a request's) instead of starting another
+    return refresh().catch(() => {
+      if (keys.size === 0) warmAfterBackoff(); // logged in refresh()
+    });
+  }
+
+  function warmAfterBackoff(): void {
+    if (warmRetry) return;
+    warmRetry = setTimeout(
+      () => {
+        warmRetry = undefined;
+        void warm();
+      },
+      Math.max(0, retryAt - now()),
+    );
+    warmRetry.unref();
+  }
+
   function unavailable(): DependencyUnavailableError {
     return new DependencyUnavailableError('The token signing keys cannot be fetched');
   }
 
   return {
+    warm,
     async getKey(kid) {
       const known = keys.get(kid);
       if (known) {

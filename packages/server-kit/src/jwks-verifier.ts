@@ -5,6 +5,7 @@
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import { UnauthorizedError } from './errors';
 import { createJwksKeyStore, type JwksKeyStoreOptions } from './jwks-key-store';
+import type { Logger } from './logger';
 
 /** The authenticated user behind a request or socket. */
 export interface Principal {
@@ -24,6 +25,12 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+/** A verifier on auth's JWKS; warm() it at startup (see JwksKeyStore.warm). */
+export interface JwksVerifier extends TokenVerifier {
+  /** Fetches the keys in the background now; resolves when the attempt settled, never rejects. */
+  warm(): Promise<void>;
+}
+
 export interface JwksVerifierOptions extends JwksKeyStoreOptions {
   issuer: string;
   audience: string;
@@ -35,13 +42,14 @@ export interface JwksVerifierOptions extends JwksKeyStoreOptions {
 
 const ASYMMETRIC = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
 
-export function createJwksVerifier(options: JwksVerifierOptions): TokenVerifier {
+export function createJwksVerifier(options: JwksVerifierOptions): JwksVerifier {
   const algorithms = options.algorithms ?? ['RS256', 'ES256'];
   const bad = algorithms.filter((alg) => !ASYMMETRIC.test(alg));
   if (bad.length > 0) throw new Error(`Refusing non-asymmetric JWT algorithms: ${bad.join(', ')}`);
   const keyStore = createJwksKeyStore(options);
 
   return {
+    warm: () => keyStore.warm(),
     async verify(token) {
       const decoded = jwt.decode(token, { complete: true });
       if (!decoded || typeof decoded.payload === 'string') {
@@ -95,4 +103,27 @@ export function createJwksVerifier(options: JwksVerifierOptions): TokenVerifier 
       return { userId: sub, username, jti, exp, iat, token };
     },
   };
+}
+
+/** The settings jwtVerifierEnv() reads. */
+export interface JwtVerifierEnv {
+  JWKS_URL: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+}
+
+/**
+ * A service's verifier from its jwtVerifierEnv() settings, already warming: the keys
+ * are being fetched in the background (auth may start later; the start neither waits
+ * for nor fails on it), so the first request does not pay the fetch. For main.ts.
+ */
+export function startJwksVerifier(env: JwtVerifierEnv, logger: Logger): JwksVerifier {
+  const verifier = createJwksVerifier({
+    jwksUri: env.JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    logger,
+  });
+  void verifier.warm();
+  return verifier;
 }

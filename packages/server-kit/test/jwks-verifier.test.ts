@@ -255,6 +255,76 @@ describe('createJwksVerifier', () => {
     await expect(v.verify(sign(rsa))).resolves.toMatchObject({ userId: 'user-1' });
     await waitFor(() => jwks.requests === 2 || undefined, { description: 'a background refresh' });
   });
+
+  describe('warming the keys at startup', () => {
+    it('When the verifier is warmed, then the JWKS is fetched once and the first requests do not fetch it again', async () => {
+      const v = verifier();
+
+      await v.warm();
+      expect(jwks.requests).toBe(1);
+      for (let i = 0; i < 5; i += 1) await v.verify(sign(rsa));
+      await v.warm();
+
+      expect(jwks.requests).toBe(1);
+    });
+
+    it('When warming fails (auth not up yet), then it neither throws nor retries before the backoff, and a request after the backoff still works', async () => {
+      let now = Date.now();
+      const log = createCapturingLogger();
+      // the backoff (30 to 60 s of the injected clock) is longer than the test: its timer never fires here
+      const v = verifier({ retryBaseMs: 60_000, now: () => now, logger: log.logger });
+      jwks.setFailing('error');
+
+      await expect(v.warm()).resolves.toBeUndefined();
+      expect(
+        log.lines().some((l) => l['msg'] === 'JWKS refresh failed; held keys stay in use'),
+      ).toBe(true);
+      // backing off: a request is answered at once (503) instead of fetching again
+      await expect(v.verify(sign(rsa))).rejects.toBeInstanceOf(DependencyUnavailableError);
+      await v.warm();
+      expect(jwks.requests).toBe(1);
+
+      jwks.setFailing(false);
+      now += 60_001;
+      await expect(v.verify(sign(rsa))).resolves.toMatchObject({ userId: 'user-1' });
+      expect(jwks.requests).toBe(2);
+    });
+
+    it('When warming fails and auth comes up later, then the warm-up is retried after its backoff and the keys are held before any request', async () => {
+      let fetched = 0;
+      const v = verifier({
+        retryBaseMs: 20,
+        retryMaxMs: 100,
+        fetch: async (url, init) => {
+          const response = await fetch(url, init);
+          if (response.ok) fetched += 1;
+          return response;
+        },
+      });
+      jwks.setFailing('error');
+      await v.warm();
+      jwks.setFailing(false);
+
+      await waitFor(() => fetched === 1 || undefined, { description: 'the retried warm-up' });
+      const requests = jwks.requests;
+      await expect(v.verify(sign(rsa))).resolves.toMatchObject({ userId: 'user-1' });
+
+      expect(requests).toBeGreaterThanOrEqual(2);
+      expect(jwks.requests).toBe(requests); // the request found the keys held
+    });
+
+    it('When warm is called while a request is fetching the keys (or the other way round), then the JWKS is fetched once', async () => {
+      const first = verifier();
+      const second = verifier();
+
+      const requestFirst = first.verify(sign(rsa));
+      const warmSecond = second.warm();
+      await Promise.all([requestFirst, first.warm()]);
+      await Promise.all([warmSecond, second.verify(sign(rsa))]);
+
+      expect(jwks.requests).toBe(2); // one per verifier
+    });
+  });
 });
 
 // docs/design.md §9.5: held keys are served stale while auth is unreachable; refreshes run

@@ -71,4 +71,44 @@ describe('createPeriodicTask', () => {
 
     expect(passes).toBe(1);
   });
+
+  it('When a task has a due check, then a tick runs a pass only when it says so, and runOnce runs one regardless', async () => {
+    let ticks = 0;
+    let passes = 0;
+    const task = createPeriodicTask({
+      name: 'due-task',
+      intervalMs: 5,
+      logger: createCapturingLogger().logger,
+      due: () => ++ticks % 3 === 0, // every third tick
+      run: async () => {
+        passes += 1;
+      },
+    });
+
+    expect(await task.runOnce()).toBeUndefined();
+    expect(passes).toBe(1);
+    task.start();
+    await waitFor(() => ticks >= 9 || undefined);
+    await task.stop();
+
+    expect(passes).toBe(1 + Math.floor(ticks / 3));
+  });
+
+  it('When a pass resolves with a result, then runOnce gives it (undefined for a failed pass), joined callers alike', async () => {
+    let calls = 0;
+    const task = createPeriodicTask({
+      name: 'counting-task',
+      intervalMs: 60_000,
+      logger: createCapturingLogger().logger,
+      run: async () => {
+        calls += 1;
+        if (calls === 2) throw new Error('MongoDB went away');
+        return calls * 10;
+      },
+    });
+
+    expect(await Promise.all([task.runOnce(), task.runOnce()])).toEqual([10, 10]);
+    expect(await task.runOnce()).toBeUndefined();
+    expect(await task.runOnce()).toBe(30);
+  });
 });

@@ -4,7 +4,6 @@
 // /metrics on METRICS_PORT, and one ordered shutdown on SIGTERM/SIGINT.
 import { parleyEventSchema, type ParleyEvent } from '@parley/contracts';
 import {
-  announceListening,
   connectMongo,
   createAmqpConnection,
   createEventPublisher,
@@ -12,12 +11,8 @@ import {
   createMetrics,
   createMongoReadinessCheck,
   createPeriodicTask,
-  createShutdown,
-  installSignalHandlers,
   resolveCorsOrigins,
-  httpServerTimeouts,
-  startHttpServer,
-  startMetricsServer,
+  serveProcess,
 } from '@parley/server-kit';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -121,23 +116,14 @@ async function main(): Promise<void> {
     trustProxy: config.TRUST_PROXY,
     readiness: [createMongoReadinessCheck(mongo)],
   });
-  const http = await startHttpServer(app, {
-    port: config.PORT,
-    host: config.HOST,
-    ...httpServerTimeouts(config),
-  });
-  const metricsServer = await startMetricsServer(metrics, {
-    port: config.METRICS_PORT,
-    host: config.METRICS_HOST,
-  });
-  logger.info({ url: http.url, metricsUrl: metricsServer.url }, 'auth listening');
-  announceListening(http.url, metricsServer.url);
-
-  const shutdown = createShutdown({
+  await serveProcess({
+    name: 'auth',
+    config,
     logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    steps: [
-      { name: 'http', close: () => http.close() },
+    app,
+    metrics,
+    shutdownSteps: ({ server, metricsServer }) => [
+      { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       { name: 'session-revoked relay', close: () => relay.stop() },
       // what is still unconfirmed stays stored for the next instance's relay
@@ -147,7 +133,6 @@ async function main(): Promise<void> {
       { name: 'mongo', close: () => mongo.close() },
     ],
   });
-  installSignalHandlers(shutdown);
 }
 
 main().catch((err: unknown) => {

@@ -4,21 +4,16 @@
 import { hostname } from 'node:os';
 import type { ParleyEvent } from '@parley/contracts';
 import {
-  announceListening,
   connectMongo,
   createAmqpConnection,
   createEventPublisher,
-  createJwksVerifier,
   createLogger,
   createMetrics,
   createMongoReadinessCheck,
   createPeriodicTask,
-  createShutdown,
-  installSignalHandlers,
   resolveCorsOrigins,
-  httpServerTimeouts,
-  startHttpServer,
-  startMetricsServer,
+  serveProcess,
+  startJwksVerifier,
 } from '@parley/server-kit';
 import { createApp } from './http/app';
 import { createChatMetrics } from './chat-metrics';
@@ -112,13 +107,11 @@ async function main(): Promise<void> {
   });
   attachmentSweep.start();
 
+  // its keys are fetched in the background from here on, before the first request
+  const verifier = startJwksVerifier(config, logger);
   const app = createApp({
     services,
-    verifier: createJwksVerifier({
-      jwksUri: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    }),
+    verifier,
     logger,
     metrics,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
@@ -126,25 +119,14 @@ async function main(): Promise<void> {
     requestDeadlineMs: config.REQUEST_DEADLINE_MS,
     readiness: [createMongoReadinessCheck(mongo)],
   });
-  const server = await startHttpServer(app, {
-    port: config.PORT,
-    host: config.HOST,
-    ...httpServerTimeouts(config),
-  });
-  const metricsServer = await startMetricsServer(metrics, {
-    port: config.METRICS_PORT,
-    host: config.METRICS_HOST,
-  });
-  logger.info(
-    { url: server.url, metricsUrl: metricsServer.url, exchange: config.EVENTS_EXCHANGE },
-    'chat listening',
-  );
-  announceListening(server.url, metricsServer.url);
-
-  const shutdown = createShutdown({
+  await serveProcess({
+    name: 'chat',
+    config,
     logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    steps: [
+    app,
+    metrics,
+    logFields: { exchange: config.EVENTS_EXCHANGE },
+    shutdownSteps: ({ server, metricsServer }) => [
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       { name: 'outbox relay', close: () => relay.stop() },
@@ -160,7 +142,6 @@ async function main(): Promise<void> {
       { name: 'mongodb', close: () => mongo.close() },
     ],
   });
-  installSignalHandlers(shutdown);
 }
 
 // The crash between "stored" and "published" that e2e/faults/test/chat-crash.test.ts

@@ -2,18 +2,13 @@
 // shuts down in order: stop accepting, close sockets with 1001 (clients reconnect to
 // another instance), then the consumer and publisher, then the AMQP connection.
 import {
-  announceListening,
   createAmqpConnection,
-  createJwksVerifier,
   createLogger,
   createMetrics,
-  createShutdown,
-  installSignalHandlers,
   loadConfig,
   resolveCorsOrigins,
-  httpServerTimeouts,
-  startHttpServer,
-  startMetricsServer,
+  serveProcess,
+  startJwksVerifier,
 } from '@parley/server-kit';
 import { hostname } from 'node:os';
 import { createApp } from './app';
@@ -38,56 +33,47 @@ async function main(): Promise<void> {
     logger,
     metrics,
   });
+  // its keys are fetched in the background from here on, before the first request
+  const verifier = startJwksVerifier(config, logger);
   const app = createApp({
     config,
     logger,
-    verifier: createJwksVerifier({
-      jwksUri: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      logger,
-    }),
+    verifier,
     chat: createChatClient({ baseUrl: config.CHAT_URL, timeoutMs: config.CHAT_TIMEOUT_MS }),
     amqp,
     metrics,
     corsOrigins: resolveCorsOrigins(config.CORS_ORIGINS, config.NODE_ENV),
   });
 
-  const server = await startHttpServer(app.http, {
-    port: config.PORT,
-    host: config.HOST,
-    ...httpServerTimeouts(config),
-  });
-  server.server.on('upgrade', app.handleUpgrade);
-  await app.start();
-  const metricsServer = await startMetricsServer(app.metrics, {
-    port: config.METRICS_PORT,
-    host: config.METRICS_HOST,
-  });
-  logger.info({ url: server.url, metricsUrl: metricsServer.url }, 'websocket service listening');
-  announceListening(server.url, metricsServer.url);
-
-  let serverClosed: Promise<void> | undefined;
-  const shutdown = createShutdown({
+  await serveProcess({
+    name: 'websocket service',
+    config,
     logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    steps: [
-      {
-        name: 'stop accepting',
-        // server.close() resolves only when every connection is gone, sockets included:
-        // start it here, await it after the sockets are closed.
-        close: async () => {
-          serverClosed = server.close();
+    app: app.http,
+    metrics: app.metrics,
+    async onListening(server) {
+      server.server.on('upgrade', app.handleUpgrade);
+      await app.start();
+    },
+    shutdownSteps: ({ server, metricsServer }) => {
+      let serverClosed: Promise<void> | undefined;
+      return [
+        {
+          name: 'stop accepting',
+          // server.close() resolves only when every connection is gone, sockets included:
+          // start it here, await it after the sockets are closed.
+          close: async () => {
+            serverClosed = server.close();
+          },
         },
-      },
-      { name: 'close sockets (1001)', close: () => app.closeSockets() },
-      { name: 'http server', close: () => serverClosed ?? server.close() },
-      { name: 'metrics', close: () => metricsServer.close() },
-      { name: 'consumer and publisher', close: () => app.close() },
-      { name: 'rabbitmq', close: () => amqp.close() },
-    ],
+        { name: 'close sockets (1001)', close: () => app.closeSockets() },
+        { name: 'http server', close: () => serverClosed ?? server.close() },
+        { name: 'metrics', close: () => metricsServer.close() },
+        { name: 'consumer and publisher', close: () => app.close() },
+        { name: 'rabbitmq', close: () => amqp.close() },
+      ];
+    },
   });
-  installSignalHandlers(shutdown);
 }
 
 main().catch((err: unknown) => {

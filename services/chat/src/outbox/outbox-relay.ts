@@ -5,9 +5,9 @@
 // so the loop makes one every interval only while there is reason to (the last pass
 // found pending events, or this process failed a publish lately: Outbox.wantsPass),
 // and otherwise every IDLE_PASS_EVERY intervals, which is how it finds what a dead
-// instance left. One pass at a time; a failing pass (MongoDB down) is logged and the
-// next one retries.
-import type { Logger } from '@parley/server-kit';
+// instance left. The loop is the kit's periodic task: one pass at a time, a failing
+// pass (MongoDB down) logged and the next one retrying, stop() waiting for the pass.
+import { createPeriodicTask, type Logger } from '@parley/server-kit';
 import type { ChatMetrics } from '../chat-metrics';
 import type { Outbox } from './outbox';
 
@@ -15,7 +15,7 @@ export interface OutboxRelay {
   start(): void;
   /** Stops the timer and waits for a pass in progress. Idempotent. */
   stop(): Promise<void>;
-  /** Runs one pass now (tests, and the first pass at startup). */
+  /** Runs one pass now, or joins the one running (tests): the events it republished. */
   runOnce(): Promise<number>;
 }
 
@@ -33,10 +33,6 @@ export const IDLE_PASS_EVERY = 10;
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { outbox, metrics } = options;
-  const log = options.logger.child({ component: 'outbox-relay' });
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let stopped = false;
 
   // Counting pending events costs a query per outbox collection (a scan on FerretDB),
   // so the gauge is refreshed when there is something to count, and otherwise only
@@ -45,49 +41,34 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let passesSinceCount = 0;
 
   async function pass(): Promise<number> {
-    try {
-      const published = await outbox.relayPending();
-      passesSinceCount++;
-      if (published > 0 || lastPending > 0 || passesSinceCount >= GAUGE_REFRESH_PASSES) {
-        lastPending = await outbox.countPending();
-        passesSinceCount = 0;
-        metrics.outboxPending.set(lastPending);
-      }
-      return published;
-    } catch (err) {
-      log.warn({ err }, 'outbox relay pass failed');
-      return 0;
+    const published = await outbox.relayPending();
+    passesSinceCount++;
+    if (published > 0 || lastPending > 0 || passesSinceCount >= GAUGE_REFRESH_PASSES) {
+      lastPending = await outbox.countPending();
+      passesSinceCount = 0;
+      metrics.outboxPending.set(lastPending);
     }
-  }
-
-  function runOnce(): Promise<number> {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
+    return published;
   }
 
   let idleIntervals = 0;
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      if (!outbox.wantsPass() && ++idleIntervals < IDLE_PASS_EVERY) return schedule();
+  const loop = createPeriodicTask({
+    name: 'outbox-relay',
+    intervalMs: options.intervalMs,
+    run: pass,
+    // a pass every interval while there is reason to, else every IDLE_PASS_EVERY intervals
+    due() {
+      if (!outbox.wantsPass() && ++idleIntervals < IDLE_PASS_EVERY) return false;
       idleIntervals = 0;
-      void runOnce().finally(schedule);
-    }, options.intervalMs);
-    timer.unref();
-  }
+      return true;
+    },
+    logger: options.logger,
+  });
 
   return {
-    start() {
-      if (timer || stopped) return;
-      schedule();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-    runOnce,
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+    // a failed pass (logged) published nothing
+    runOnce: async () => (await loop.runOnce()) ?? 0,
   };
 }

@@ -7,7 +7,6 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventEnvelopeSchema, parleyEventSchema, type EventEnvelope } from '@parley/contracts';
 import {
-  announceListening,
   connectMongo,
   createAmqpConnection,
   createAmqpReadinessCheck,
@@ -16,13 +15,10 @@ import {
   createLogger,
   createMetrics,
   createMongoReadinessCheck,
-  createShutdown,
   finishHttpApp,
-  installSignalHandlers,
   isDependencyFailure,
   resolveCorsOrigins,
-  startHttpServer,
-  startMetricsServer,
+  serveProcess,
 } from '@parley/server-kit';
 import { createWebhookStore } from './webhook-store';
 import { createWebhookDispatcher } from './webhook-dispatcher';
@@ -94,21 +90,14 @@ async function main(): Promise<void> {
       readiness: [createMongoReadinessCheck(mongo), createAmqpReadinessCheck(amqp)],
     }),
   );
-  const server = await startHttpServer(app, { port: config.PORT, host: config.HOST });
-  const metricsServer = await startMetricsServer(metrics, {
-    port: config.METRICS_PORT,
-    host: config.METRICS_HOST,
-  });
-  logger.info(
-    { url: server.url, metricsUrl: metricsServer.url, queue: config.WEBHOOK_QUEUE },
-    'webhook worker listening',
-  );
-  announceListening(server.url, metricsServer.url);
-
-  const shutdown = createShutdown({
+  await serveProcess({
+    name: 'webhook worker',
+    config,
     logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    steps: [
+    app,
+    metrics,
+    logFields: { queue: config.WEBHOOK_QUEUE },
+    shutdownSteps: ({ server, metricsServer }) => [
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       // no new events; what was taken but not acked comes back to the next consumer
@@ -124,7 +113,6 @@ async function main(): Promise<void> {
       { name: 'mongodb', close: () => mongo.close() },
     ],
   });
-  installSignalHandlers(shutdown);
 }
 
 main().catch((err: unknown) => {
