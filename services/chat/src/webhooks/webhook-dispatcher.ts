@@ -12,6 +12,7 @@ import {
 } from '@parley/contracts';
 import type { Logger } from '@parley/server-kit';
 import { deliver, type DeliveryOptions, type DeliveryOutcome } from './webhook-delivery';
+import type { ObjectId } from 'mongodb';
 import type { DeliveryDoc, WebhookDoc, WebhookStore } from './webhook-store';
 
 export interface RetryPolicy {
@@ -77,17 +78,53 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
-/** Old attempts are trimmed every this many attempts of a webhook, not on each one. */
-const TRIM_EVERY = 10;
+/** Old attempt records are trimmed every this many records of a webhook, not on each one. */
+const TRIM_EVERY = 50;
+/** Deliveries a lane reads at once: one find per this many, not one per delivery. */
+const READ_AHEAD = 50;
 
 interface Lane {
-  /** Attempts recorded by this process, for trimming every TRIM_EVERY. */
-  recorded: number;
+  /** Successes and failures recorded by this process, for trimming every TRIM_EVERY. */
+  succeeded: number;
+  failed: number;
+  /**
+   * The next deliveries owed, oldest first. Only this lane settles them and only accept()
+   * adds to them, so once a read found them all (`complete`) the lane keeps the list
+   * itself and reads again only after a failure or at start.
+   */
+  ahead: DeliveryDoc[];
+  complete: boolean;
+  reading: boolean;
+  /** The newest delivery the lane has had in `ahead`: what accept() adds must be newer. */
+  newest?: ObjectId;
+  /**
+   * The webhook, read once and kept: it changes only by being removed (the next write
+   * settling a delivery finds no delivery left: see attempt()), or by this lane.
+   */
+  webhook?: WebhookDoc;
   running?: Promise<void>;
   /** Set when work arrived while running: run once more. */
   again: boolean;
   timer?: NodeJS.Timeout;
 }
+
+const newLane = (): Lane => ({
+  again: false,
+  succeeded: 0,
+  failed: 0,
+  ahead: [],
+  complete: false,
+  reading: false,
+});
+
+/** Forgets what the lane knew: it reads again on its next run. */
+function forget(lane: Lane): void {
+  lane.ahead = [];
+  lane.complete = false;
+  delete lane.webhook;
+}
+
+type Outcome = 'delivered' | 'failed' | 'gone';
 
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
   const { store } = options;
@@ -100,11 +137,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   function kick(webhookId: string): void {
     if (stopped) return;
-    let lane = lanes.get(webhookId);
-    if (!lane) {
-      lane = { again: false, recorded: 0 };
-      lanes.set(webhookId, lane);
-    }
+    const lane = laneOf(webhookId);
     if (lane.timer) {
       clearTimeout(lane.timer);
       delete lane.timer;
@@ -117,6 +150,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     current.running = runLane(webhookId)
       .catch((err: unknown) => {
         log.warn({ err, webhookId }, 'webhook lane failed; retrying shortly');
+        forget(current);
         schedule(webhookId, retry.baseMs);
       })
       .finally(() => {
@@ -130,43 +164,76 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   function schedule(webhookId: string, delayMs: number): void {
     if (stopped) return;
-    const lane = lanes.get(webhookId) ?? { again: false, recorded: 0 };
-    lanes.set(webhookId, lane);
+    const lane = laneOf(webhookId);
     if (lane.timer) clearTimeout(lane.timer);
     // setTimeout holds at most ~24.8 days; the delays here are far below that
     lane.timer = setTimeout(() => kick(webhookId), Math.max(0, delayMs));
     lane.timer.unref();
   }
 
+  function laneOf(webhookId: string): Lane {
+    let lane = lanes.get(webhookId);
+    if (!lane) {
+      lane = newLane();
+      lanes.set(webhookId, lane);
+    }
+    return lane;
+  }
+
+  async function readAhead(webhookId: string, lane: Lane): Promise<void> {
+    lane.reading = true;
+    try {
+      const read = await store.nextDeliveries(webhookId, READ_AHEAD);
+      lane.complete = read.length < READ_AHEAD;
+      // what accept() added meanwhile is kept only when the read saw the end of the list
+      const all = lane.complete ? [...read, ...lane.ahead] : read;
+      const seen = new Set<string>();
+      lane.ahead = all
+        .filter((d) => !seen.has(d._id.toHexString()) && seen.add(d._id.toHexString()))
+        .sort((a, b) => a._id.toHexString().localeCompare(b._id.toHexString()));
+      const last = lane.ahead.at(-1);
+      if (last && (!lane.newest || last._id.toHexString() > lane.newest.toHexString()))
+        lane.newest = last._id;
+    } finally {
+      lane.reading = false;
+    }
+  }
+
   async function runLane(webhookId: string): Promise<void> {
-    // read once per run: it changes only by being removed (its deliveries go with it)
-    // or disabled (by this lane)
-    let webhook: WebhookDoc | null | undefined;
+    const lane = laneOf(webhookId);
     while (!stopped) {
-      const delivery = await store.nextDelivery(webhookId);
+      if (lane.ahead.length === 0 && !lane.complete) await readAhead(webhookId, lane);
+      const delivery = lane.ahead[0];
       if (!delivery) return;
       const wait = delivery.nextAttemptAt.getTime() - now().getTime();
       if (wait > 0) {
         schedule(webhookId, wait);
         return;
       }
-      webhook ??= await store.findById(webhookId);
+      const webhook = lane.webhook ?? (await store.findById(webhookId));
+      if (webhook) lane.webhook = webhook;
       if (!webhook || webhook.disabledAt) {
-        await store.deliveries.deleteMany({ webhookId });
+        forget(lane);
+        if (webhook) await store.dropOwed(webhookId);
+        else await store.deliveries.deleteMany({ webhookId });
         return;
       }
-      const ok = await attempt(webhook, delivery);
-      if (!ok) return;
+      const outcome = await attempt(webhook, delivery);
+      if (outcome !== 'delivered') {
+        forget(lane);
+        return;
+      }
+      lane.ahead.shift();
       if (webhook.failingSince) {
         // the success just cleared it in the database; a later failure starts anew
         const { failingSince: _cleared, ...healthy } = webhook;
-        webhook = healthy;
+        lane.webhook = healthy;
       }
     }
   }
 
-  /** One attempt; true when the lane may go on to the next delivery. */
-  async function attempt(webhook: WebhookDoc, delivery: DeliveryDoc): Promise<boolean> {
+  /** One attempt, recorded. */
+  async function attempt(webhook: WebhookDoc, delivery: DeliveryDoc): Promise<Outcome> {
     const webhookId = webhook._id.toHexString();
     const at = now();
     const outcome = await send(
@@ -180,39 +247,36 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       { ...options.delivery, now },
     );
     options.onAttempt?.(outcome);
-    const lane = lanes.get(webhookId);
-    const recorded = lane ? ++lane.recorded : 1;
-    await store.recordAttempt(
-      webhookId,
-      {
-        deliveryId: delivery.deliveryId,
-        eventType: delivery.eventType,
-        attempt: delivery.attempts + 1,
-        at: at.toISOString(),
-        ...(outcome.status !== undefined ? { status: outcome.status } : {}),
-        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-        durationMs: outcome.durationMs,
-        delivered: outcome.delivered,
-      },
-      WEBHOOK_ATTEMPTS_KEPT,
-      recorded % TRIM_EVERY === 1,
-    );
+    const lane = lanes.get(webhookId) ?? newLane();
+    const record = {
+      deliveryId: delivery.deliveryId,
+      eventType: delivery.eventType,
+      attempt: delivery.attempts + 1,
+      at: at.toISOString(),
+      ...(outcome.status !== undefined ? { status: outcome.status } : {}),
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      durationMs: outcome.durationMs,
+      delivered: outcome.delivered,
+    };
     if (outcome.delivered) {
-      await store.delivered(delivery);
+      const trim = ++lane.succeeded % TRIM_EVERY === 1;
+      if (!(await store.delivered(delivery, record, WEBHOOK_ATTEMPTS_KEPT, trim))) return 'gone';
       if (webhook.failingSince) await store.markHealthy(webhookId);
-      return true;
+      return 'delivered';
     }
+    const trim = ++lane.failed % TRIM_EVERY === 1;
+    await store.recordAttempt(webhookId, record, WEBHOOK_ATTEMPTS_KEPT, trim);
     const failingSince = webhook.failingSince ?? at;
     if (!webhook.failingSince) await store.markFailing(webhookId, at);
     if (at.getTime() - failingSince.getTime() >= retry.giveUpMs) {
       log.warn({ webhookId, failingSince }, 'webhook failed for the give-up period; disabled');
       await store.disable(webhookId, at);
-      return false;
+      return 'failed';
     }
     const delay = retryDelayMs(delivery.attempts + 1, retry);
     await store.retryLater(delivery, new Date(at.getTime() + delay));
     schedule(webhookId, delay);
-    return false;
+    return 'failed';
   }
 
   return {
@@ -225,13 +289,22 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       const body = webhookBody(event);
       for (const webhook of webhooks) {
         const webhookId = webhook._id.toHexString();
-        await store.enqueue({
+        const queued = await store.enqueue({
           webhookId,
           deliveryId: event.id,
           eventType: event.type,
           body,
           nextAttemptAt: now(),
         });
+        const lane = laneOf(webhookId);
+        if (
+          queued &&
+          (lane.complete || lane.reading) &&
+          (!lane.newest || queued._id.toHexString() > lane.newest.toHexString())
+        ) {
+          lane.ahead.push(queued);
+          lane.newest = queued._id;
+        }
         kick(webhookId);
       }
     },

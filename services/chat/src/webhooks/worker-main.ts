@@ -34,7 +34,12 @@ async function main(): Promise<void> {
     labelNames: ['outcome'] as const,
   });
 
-  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-webhooks' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    logger,
+    appName: 'parley-webhooks',
+    metrics,
+  });
   const store = createWebhookStore(mongo.db);
   await store.ensureIndexes();
   const amqp = createAmqpConnection({
