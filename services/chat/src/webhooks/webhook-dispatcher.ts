@@ -4,15 +4,11 @@
 // that fails waits (exponential backoff with jitter) before trying the same delivery
 // again, so later events never overtake it; a webhook failing for the give-up period
 // (24 h) is disabled and what it was owed is dropped.
-import {
-  WEBHOOK_ATTEMPTS_KEPT,
-  WEBHOOK_EVENT_TYPES,
-  type ParleyEvent,
-  type WebhookEventType,
-} from '@parley/contracts';
-import type { Logger } from '@parley/server-kit';
+import { WEBHOOK_ATTEMPTS_KEPT, WEBHOOK_EVENT_TYPES, type ParleyEvent } from '@parley/contracts';
+import { isDependencyFailure, type Logger } from '@parley/server-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deliver, type DeliveryOptions, type DeliveryOutcome } from './webhook-delivery';
-import type { ObjectId } from 'mongodb';
+import { ObjectId } from 'mongodb';
 import type { DeliveryDoc, WebhookDoc, WebhookStore } from './webhook-store';
 
 export interface RetryPolicy {
@@ -70,7 +66,11 @@ export interface WebhookDispatcherOptions {
 }
 
 export interface WebhookDispatcher {
-  /** Queues the event for each webhook of its room that asked for it; resolves once stored. */
+  /**
+   * Queues the event for each webhook of its room that asked for it; resolves once stored
+   * (events accepted together are stored together, in the order accepted). While MongoDB
+   * is down it keeps trying; it rejects only once stopped or on another failure.
+   */
   accept(event: ParleyEvent): Promise<void>;
   /** Resumes every webhook that is still owed deliveries (at start). */
   resumeAll(): Promise<void>;
@@ -82,6 +82,8 @@ export interface WebhookDispatcher {
 const TRIM_EVERY = 50;
 /** Deliveries a lane reads at once: one find per this many, not one per delivery. */
 const READ_AHEAD = 50;
+/** Events stored by one find and one insert at most. */
+const ACCEPT_BATCH_MAX = 100;
 
 interface Lane {
   /** Successes and failures recorded by this process, for trimming every TRIM_EVERY. */
@@ -182,9 +184,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   async function readAhead(webhookId: string, lane: Lane): Promise<void> {
     lane.reading = true;
+    const failuresBefore = storeFailures;
     try {
       const read = await store.nextDeliveries(webhookId, READ_AHEAD);
-      lane.complete = read.length < READ_AHEAD;
+      lane.complete = read.length < READ_AHEAD && storeFailures === failuresBefore;
       // what accept() added meanwhile is kept only when the read saw the end of the list
       const all = lane.complete ? [...read, ...lane.ahead] : read;
       const seen = new Set<string>();
@@ -279,34 +282,99 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     return 'failed';
   }
 
-  return {
-    async accept(event) {
-      if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) return;
-      const roomId = roomOf(event);
-      if (roomId === undefined) return;
-      const webhooks = await store.activeFor(roomId, event.type as WebhookEventType);
-      if (webhooks.length === 0) return;
+  interface Accepted {
+    event: ParleyEvent;
+    roomId: string;
+    stored: () => void;
+    failed: (err: unknown) => void;
+  }
+  /** Events accepted and not stored yet, in the order taken. */
+  const accepted: Accepted[] = [];
+  let storing: Promise<void> | undefined;
+  /** Bumped by each failed store: a lane reading meanwhile cannot trust it saw all. */
+  let storeFailures = 0;
+
+  function startStoring(): void {
+    if (storing) return;
+    storing = storeAccepted().finally(() => {
+      storing = undefined;
+      if (accepted.length > 0) startStoring();
+    });
+  }
+
+  /** Stores what was accepted, a batch at a time, in order; a batch waits out MongoDB being down. */
+  async function storeAccepted(): Promise<void> {
+    while (accepted.length > 0) {
+      // the events taken together (the consumer hands over up to its prefetch at once)
+      // are stored together: one find for their rooms' webhooks, one insert
+      await new Promise((resolve) => setImmediate(resolve));
+      const batch = accepted.splice(0, ACCEPT_BATCH_MAX);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await storeBatch(batch);
+          for (const one of batch) one.stored();
+          break;
+        } catch (err) {
+          storeFailures++;
+          // an insert may have stored part of the batch: every lane reads again
+          for (const lane of lanes.values()) lane.complete = false;
+          // MongoDB down is not the events' fault: hold them, and the later ones behind
+          // them (so the order holds), until they can be stored
+          if (stopped || !isDependencyFailure(err)) {
+            for (const one of batch) one.failed(err);
+            break;
+          }
+          log.warn({ err, attempt }, 'could not store deliveries; retrying');
+          await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+        }
+      }
+    }
+  }
+
+  async function storeBatch(batch: Accepted[]): Promise<void> {
+    const webhooks = await store.activeIn([...new Set(batch.map((one) => one.roomId))]);
+    const docs: DeliveryDoc[] = [];
+    for (const { event, roomId } of batch) {
       const body = webhookBody(event);
       for (const webhook of webhooks) {
-        const webhookId = webhook._id.toHexString();
-        const queued = await store.enqueue({
-          webhookId,
+        if (webhook.roomId !== roomId || !(webhook.events as string[]).includes(event.type))
+          continue;
+        docs.push({
+          _id: new ObjectId(),
+          webhookId: webhook._id.toHexString(),
           deliveryId: event.id,
           eventType: event.type,
           body,
+          attempts: 0,
           nextAttemptAt: now(),
         });
-        const lane = laneOf(webhookId);
-        if (
-          queued &&
-          (lane.complete || lane.reading) &&
-          (!lane.newest || queued._id.toHexString() > lane.newest.toHexString())
-        ) {
-          lane.ahead.push(queued);
-          lane.newest = queued._id;
-        }
-        kick(webhookId);
       }
+    }
+    const kicked = new Set<string>();
+    for (const queued of await store.enqueue(docs)) {
+      const lane = laneOf(queued.webhookId);
+      if (
+        (lane.complete || lane.reading) &&
+        (!lane.newest || queued._id.toHexString() > lane.newest.toHexString())
+      ) {
+        lane.ahead.push(queued);
+        lane.newest = queued._id;
+      }
+      kicked.add(queued.webhookId);
+    }
+    for (const webhookId of kicked) kick(webhookId);
+  }
+
+  return {
+    accept(event) {
+      if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type))
+        return Promise.resolve();
+      const roomId = roomOf(event);
+      if (roomId === undefined) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        accepted.push({ event, roomId, stored: resolve, failed: reject });
+        startStoring();
+      });
     },
     async resumeAll() {
       for (const webhookId of await store.webhooksWithDeliveries()) kick(webhookId);

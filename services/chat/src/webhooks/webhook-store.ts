@@ -6,6 +6,7 @@
 // the newest of both. Registration is chat's; the two others are the delivery worker's.
 import type { WebhookAttempt, WebhookEventType } from '@parley/contracts';
 import {
+  MongoBulkWriteError,
   ObjectId,
   type Collection,
   type Db,
@@ -74,14 +75,17 @@ export interface WebhookStore {
   ensureIndexes(): Promise<void>;
   insert(doc: Omit<WebhookDoc, '_id'>): Promise<WebhookDoc>;
   listForRoom(roomId: string): Promise<WebhookDoc[]>;
-  /** Active webhooks of a room that asked for this event type. */
-  activeFor(roomId: string, eventType: string): Promise<WebhookDoc[]>;
+  /** Active webhooks of these rooms (one find for all). */
+  activeIn(roomIds: string[]): Promise<WebhookDoc[]>;
   findInRoom(roomId: string, id: ObjectId): Promise<WebhookDoc | null>;
   findById(id: string): Promise<WebhookDoc | null>;
   /** Removes the webhook, what it was still owed and its attempts. */
   remove(id: ObjectId): Promise<boolean>;
-  /** Queues one delivery; null when this event was queued for it already (a redelivery). */
-  enqueue(delivery: Omit<DeliveryDoc, '_id' | 'attempts'>): Promise<DeliveryDoc | null>;
+  /**
+   * Queues deliveries in one insert, in the order given; answers those stored, without
+   * the ones whose event was queued for that webhook already (a redelivery).
+   */
+  enqueue(deliveries: DeliveryDoc[]): Promise<DeliveryDoc[]>;
   /** The oldest deliveries owed to the webhook, at most `limit`, oldest first. */
   nextDeliveries(webhookId: string, limit: number): Promise<DeliveryDoc[]>;
   /** Webhooks with deliveries owed (a starting worker resumes them). */
@@ -147,11 +151,13 @@ export function createWebhookStore(db: Db): WebhookStore {
     listForRoom(roomId) {
       return webhooks.find({ roomId }).sort({ _id: 1 }).toArray();
     },
-    async activeFor(roomId, eventType) {
-      const all = await webhooks.find({ roomId }).toArray();
-      return all.filter(
-        (w) => w.disabledAt === undefined && (w.events as string[]).includes(eventType),
-      );
+    async activeIn(roomIds) {
+      const all = await webhooks
+        .find(
+          roomIds.length === 1 ? { roomId: roomIds[0] as string } : { roomId: { $in: roomIds } },
+        )
+        .toArray();
+      return all.filter((w) => w.disabledAt === undefined);
     },
     findInRoom(roomId, id) {
       return webhooks.findOne({ _id: id, roomId });
@@ -167,14 +173,18 @@ export function createWebhookStore(db: Db): WebhookStore {
       await attempts.deleteMany({ webhookId: id.toHexString() });
       return result.deletedCount === 1;
     },
-    async enqueue(delivery) {
-      const doc: DeliveryDoc = { _id: new ObjectId(), attempts: 0, ...delivery };
+    async enqueue(docs) {
+      if (docs.length === 0) return [];
       try {
-        await deliveries.insertOne(doc);
-        return doc;
+        await deliveries.insertMany(docs, { ordered: false });
+        return docs;
       } catch (err) {
-        if (isDuplicateKeyError(err)) return null;
-        throw err;
+        // each one is tried (unordered): only those that were queued already failed
+        if (!(err instanceof MongoBulkWriteError)) throw err;
+        const failed = [err.writeErrors].flat();
+        if (!failed.every(isDuplicateKeyError)) throw err;
+        const duplicates = new Set(failed.map((e) => e.index));
+        return docs.filter((_doc, index) => !duplicates.has(index));
       }
     },
     nextDeliveries(webhookId, limit) {
