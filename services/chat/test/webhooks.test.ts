@@ -2,22 +2,15 @@
 // private targets refused (WEBHOOK_ALLOW_PRIVATE off), and the pure parts of delivery:
 // which addresses count as private, the signature, the backoff.
 import { createHmac } from 'node:crypto';
-import {
-  createEvent,
-  createdWebhookResponseSchema,
-  webhooksResponseSchema,
-} from '@parley/contracts';
-import { createSilentLogger, waitFor } from '@parley/testing';
-import { ObjectId } from 'mongodb';
+import { createdWebhookResponseSchema, webhooksResponseSchema } from '@parley/contracts';
+import { DependencyUnavailableError } from '@parley/server-kit';
+import { waitFor } from '@parley/testing';
 import request from 'supertest';
 import { signatureHeader } from '../src/webhooks/webhook-delivery';
-import {
-  DEFAULT_RETRY_POLICY,
-  createWebhookDispatcher,
-  retryDelayMs,
-} from '../src/webhooks/webhook-dispatcher';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../src/webhooks/webhook-dispatcher';
 import { isNonPublicAddress, resolvePublicAddresses } from '../src/webhooks/webhook-targets';
 import { bearer, useChatHarness, type TestUser } from './support/chat-harness';
+import { insertWebhook, messageEvent, recordingDispatcher } from './support/webhook-lanes';
 
 const h = useChatHarness({ webhookAllowPrivate: false });
 const api = () => request(h.app.url);
@@ -197,48 +190,66 @@ describe('webhook targets and signatures', () => {
 });
 
 describe('the delivery lanes (real MongoDB, a stand-in for the HTTP attempt, a test clock)', () => {
-  function messageEvent(roomId: string, text: string) {
-    return createEvent(
-      'new_message',
-      {
-        message: {
-          id: new ObjectId().toHexString(),
-          conversationId: roomId,
-          seq: 1,
-          sender: { id: 'u1', username: 'alice' },
-          text,
-          reactions: {},
-          createdAt: new Date().toISOString(),
-        },
-        conversation: { id: roomId, kind: 'room', name: 'hooks' },
+  it('When a webhook is deleted while its lane holds a backlog, then nothing is sent after the delivery under way, and what it was owed is gone', async () => {
+    const store = h.app.services.webhooks;
+    const webhook = await insertWebhook(store);
+    const { roomId } = webhook;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { dispatcher, sent } = recordingDispatcher(store, {
+      answer: async (sent) => {
+        if (sent.length === 2) await held; // the second is under way when the webhook goes
+        return { delivered: true, status: 204, durationMs: 1 };
       },
-      ['u1'],
-    );
-  }
+    });
+    try {
+      await Promise.all(
+        ['a', 'b', 'c', 'd', 'e'].map((text) => dispatcher.accept(messageEvent(roomId, text))),
+      );
+      await waitFor(() => sent.length === 2, { description: 'the second delivery under way' });
+      await store.remove(webhook._id);
+      release();
+    } finally {
+      await dispatcher.stop(); // waits for the lane
+    }
+    expect(sent).toEqual(['a', 'b']);
+    expect(await store.deliveries.countDocuments({ webhookId: webhook._id.toHexString() })).toBe(0);
+  });
+
+  it('When storing deliveries fails while MongoDB is down, then the events are held and later ones wait behind them: each is delivered once, in order', async () => {
+    const real = h.app.services.webhooks;
+    const { roomId } = await insertWebhook(real);
+    let outage = 2; // the next two inserts fail as if MongoDB were unreachable
+    const store: typeof real = {
+      ...real,
+      enqueue: (docs) =>
+        outage-- > 0
+          ? Promise.reject(new DependencyUnavailableError('MongoDB down'))
+          : real.enqueue(docs),
+    };
+    const { dispatcher, sent } = recordingDispatcher(store);
+    try {
+      const first = ['a', 'b', 'c'].map((text) => dispatcher.accept(messageEvent(roomId, text)));
+      await new Promise((resolve) => setImmediate(resolve)); // the first batch is taken
+      const later = ['d', 'e'].map((text) => dispatcher.accept(messageEvent(roomId, text)));
+      await Promise.all([...first, ...later]); // resolved only once stored
+      await waitFor(() => sent.length >= 5, { description: 'five deliveries' });
+    } finally {
+      await dispatcher.stop();
+    }
+    expect(outage).toBeLessThan(0);
+    expect(sent).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
 
   it('When a webhook keeps failing past the give-up period, then it is disabled and what it was owed is dropped; until then later events wait', async () => {
     const store = h.app.services.webhooks;
-    const roomId = `room-${new ObjectId().toHexString()}`;
-    const webhook = await store.insert({
-      roomId,
-      url: 'https://93.184.215.14/hook',
-      events: ['new_message'],
-      secret: 'whsec_test',
-      createdBy: 'u1',
-      createdAt: new Date(),
-    });
+    const webhook = await insertWebhook(store);
+    const { roomId } = webhook;
     let skipped = 0; // the test clock runs with real time, plus what the test skips
-    const sent: string[] = [];
-    const dispatcher = createWebhookDispatcher({
-      store,
-      delivery: { timeoutMs: 1_000, allowPrivate: false },
+    const { dispatcher, sent } = recordingDispatcher(store, {
       retry: { baseMs: 20, maxMs: 40, giveUpMs: 24 * 60 * 60 * 1000 },
-      logger: createSilentLogger('webhooks'),
       now: () => new Date(Date.now() + skipped),
-      send: (request) => {
-        sent.push(JSON.parse(request.body).data.message.text as string);
-        return Promise.resolve({ delivered: false, status: 500, durationMs: 1 });
-      },
+      answer: () => ({ delivered: false, status: 500, durationMs: 1 }),
     });
     try {
       await dispatcher.accept(messageEvent(roomId, 'first'));

@@ -4,7 +4,6 @@
 // On SIGTERM it stops taking events, lets the attempts under way finish and record
 // their outcome, then closes, so a restart neither loses nor repeats a delivery.
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eventEnvelopeSchema, parleyEventSchema, type EventEnvelope } from '@parley/contracts';
 import {
   connectMongo,
@@ -16,7 +15,6 @@ import {
   createMetrics,
   createMongoReadinessCheck,
   finishHttpApp,
-  isDependencyFailure,
   resolveCorsOrigins,
   serveProcess,
 } from '@parley/server-kit';
@@ -34,7 +32,12 @@ async function main(): Promise<void> {
     labelNames: ['outcome'] as const,
   });
 
-  const mongo = await connectMongo({ url: config.MONGO_URL, logger, appName: 'parley-webhooks' });
+  const mongo = await connectMongo({
+    url: config.MONGO_URL,
+    logger,
+    appName: 'parley-webhooks',
+    metrics,
+  });
   const store = createWebhookStore(mongo.db);
   await store.ensureIndexes();
   const amqp = createAmqpConnection({
@@ -54,7 +57,6 @@ async function main(): Promise<void> {
     onAttempt: (outcome) => attempts.inc({ outcome: outcome.delivered ? 'delivered' : 'failed' }),
   });
   await dispatcher.resumeAll();
-  let stopping = false;
   const consumer = createEventConsumer<EventEnvelope>(amqp, {
     exchange: config.EVENTS_EXCHANGE,
     queue: {
@@ -64,21 +66,14 @@ async function main(): Promise<void> {
     // any envelope: types it does not deliver are acked and skipped
     schema: eventEnvelopeSchema,
     logger,
+    // handlers run side by side (up to the prefetch): the dispatcher stores the events
+    // taken together in one batch, in the order taken, and holds them while MongoDB is
+    // down (the consumer stops being given more once the prefetch is unacked)
+    ordered: false,
     async handle(envelope) {
       const parsed = parleyEventSchema.safeParse(envelope);
       if (!parsed.success) return;
-      // MongoDB down is not the event's fault: hold it (and the queue behind it, which
-      // keeps them) until it can be stored, instead of dead-lettering it after one retry
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await dispatcher.accept(parsed.data);
-          return;
-        } catch (err) {
-          if (!isDependencyFailure(err) || stopping) throw err;
-          logger.warn({ err, attempt }, 'could not store deliveries; retrying');
-          await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
-        }
-      }
+      await dispatcher.accept(parsed.data);
     },
   });
 
@@ -101,13 +96,7 @@ async function main(): Promise<void> {
       { name: 'http', close: () => server.close() },
       { name: 'metrics', close: () => metricsServer.close() },
       // no new events; what was taken but not acked comes back to the next consumer
-      {
-        name: 'consumer',
-        close: () => {
-          stopping = true;
-          return consumer.close();
-        },
-      },
+      { name: 'consumer', close: () => consumer.close() },
       { name: 'deliveries under way', close: () => dispatcher.stop() },
       { name: 'rabbitmq', close: () => amqp.close() },
       { name: 'mongodb', close: () => mongo.close() },
