@@ -176,6 +176,29 @@ it('When the members of a large room are paged, then every member comes exactly 
   expect(exact.map((p) => p.members.length)).toEqual([7]);
 });
 
+it('When a page of a large room is read, then no read of room_members asks for more rows than the page answers', async () => {
+  const { members, room } = await bigRoom(8);
+  const outsider = h.newUser('outsider');
+  const reads: Array<{ filter: unknown; limit: unknown }> = [];
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    if (event.commandName === 'find' && event.command.find === 'room_members') {
+      reads.push({ filter: event.command.filter, limit: event.command.limit });
+    }
+  };
+  h.mongo.on('commandStarted', listener);
+  try {
+    for (const user of [members[0]!, outsider]) {
+      const res = await api().get(`/chat/rooms/${room.id}/members?limit=2`).set(bearer(user));
+      expect(res.status).toBe(200);
+    }
+  } finally {
+    h.mongo.off('commandStarted', listener);
+  }
+
+  expect(reads.length).toBeGreaterThan(0);
+  for (const read of reads) expect(read.limit).toBeLessThanOrEqual(3);
+});
+
 it('When a member leaves between two pages, then the others still come exactly once', async () => {
   const { owner, members, room } = await bigRoom(5);
   const sorted = [owner, ...members].sort((x, y) => (x.id < y.id ? -1 : 1));

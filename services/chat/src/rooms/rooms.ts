@@ -160,8 +160,10 @@ export async function getRoom(
 
 /**
  * GET /chat/rooms/:id/members: a page of the members ordered by user id, visible as
- * getRoom is (the same read first, so a private room costs an outsider what an
- * unknown id does); `nextCursor` is the last user id of a page that has a next one.
+ * getRoom is. Two point reads decide that (the room's document and the caller's row,
+ * both made whatever the id names, so a private room costs an outsider what an unknown
+ * id does), never the whole list; then one range of limit + 1 rows. `nextCursor` is
+ * the last user id of a page that has a next one.
  */
 export async function listRoomMembers(
   services: ChatServices,
@@ -169,7 +171,7 @@ export async function listRoomMembers(
   id: string,
   query: RoomMembersQuery,
 ): Promise<RoomMembersResponse> {
-  requireVisibleRoom(await services.conversations.findById(id), caller.userId);
+  requireVisibleRoom(await services.conversations.findWithMember(id, caller.userId), caller.userId);
   const rows = await services.conversations.roomMembers.page(id, query.after, query.limit + 1);
   const page = rows.slice(0, query.limit);
   const response: RoomMembersResponse = {
