@@ -7,6 +7,7 @@ import { serverFrameSchema, type ServerFrame, type ServerFrameOf } from '@parley
 import type { ConversationDiscovery } from './conversation-discovery';
 import type { ConversationSync } from './conversation-sync';
 import type { DeliveryLedger } from './delivery-ledger';
+import { isMemberAfter } from './member-list';
 import type { PendingRequests } from './pending-requests';
 import type { RealtimeEmit } from './realtime-events';
 import type { Connection, SocketLifecycle } from './socket-lifecycle';
@@ -77,7 +78,7 @@ export function createFrameHandlers(deps: FrameHandlersDeps): FrameHandlers {
       ledger.remember(conversation);
       emit('conversation_updated', frame);
       // Created, joined or invited into: track it (unless the app's listener just did).
-      if (conversation.members.some((m) => m.id === userId)) {
+      if (userId !== undefined && isMemberAfter(frame, userId)) {
         void sync.learn(conversation.id, conversation.lastSeq);
       }
     },

@@ -30,6 +30,7 @@ export {
   type ApiErrorCode,
 } from './errors';
 export { SessionManager, sessionFromTokens, type SessionState, type TokenSource } from './session';
+export { applyConversationUpdate, isMemberAfter, type ConversationUpdate } from './member-list';
 export { applyMessageChange, changedMessageId, type MessageChange } from './message-changes';
 export {
   SeqTracker,

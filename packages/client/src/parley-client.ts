@@ -14,6 +14,7 @@ import {
   type MentionsResponse,
   type Message,
   type RoomBan,
+  type RoomMembersResponse,
   type RoomRole,
   type UserRef,
   type PresenceResponse,
@@ -297,6 +298,18 @@ export class ParleyClient {
 
   unban(roomId: string, username: string): Promise<void> {
     return this.call('unbanFromRoom', { params: { id: roomId, username } });
+  }
+
+  /**
+   * A page of a room's members, ordered by user id: pass the answer's `nextCursor` as
+   * `after` for the next page (left out on the last). For rooms whose conversation
+   * says `membersComplete: false`.
+   */
+  roomMembers(
+    roomId: string,
+    query: RouteInput<'listRoomMembers', 'query'> = {},
+  ): Promise<RoomMembersResponse> {
+    return this.call('listRoomMembers', { params: { id: roomId }, query });
   }
 
   async roomBans(roomId: string): Promise<RoomBan[]> {

@@ -112,8 +112,15 @@ export const conversationSchema = z
     name: z.string().optional(),
     description: z.string().optional().meta({ description: 'Rooms only' }),
     isPrivate: z.boolean().meta({ description: 'Rooms only: invisible to non-members' }),
-    members: z.array(conversationMemberSchema),
-    memberCount: z.number().int().min(0),
+    members: z.array(conversationMemberSchema).meta({
+      description:
+        'Every member, unless membersComplete is false: then a bounded list (the users the change or the request is about, then owners, then admins), the rest paged from GET /chat/rooms/:id/members',
+    }),
+    membersComplete: z.boolean().optional().meta({
+      description:
+        'false: members lists only some of a room larger than the server lists inline (ROOM_MEMBERS_INLINE_MAX); left out (or true): members lists everyone',
+    }),
+    memberCount: z.number().int().min(0).meta({ description: 'Exact, whatever members lists' }),
     lastSeq: seqSchema.meta({ description: 'seq of the newest message (0 when empty)' }),
     lastMessage: messageSchema.optional(),
     createdAt: isoDateTimeSchema,
@@ -329,6 +336,38 @@ export const mentionsResponseSchema = z
   })
   .meta({ id: 'MentionsResponse' });
 export type MentionsResponse = z.infer<typeof mentionsResponseSchema>;
+
+export const ROOM_MEMBERS_LIMIT_MAX = 500;
+export const ROOM_MEMBERS_LIMIT_DEFAULT = 100;
+export const roomMembersQuerySchema = z.object({
+  limit: limitQuery(ROOM_MEMBERS_LIMIT_MAX, ROOM_MEMBERS_LIMIT_DEFAULT),
+  after: idSchema.optional().meta({ description: 'nextCursor of the previous page' }),
+});
+export type RoomMembersQuery = z.output<typeof roomMembersQuerySchema>;
+
+export const roomMembersResponseSchema = z
+  .object({
+    members: z
+      .array(conversationMemberSchema.required({ role: true }))
+      .meta({ description: 'Ordered by user id, the same order on every page' }),
+    nextCursor: idSchema.optional().meta({ description: 'Left out on the last page' }),
+  })
+  .meta({ id: 'RoomMembersResponse' });
+export type RoomMembersResponse = z.infer<typeof roomMembersResponseSchema>;
+
+/**
+ * What a conversation_updated changed among the members (left out when it changed
+ * none): who came, who went, whose role changed. With it a client keeps a partial
+ * member list right without paging the room again.
+ */
+export const memberChangeSchema = z
+  .object({
+    added: z.array(conversationMemberSchema).optional(),
+    removed: z.array(userRefSchema).optional(),
+    roleChanged: z.array(conversationMemberSchema).optional(),
+  })
+  .meta({ id: 'MemberChange' });
+export type MemberChange = z.infer<typeof memberChangeSchema>;
 
 export const conversationResponseSchema = z
   .object({ conversation: conversationSchema })

@@ -6,6 +6,7 @@ import { idSchema, isoDateTimeSchema, seqSchema, userRefSchema } from './common'
 import {
   conversationRefSchema,
   conversationSchema,
+  memberChangeSchema,
   messageEditSchema,
   messageSchema,
   presenceStatusSchema,
@@ -66,7 +67,7 @@ export const readEventSchema = event(
 );
 export const conversationUpdatedEventSchema = event(
   'conversation_updated',
-  z.object({ conversation: conversationSchema }),
+  z.object({ conversation: conversationSchema, memberChange: memberChangeSchema.optional() }),
 );
 /**
  * Where an instance's presence announcements stand (docs/design.md §6.7): `epoch` names

@@ -12,6 +12,7 @@ import {
 import {
   conversationRefSchema,
   conversationSchema,
+  memberChangeSchema,
   messageEditSchema,
   messageSchema,
   presenceViewSchema,
@@ -127,6 +128,7 @@ export const readServerFrameSchema = z.object({
 export const conversationUpdatedFrameSchema = z.object({
   type: z.literal('conversation_updated'),
   conversation: conversationSchema,
+  memberChange: memberChangeSchema.optional(),
 });
 export const presenceFrameSchema = z.object({
   type: z.literal('presence'),

@@ -11,6 +11,8 @@ import {
   banRequestSchema,
   bansResponseSchema,
   roomUserParamsSchema,
+  roomMembersQuerySchema,
+  roomMembersResponseSchema,
 } from './chat';
 import {
   createWebhookRequestSchema,
@@ -50,6 +52,18 @@ export const ROOM_ROUTES = {
     params: idParamsSchema,
     success: { status: 200, schema: conversationResponseSchema },
     errors: [...AUTHED, 'conversation_not_found', 'rate_limited'],
+  }),
+  listRoomMembers: route({
+    service: 'chat',
+    method: 'get',
+    path: '/chat/rooms/:id/members',
+    summary:
+      "A page of a room's members, ordered by user id (visible as GET /chat/rooms/:id is: private rooms to members only)",
+    auth: true,
+    params: idParamsSchema,
+    query: roomMembersQuerySchema,
+    success: { status: 200, schema: roomMembersResponseSchema },
+    errors: [...AUTHED, 'validation_failed', 'conversation_not_found', 'rate_limited'],
   }),
   joinRoom: route({
     service: 'chat',

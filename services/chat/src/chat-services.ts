@@ -7,6 +7,7 @@ import type { Db } from 'mongodb';
 import type { ChatMetrics } from './chat-metrics';
 import {
   CONVERSATIONS_COLLECTION,
+  DEFAULT_ROOM_MEMBERS_INLINE_MAX,
   createConversationStore,
   type ConversationStore,
 } from './conversations/conversation-store';
@@ -77,6 +78,8 @@ export interface ChatServices {
   rateLimiter: SharedRateLimiter;
   /** Members a room may have at most (docs/design.md §4.14). */
   roomMaxMembers: number;
+  /** Rooms past this many members carry a bounded member list (docs/design.md §4.2). */
+  roomMembersInlineMax: number;
   sendHooks: SendHooks;
   /** Files in GridFS (attachments/), and their limits. */
   attachments: AttachmentStore;
@@ -135,6 +138,8 @@ export interface ChatServicesOptions {
   rateLimitSyncIntervalMs?: number;
   /** Default DEFAULT_ROOM_MAX_MEMBERS. */
   roomMaxMembers?: number;
+  /** Default DEFAULT_ROOM_MEMBERS_INLINE_MAX. */
+  roomMembersInlineMax?: number;
   /** Overload limits for sends; each defaults to DEFAULT_SEND_LIMITS'. */
   sendLimits?: Partial<SendLimits>;
   attachmentSettings?: Partial<AttachmentSettings>;
@@ -233,6 +238,7 @@ export function createChatServices(options: ChatServicesOptions): ChatServices {
     limits,
     rateLimiter,
     roomMaxMembers: options.roomMaxMembers ?? DEFAULT_ROOM_MAX_MEMBERS,
+    roomMembersInlineMax: options.roomMembersInlineMax ?? DEFAULT_ROOM_MEMBERS_INLINE_MAX,
     sendHooks: options.sendHooks ?? {},
     attachments,
     attachmentSettings: {

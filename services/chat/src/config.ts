@@ -15,6 +15,7 @@ import { DEFAULT_SEND_LIMITS } from './messages/send-admission';
 import { DEFAULT_ATTACHMENT_SETTINGS } from './attachments/attachment-upload';
 import { DEFAULT_SYNC_INTERVAL_MS } from './rate-limits/shared-rate-limiter';
 import { DEFAULT_ROOM_MAX_MEMBERS } from './rooms/room-member-store';
+import { DEFAULT_ROOM_MEMBERS_INLINE_MAX } from './conversations/conversation-store';
 import {
   DEFAULT_USER_LIMITS,
   type UserLimitSettings,
@@ -167,6 +168,11 @@ export const chatEnvSchema = z
       .int(DEFAULT_ROOM_MAX_MEMBERS, { min: 2 })
       .describe(
         'Members a room may have; joining, inviting or creating past it is 409 `room_full`.',
+      ),
+    ROOM_MEMBERS_INLINE_MAX: envVars
+      .int(DEFAULT_ROOM_MEMBERS_INLINE_MAX, { min: 1 })
+      .describe(
+        'A room with more members than this carries at most this many in `conversation.members` (the users a change or request is about, then owners, then admins) with `membersComplete: false`, in events and answers alike; clients page the rest from `GET /chat/rooms/:id/members` (docs/design.md §4.2).',
       ),
 
     // load shedding (send-admission.ts)

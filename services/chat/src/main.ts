@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     limits: userLimitsOf(config),
     rateLimitSyncIntervalMs: config.RATE_LIMIT_SYNC_INTERVAL_MS,
     roomMaxMembers: config.ROOM_MAX_MEMBERS,
+    roomMembersInlineMax: config.ROOM_MEMBERS_INLINE_MAX,
     sendLimits: {
       maxPending: config.SEND_MAX_PENDING,
       maxActive: config.SEND_MAX_ACTIVE,

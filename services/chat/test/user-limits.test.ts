@@ -127,6 +127,23 @@ it('When a user edits, reads history, lists or syncs through both instances, the
   expectLimited(syncs[2]!);
 });
 
+it("When a user pages a room's members through both instances, then the reads count under the listing limit with the room's own reads", async () => {
+  const [owner, reader] = [h.newUser('owner'), h.newUser('reader')];
+  const created = await request(a.url).post('/chat/rooms').set(bearer(owner)).send({ name: 'big' });
+  const roomId = created.body.conversation.id as string;
+
+  const reads = await alternate(5, (on, i) =>
+    request(on.url)
+      .get(i % 2 === 0 ? `/chat/rooms/${roomId}/members` : `/chat/rooms/${roomId}`)
+      .set(bearer(reader)),
+  );
+
+  expect(reads.slice(0, 4).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  expectLimited(reads[4]!);
+  const other = await request(b.url).get(`/chat/rooms/${roomId}/members`).set(bearer(owner));
+  expect(other.status).toBe(200);
+});
+
 it('When a user creates rooms pulling others in, then room creations and invitations are counted across instances', async () => {
   const creator = h.newUser('creator');
   const others = [h.newUser('x'), h.newUser('y'), h.newUser('z'), h.newUser('w')];

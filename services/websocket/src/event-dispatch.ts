@@ -82,7 +82,11 @@ export function createEventDispatch(options: EventDispatchOptions): EventDispatc
           fanOut(event, { type: 'read', ...event.data });
           return;
         case 'conversation_updated':
-          fanOut(event, { type: 'conversation_updated', conversation: event.data.conversation });
+          fanOut(event, {
+            type: 'conversation_updated',
+            conversation: event.data.conversation,
+            ...(event.data.memberChange ? { memberChange: event.data.memberChange } : {}),
+          });
           return;
         case 'session_revoked':
           options.revoked.revoke(event.data.userId, new Date(event.data.revokedAt));

@@ -78,7 +78,11 @@ describe('event delivery', () => {
       },
       { type: 'typing', conversationId: convRef.id, user: ref(bob), isTyping: true },
       { type: 'read', conversationId: convRef.id, userId: bob.userId, seq: 1 },
-      { type: 'conversation_updated', conversation: makeConversation(convRef, members) },
+      {
+        type: 'conversation_updated',
+        conversation: makeConversation(convRef, members),
+        memberChange: { added: [{ ...ref(bob), role: 'member' }] },
+      },
     ];
     await ws.injector.publish('new_message', { message, conversation: convRef }, recipients);
     const updated = expected[1] as Extract<ServerFrame, { type: 'message_updated' }>;
@@ -101,7 +105,7 @@ describe('event delivery', () => {
     const conv = expected[5] as Extract<ServerFrame, { type: 'conversation_updated' }>;
     await ws.injector.publish(
       'conversation_updated',
-      { conversation: conv.conversation },
+      { conversation: conv.conversation, memberChange: conv.memberChange },
       recipients,
     );
 

@@ -110,6 +110,7 @@ export function createChatStore(deps: ChatStoreDeps) {
     invite: rooms.invite,
     moderate: rooms.moderate,
     loadBans: rooms.loadBans,
+    loadMoreMembers: rooms.loadMoreMembers,
     unban: rooms.unban,
     updateRoom: rooms.updateRoom,
     attachFiles: files.attachFiles,

@@ -68,9 +68,10 @@ export function ConversationPane({ store }: { store: ChatStore }) {
   const title = conversationTitle({ kind, name: summary?.name, members }, me.id, store.users.value);
   const partner = kind === 'direct' ? directPartner({ members }, me.id) : undefined;
   const status = partner === undefined ? undefined : store.presence.value[partner.id];
+  const memberCount = summary?.memberCount ?? members.length;
   const subtitle =
     kind === 'room'
-      ? `${members.length} member${members.length === 1 ? '' : 's'}${summary?.isPrivate ? ' · private' : ''}`
+      ? `${memberCount} member${memberCount === 1 ? '' : 's'}${summary?.isPrivate ? ' · private' : ''}`
       : partner === undefined
         ? ''
         : `@${partner.username}${status === undefined ? '' : ` · ${status}`}`;

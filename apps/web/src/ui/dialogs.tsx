@@ -134,7 +134,7 @@ export function RoomBrowser({ store, onClose }: { store: ChatStore; onClose: () 
                 <span class="row-text">
                   <strong>{room.name}</strong>
                   <span class="dim">
-                    {room.members.length} member{room.members.length === 1 ? '' : 's'}
+                    {room.memberCount} member{room.memberCount === 1 ? '' : 's'}
                     {room.isPrivate ? ' · private' : ''}
                   </span>
                 </span>

@@ -194,7 +194,7 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
     >
       <PanelHeader
         title="Members"
-        subtitle={`${members.length} in ${isRoom ? summary.name : 'this conversation'}`}
+        subtitle={`${summary.memberCount} in ${isRoom ? summary.name : 'this conversation'}`}
         onClose={() => store.closePanel()}
       />
       <div class="panel-scroller">
@@ -238,6 +238,15 @@ function MembersPanel({ store, conversationId }: { store: ChatStore; conversatio
             );
           })}
         </ul>
+        {summary.membersComplete === false && members.length < summary.memberCount && (
+          <button
+            type="button"
+            class="button small"
+            onClick={() => void store.loadMoreMembers(conversationId)}
+          >
+            Show more members ({members.length} of {summary.memberCount})
+          </button>
+        )}
         {banned.length > 0 && (
           <section class="ban-list" aria-labelledby="bans-title">
             <h3 id="bans-title" class="section-title">

@@ -13,6 +13,7 @@ import { ValidationError, type Principal } from '@parley/server-kit';
 import type { ChatServices } from '../chat-services';
 import { toConversation, type ListCursor } from './conversation-store';
 import { toMessage } from '../messages/message-store';
+import { memberViewFor } from '../rooms/rooms';
 
 export function encodeCursor(cursor: ListCursor): string {
   return Buffer.from(JSON.stringify([cursor.lastMessageAt.getTime(), cursor.id])).toString(
@@ -75,7 +76,7 @@ export async function listConversations(
             ])
           : [0, 0];
       const summary: ConversationSummary = {
-        ...toConversation(doc),
+        ...toConversation(doc, memberViewFor(services, caller.userId)),
         unreadCount,
         lastReadSeq,
         mentionCount,

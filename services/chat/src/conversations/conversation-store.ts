@@ -83,16 +83,53 @@ export function directConversationId(userA: string, userB: string): string {
   return `d_h${createHash('sha256').update(`${a}\u0000${b}`).digest('hex')}`;
 }
 
-export function toConversation(doc: ConversationDoc): Conversation {
+/** Rooms with more members than this carry a bounded list by default (ROOM_MEMBERS_INLINE_MAX). */
+export const DEFAULT_ROOM_MEMBERS_INLINE_MAX = 100;
+
+/** How a conversation's member list is shown (docs/design.md §4.2). */
+export interface MemberListView {
+  /** A room with more members than this lists at most this many (membersComplete: false). */
+  inlineMax: number;
+  /** Listed first in a bounded list, if members: the caller, the users a change is about. */
+  first?: readonly string[];
+}
+
+/**
+ * The members a conversation lists: all of them up to `inlineMax`; past it the users
+ * `first` names, then owners, then admins, at most `inlineMax` in all (so a payload
+ * never grows with the room), and `complete` false.
+ */
+function listedMembers(
+  doc: ConversationDoc,
+  view: MemberListView,
+): { members: ConversationMember[]; complete: boolean } {
+  if (doc.kind !== 'room' || doc.members.length <= view.inlineMax) {
+    return { members: doc.members, complete: true };
+  }
+  const byId = new Map(doc.members.map((m) => [m.id, m]));
+  const chosen = new Map<string, ConversationMember>();
+  const take = (m: ConversationMember | undefined) => {
+    if (m && chosen.size < view.inlineMax && !chosen.has(m.id)) chosen.set(m.id, m);
+  };
+  for (const id of view.first ?? []) take(byId.get(id));
+  for (const role of ['owner', 'admin'] as const) {
+    for (const m of doc.members) if (m.role === role) take(m);
+  }
+  return { members: [...chosen.values()], complete: false };
+}
+
+export function toConversation(doc: ConversationDoc, view: MemberListView): Conversation {
+  const listed = listedMembers(doc, view);
   const conversation: Conversation = {
     id: doc._id,
     kind: doc.kind,
     isPrivate: doc.isPrivate,
-    members: doc.members.map((m) =>
+    members: listed.members.map((m) =>
       m.role === undefined
         ? { id: m.id, username: m.username }
         : { id: m.id, username: m.username, role: m.role },
     ),
+    ...(listed.complete ? {} : { membersComplete: false }),
     memberCount: doc.kind === 'room' ? (doc.memberCount ?? doc.members.length) : doc.members.length,
     lastSeq: doc.lastSeq,
     createdAt: doc.createdAt.toISOString(),

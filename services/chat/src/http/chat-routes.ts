@@ -28,6 +28,7 @@ import {
   joinRoom,
   leaveRoom,
   listRoomBans,
+  listRoomMembers,
   listRooms,
   removeRoomMember,
   setRoomRole,
@@ -116,6 +117,10 @@ function chatHandlers(services: ChatServices): ChatHandlers {
     getRoom: async ({ caller, params }) => {
       take('listing', caller);
       return { body: { conversation: await getRoom(services, caller, params.id) } };
+    },
+    listRoomMembers: async ({ caller, params, query }) => {
+      take('listing', caller);
+      return { body: await listRoomMembers(services, caller, params.id, query) };
     },
     // joins and leaves count before any lookup, refusals too (docs/design.md §4.14)
     joinRoom: async ({ caller, params }) => {

@@ -5,6 +5,7 @@ import {
   createEvent,
   type Conversation,
   type EventOf,
+  type MemberChange,
   type Message,
   type MessageEdit,
   type ReactionChange,
@@ -93,12 +94,27 @@ export function typingEvent(
   );
 }
 
-/** To the members before and after the change, so a leaver and a newcomer both learn it. */
+/**
+ * To the members before and after the change, so a leaver and a newcomer both learn it.
+ * A room past `inlineMax` members lists the users the change is about, then its owners
+ * and admins (docs/design.md §4.2); `memberChange` says who came, went or changed role,
+ * so a client keeps its partial list right without paging the room again.
+ */
 export function conversationUpdatedEvent(
   after: ConversationDoc,
   membersBefore: readonly string[],
+  inlineMax: number,
+  memberChange?: MemberChange,
 ): EventOf<'conversation_updated'> {
-  const conversation: Conversation = toConversation(after);
+  const about = [...(memberChange?.added ?? []), ...(memberChange?.roleChanged ?? [])];
+  const conversation: Conversation = toConversation(after, {
+    inlineMax,
+    first: about.map((m) => m.id),
+  });
   const recipients = [...new Set([...membersBefore, ...after.memberIds])];
-  return createEvent('conversation_updated', { conversation }, recipients);
+  return createEvent(
+    'conversation_updated',
+    { conversation, ...(memberChange ? { memberChange } : {}) },
+    recipients,
+  );
 }

@@ -17,7 +17,7 @@
 // written); the second raise makes every instance's copy of the claimed version
 // stale. A change that dies between 3 and 5 leaves the mark, which the next change
 // takes over once it has expired (its rows are whatever got written; its event is lost).
-import type { ConversationMember, ParleyEvent } from '@parley/contracts';
+import type { ConversationMember, MemberChange, ParleyEvent } from '@parley/contracts';
 import { DependencyUnavailableError } from '@parley/server-kit';
 import type { AnyBulkWriteOperation, UpdateFilter } from 'mongodb';
 import type { ChatServices } from '../chat-services';
@@ -61,6 +61,39 @@ function membersAfter(room: ConversationDoc, change: RoomChange): ConversationMe
     kept.push({ id: added.userId, username: added.username, role: added.role });
   }
   return kept;
+}
+
+/** What the change did to the members, for conversation_updated; undefined when nothing. */
+function memberChangeOf(
+  before: ConversationDoc,
+  after: readonly ConversationMember[],
+  change: RoomChange,
+): MemberChange | undefined {
+  const beforeById = new Map(before.members.map((m) => [m.id, m]));
+  const afterById = new Map(after.map((m) => [m.id, m]));
+  const pick = (ids: readonly string[], from: ReadonlyMap<string, ConversationMember>) =>
+    ids.flatMap((id) => {
+      const m = from.get(id);
+      return m ? [m] : [];
+    });
+  const added = pick(
+    (change.add ?? []).map((m) => m.userId).filter((id) => !beforeById.has(id)),
+    afterById,
+  );
+  const removed = pick(change.remove ?? [], beforeById).map((m) => ({
+    id: m.id,
+    username: m.username,
+  }));
+  const roleChanged = pick(
+    (change.roles ?? []).map((r) => r.userId),
+    afterById,
+  ).filter((m) => beforeById.get(m.id)?.role !== m.role);
+  const memberChange: MemberChange = {
+    ...(added.length > 0 ? { added } : {}),
+    ...(removed.length > 0 ? { removed } : {}),
+    ...(roleChanged.length > 0 ? { roleChanged } : {}),
+  };
+  return Object.keys(memberChange).length > 0 ? memberChange : undefined;
 }
 
 export async function changeRoom(
@@ -142,7 +175,14 @@ export async function changeRoom(
       updatedAt: at,
     };
     delete after.membershipChangeUntil;
-    const events: ParleyEvent[] = [conversationUpdatedEvent(after, room.memberIds)];
+    const events: ParleyEvent[] = [
+      conversationUpdatedEvent(
+        after,
+        room.memberIds,
+        services.roomMembersInlineMax,
+        memberChangeOf(room, members, change),
+      ),
+    ];
     const finished = await conversations.collection.updateOne(
       { _id: roomId, version: stored.version + 1 },
       withOutbox(

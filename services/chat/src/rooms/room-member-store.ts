@@ -63,6 +63,12 @@ export interface RoomMemberStore {
   /** Ids of the rooms the user is a member of, of those given when `among` is set. */
   roomIdsOf(userId: string, among?: readonly string[]): Promise<string[]>;
   countOwners(roomId: string): Promise<number>;
+  /**
+   * Up to `limit` members of the room ordered by user id, those after `afterUserId`
+   * when given: one range of the `_id` index (`<roomId>:<userId>`), so any page costs
+   * the same whatever the room's size.
+   */
+  page(roomId: string, afterUserId: string | undefined, limit: number): Promise<RoomMemberDoc[]>;
   /** Of `candidates`, those in any of the rooms given (one query). */
   membersAmong(roomIds: readonly string[], candidates: readonly string[]): Promise<string[]>;
 }
@@ -135,6 +141,16 @@ export function createRoomMemberStore(options: RoomMemberStoreOptions): RoomMemb
         .project<{ roomId: string }>({ roomId: 1 })
         .toArray();
       return rows.map((r) => r.roomId);
+    },
+
+    page(roomId, afterUserId, limit) {
+      // every key of the room starts `<roomId>:`; `;` is the character after `:`
+      const from = roomMemberKey(roomId, afterUserId ?? '');
+      return collection
+        .find({ _id: { $gt: from, $lt: `${roomId};` }, roomId })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray();
     },
 
     countOwners(roomId) {

@@ -14,6 +14,8 @@
 import type {
   Conversation,
   RoomBan,
+  RoomMembersQuery,
+  RoomMembersResponse,
   RoomRole,
   UserRef,
   createRoomRequestSchema,
@@ -28,10 +30,23 @@ import {
   CONVERSATIONS_COLLECTION,
   toConversation,
   type ConversationDoc,
+  type MemberListView,
 } from '../conversations/conversation-store';
 import { resolveDirectPeer, userRefOf } from '../user-refs';
 import { changeRoom, type RoomChange } from './membership-change';
 import { ROLE_RANK } from './room-member-store';
+
+/**
+ * How answers to `userId` list a room's members: a room past ROOM_MEMBERS_INLINE_MAX
+ * lists the caller and the users the request is about first, then owners and admins.
+ */
+export function memberViewFor(
+  services: Pick<ChatServices, 'roomMembersInlineMax'>,
+  userId: string,
+  ...about: string[]
+): MemberListView {
+  return { inlineMax: services.roomMembersInlineMax, first: [userId, ...about] };
+}
 
 /** GET /chat/rooms answers at most this many rooms, newest activity first. */
 export const ROOMS_LIST_MAX = 500;
@@ -117,10 +132,10 @@ export async function createRoom(
   }
   const { doc, events } = await services.conversations.insertRoom(
     { name: input.name, isPrivate: input.isPrivate, members, createdBy: caller.userId },
-    (room) => [conversationUpdatedEvent(room, [])],
+    (room) => [conversationUpdatedEvent(room, [], services.roomMembersInlineMax)],
   );
   services.outbox.dispatch(CONVERSATIONS_COLLECTION, doc._id, events);
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId));
 }
 
 export async function listRooms(
@@ -128,7 +143,8 @@ export async function listRooms(
   caller: Principal,
 ): Promise<Conversation[]> {
   const rooms = await services.conversations.listRooms(caller.userId, ROOMS_LIST_MAX);
-  return rooms.map(toConversation);
+  const view = memberViewFor(services, caller.userId);
+  return rooms.map((room) => toConversation(room, view));
 }
 
 export async function getRoom(
@@ -138,7 +154,32 @@ export async function getRoom(
 ): Promise<Conversation> {
   return toConversation(
     requireVisibleRoom(await services.conversations.findById(id), caller.userId),
+    memberViewFor(services, caller.userId),
   );
+}
+
+/**
+ * GET /chat/rooms/:id/members: a page of the members ordered by user id, visible as
+ * getRoom is. Two point reads decide that (the room's document and the caller's row,
+ * both made whatever the id names, so a private room costs an outsider what an unknown
+ * id does), never the whole list; then one range of limit + 1 rows. `nextCursor` is
+ * the last user id of a page that has a next one.
+ */
+export async function listRoomMembers(
+  services: ChatServices,
+  caller: Principal,
+  id: string,
+  query: RoomMembersQuery,
+): Promise<RoomMembersResponse> {
+  requireVisibleRoom(await services.conversations.findWithMember(id, caller.userId), caller.userId);
+  const rows = await services.conversations.roomMembers.page(id, query.after, query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const response: RoomMembersResponse = {
+    members: page.map((r) => ({ id: r.userId, username: r.username, role: r.role })),
+  };
+  const last = page.at(-1);
+  if (rows.length > query.limit && last) response.nextCursor = last.userId;
+  return response;
 }
 
 /** Throws 409 room_full when the room cannot take one more member. */
@@ -169,7 +210,7 @@ export async function joinRoom(
     requireRoomFor(services, room);
     return { add: [{ userId: caller.userId, username: caller.username, role: 'member' }] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId));
 }
 
 /** The last owner cannot go: `leaving` are the owners the change takes away. */
@@ -190,7 +231,7 @@ export async function leaveRoom(
     requireOwnerLeft(room, [caller.userId]);
     return { remove: [caller.userId] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId));
 }
 
 export async function inviteToRoom(
@@ -212,7 +253,7 @@ export async function inviteToRoom(
     requireRoomFor(services, room);
     return { add: [{ userId: user.id, username: user.username, role: 'member' }] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId, user.id));
 }
 
 export async function updateRoom(
@@ -233,7 +274,7 @@ export async function updateRoom(
     }
     return Object.keys(set).length > 0 ? { set } : undefined;
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId));
 }
 
 /** Looks the target up in auth only after the caller proved a role in the room. */
@@ -264,7 +305,7 @@ export async function setRoomRole(
     if (current === 'owner') requireOwnerLeft(room, [target.id]);
     return { roles: [{ userId: target.id, role }] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId, target.id));
 }
 
 /**
@@ -292,7 +333,7 @@ export async function removeRoomMember(
     requireOutranks(callerRole, targetRole);
     return { remove: [target.id] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId, target.id));
 }
 
 export async function banFromRoom(
@@ -322,7 +363,7 @@ export async function banFromRoom(
     requireOutranks(callerRole, roleOf(current, target.id));
     return { remove: isMember(current, target.id) ? [target.id] : [] };
   });
-  return toConversation(doc);
+  return toConversation(doc, memberViewFor(services, caller.userId, target.id));
 }
 
 export async function unbanFromRoom(

@@ -205,6 +205,8 @@ export interface InstanceOptions {
   rateLimitSyncIntervalMs?: number;
   /** ROOM_MAX_MEMBERS; default the service's. */
   roomMaxMembers?: number;
+  /** ROOM_MEMBERS_INLINE_MAX; default the service's. */
+  roomMembersInlineMax?: number;
   /** Load-shedding limits; default the service's. */
   sendLimits?: Partial<SendLimits>;
   /** The kit's request deadline (503 past it); default off, like createApp's. */
@@ -304,6 +306,9 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       rateLimitSyncIntervalMs: instanceOptions.rateLimitSyncIntervalMs ?? 50,
       ...(instanceOptions.roomMaxMembers !== undefined
         ? { roomMaxMembers: instanceOptions.roomMaxMembers }
+        : {}),
+      ...(instanceOptions.roomMembersInlineMax !== undefined
+        ? { roomMembersInlineMax: instanceOptions.roomMembersInlineMax }
         : {}),
       ...(instanceOptions.sendLimits ? { sendLimits: instanceOptions.sendLimits } : {}),
       ...(instanceOptions.conversationCacheTtlMs !== undefined

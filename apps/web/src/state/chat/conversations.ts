@@ -1,7 +1,8 @@
 // The conversation list as the store keeps it: every page of /chat/conversations
 // (one refresh at a time), a conversation from a REST answer or a frame merged with
 // what the list knew of it, and a conversation I am no longer in taken out.
-import type { Conversation, ConversationSummary } from '@parley/contracts';
+import type { Conversation, ConversationSummary, MemberChange } from '@parley/contracts';
+import { applyConversationUpdate } from '@parley/client';
 import type { ChatState } from './shared-state';
 import type { ChatUsers } from './users';
 
@@ -47,10 +48,11 @@ export function createChatConversations(state: ChatState, people: ChatUsers) {
   }
 
   /** A conversation from a REST answer or a frame, kept with what the list knew of it. */
-  function upsertConversation(conversation: Conversation): void {
+  function upsertConversation(conversation: Conversation, memberChange?: MemberChange): void {
     const current = conversationsById.value[conversation.id];
     const summary: ConversationSummary = {
-      ...conversation,
+      // a large room's partial list is merged with the members known already (§4.2)
+      ...applyConversationUpdate(current, { conversation, memberChange }),
       unreadCount: current?.unreadCount ?? 0,
       lastReadSeq: current?.lastReadSeq ?? conversation.lastSeq,
       mentionCount: current?.mentionCount ?? 0,

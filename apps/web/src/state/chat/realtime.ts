@@ -1,6 +1,7 @@
 // The realtime connection: its lifecycle becomes the banner's state (and a refused
 // session ends the login), and each live event is applied to the state — messages and
 // their changes, typing, read markers, conversations joined, changed or lost, presence.
+import { isMemberAfter } from '@parley/client';
 import { applyOwnRead } from '../../model/conversation-list';
 import { applyRead } from '../../model/read-receipts';
 import { applyTyping } from '../../model/typing-state';
@@ -76,13 +77,14 @@ export function createRealtime(state: ChatState, parts: RealtimeParts) {
         updateSummary(frame.conversationId, (c) => applyOwnRead(c, frame.seq));
       else reads.value = applyRead(reads.value, frame);
     });
-    connection$.on('conversation_updated', ({ conversation }) => {
-      if (conversation.members.some((m) => m.id === me.id)) {
+    connection$.on('conversation_updated', (frame) => {
+      const { conversation } = frame;
+      if (isMemberAfter(frame, me.id)) {
         // A room joined or created: its history is paged on open, not replayed from seq 1.
         if (connection$.lastSeenSeq(conversation.id) === undefined) {
           connection$.track(conversation.id, conversation.lastSeq);
         }
-        upsertConversation(conversation);
+        upsertConversation(conversation, frame.memberChange);
       } else if (conversationsById.value[conversation.id] !== undefined) {
         // Removed or banned by a moderator (or left on another device): the room goes.
         const wasLeaving = leaving.delete(conversation.id);

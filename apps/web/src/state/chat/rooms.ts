@@ -112,6 +112,26 @@ export function createChatRooms(state: ChatState, list: ChatConversations, view:
     upsertConversation(await client.updateRoom(roomId, change));
   }
 
+  /** Where paging a large room's members goes on: a cursor, or null when all were read. */
+  const memberCursors = new Map<string, string | null>();
+
+  /**
+   * The next page of a room whose list is partial (`membersComplete: false`, §4.2),
+   * merged into what is known; after the last page it starts over (the list may have
+   * been replaced by a refresh meanwhile).
+   */
+  async function loadMoreMembers(roomId: string): Promise<void> {
+    const after = memberCursors.get(roomId) ?? undefined;
+    try {
+      const page = await client.roomMembers(roomId, after === undefined ? {} : { after });
+      memberCursors.set(roomId, page.nextCursor ?? null);
+      const current = state.conversationsById.value[roomId];
+      if (current !== undefined) upsertConversation({ ...current, members: page.members });
+    } catch (error) {
+      showNotice(error, 'Could not load the members');
+    }
+  }
+
   async function invite(roomId: string, username: string): Promise<void> {
     upsertConversation(await client.invite(roomId, username.trim().toLowerCase()));
   }
@@ -125,6 +145,7 @@ export function createChatRooms(state: ChatState, list: ChatConversations, view:
     invite,
     moderate,
     loadBans,
+    loadMoreMembers,
     unban,
     updateRoom,
   };
