@@ -290,7 +290,9 @@ export async function startChatHarness(options: InstanceOptions = {}): Promise<C
       publisher,
       users: createUserDirectory({
         authUrl: auth.url,
-        timeoutMs: 500,
+        // short enough for the 'hang' test, long enough for a 30-member room's lookups
+        // on a loaded CI machine (the service's default is 2 s)
+        timeoutMs: 1_500,
         ttlMs: 30_000,
         notFoundTtlMs: 0,
       }),
