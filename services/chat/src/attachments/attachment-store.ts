@@ -10,7 +10,6 @@ import {
   ObjectId,
   type Collection,
   type Db,
-  type Document,
   type GridFSBucketReadStream,
   type GridFSBucketWriteStream,
   type IndexDescription,
@@ -126,8 +125,8 @@ export function createAttachmentStore(db: Db): AttachmentStore {
   return {
     files,
     async ensureIndexes() {
-      await createDeclaredIndexes(files as unknown as Collection<Document>, FILE_INDEXES);
-      await createDeclaredIndexes(chunks as unknown as Collection<Document>, [
+      await createDeclaredIndexes(files, FILE_INDEXES);
+      await createDeclaredIndexes(chunks, [
         { key: { files_id: 1, n: 1 }, name: 'files_id_1_n_1', unique: true },
       ]);
     },

@@ -8,7 +8,7 @@
 // unblock leaves no row to find). So across instances a block takes effect within the
 // conversation cache window (docs/design.md §4.12, §10.2), at no read per send.
 import type { UserRef } from '@parley/contracts';
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 
 export interface BlockDoc {
@@ -112,7 +112,7 @@ export function createBlockStore(options: BlockStoreOptions): BlockStore {
   return {
     collection,
     async ensureIndexes() {
-      await createDeclaredIndexes(collection as unknown as Collection<Document>, BLOCK_INDEXES);
+      await createDeclaredIndexes(collection, BLOCK_INDEXES);
     },
     async block(blockerId, blocked, at) {
       const _id = blockKey(blockerId, blocked.id);

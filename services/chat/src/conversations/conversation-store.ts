@@ -14,14 +14,7 @@ import type {
   UserRef,
 } from '@parley/contracts';
 import { NotFoundError } from '@parley/server-kit';
-import {
-  ObjectId,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-  type IndexDescription,
-} from 'mongodb';
+import { ObjectId, type Collection, type Db, type Filter, type IndexDescription } from 'mongodb';
 import { createConversationActivity, type ActivityFields } from './conversation-activity';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, outboxFieldsFor, type OutboxFields } from '../outbox/outbox';
@@ -346,10 +339,7 @@ export function createConversationStore(options: ConversationStoreOptions): Conv
     },
 
     async ensureIndexes() {
-      await createDeclaredIndexes(
-        collection as unknown as Collection<Document>,
-        CONVERSATION_INDEXES,
-      );
+      await createDeclaredIndexes(collection, CONVERSATION_INDEXES);
     },
 
     findById: readWithMembers,

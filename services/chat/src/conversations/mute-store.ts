@@ -1,7 +1,7 @@
 // conversation_mutes: one row per member who muted a conversation, keyed
 // `<userId>:<conversationId>`, read in bulk for the conversation list (mutes.ts holds
 // the use cases that set and lift them).
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 
 export interface MuteDoc {
@@ -37,7 +37,7 @@ export function createMuteStore(options: { db: Db }): MuteStore {
   return {
     collection,
     async ensureIndexes() {
-      await createDeclaredIndexes(collection as unknown as Collection<Document>, MUTE_INDEXES);
+      await createDeclaredIndexes(collection, MUTE_INDEXES);
     },
     async set(userId, conversationId, until) {
       const _id = keyOf(userId, conversationId);

@@ -2,7 +2,7 @@
 // single-document write that can carry its `read` event (outbox.ts). The marker only
 // moves forward: the write matches only while the stored seq is lower.
 import type { ParleyEvent } from '@parley/contracts';
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { OUTBOX_INDEX, withOutbox, type OutboxFields } from '../outbox/outbox';
 import { isDuplicateKeyError } from '../storage/retry-backoff';
@@ -48,10 +48,7 @@ export function createReadMarkerStore(options: { db: Db; now?: () => Date }): Re
     collection,
 
     async ensureIndexes() {
-      await createDeclaredIndexes(
-        collection as unknown as Collection<Document>,
-        READ_MARKER_INDEXES,
-      );
+      await createDeclaredIndexes(collection, READ_MARKER_INDEXES);
     },
 
     async markersOf(userId, conversationIds) {

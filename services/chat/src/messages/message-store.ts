@@ -8,14 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Attachment, Message, ParleyEvent, UserRef } from '@parley/contracts';
 import { DependencyUnavailableError, NotFoundError } from '@parley/server-kit';
-import {
-  ObjectId,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-  type IndexDescription,
-} from 'mongodb';
+import { ObjectId, type Collection, type Db, type Filter, type IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import type { Settled } from './send-queue';
 import { OUTBOX_INDEX, type OutboxFields } from '../outbox/outbox';
@@ -320,7 +313,7 @@ export function createMessageStore(options: MessageStoreOptions): MessageStore {
     collection,
 
     async ensureIndexes() {
-      await createDeclaredIndexes(collection as unknown as Collection<Document>, MESSAGE_INDEXES);
+      await createDeclaredIndexes(collection, MESSAGE_INDEXES);
     },
 
     async findById(id) {

@@ -1,7 +1,7 @@
 // Room bans, one document per (room, user). A ban outlives the membership it ended:
 // join, invitation and send check it (403 banned) until an owner or admin lifts it.
 import type { UserRef } from '@parley/contracts';
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 import { roomMemberKey } from './room-member-store';
 
@@ -40,7 +40,7 @@ export function createRoomBanStore(options: { db: Db }): RoomBanStore {
   return {
     collection,
     async ensureIndexes() {
-      await createDeclaredIndexes(collection as unknown as Collection<Document>, ROOM_BAN_INDEXES);
+      await createDeclaredIndexes(collection, ROOM_BAN_INDEXES);
     },
     async isBanned(roomId, userId) {
       return (await collection.countDocuments({ _id: roomMemberKey(roomId, userId) })) > 0;

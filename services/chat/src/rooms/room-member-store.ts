@@ -5,7 +5,7 @@
 // each instance keeps the member list of the rooms it serves keyed by that version,
 // so the list is read again only after it changed.
 import type { RoomRole } from '@parley/contracts';
-import type { Collection, Db, Document, IndexDescription } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
 import { createDeclaredIndexes } from '../storage/mongo-indexes';
 
 export interface RoomMemberDoc {
@@ -109,10 +109,7 @@ export function createRoomMemberStore(options: RoomMemberStoreOptions): RoomMemb
     collection,
 
     async ensureIndexes() {
-      await createDeclaredIndexes(
-        collection as unknown as Collection<Document>,
-        ROOM_MEMBER_INDEXES,
-      );
+      await createDeclaredIndexes(collection, ROOM_MEMBER_INDEXES);
     },
 
     find(roomId, userId) {

@@ -3,8 +3,8 @@
 // multi-index createIndexes names indexes that already exist; single ones are fine.
 import type { Collection, Document, IndexDescription } from 'mongodb';
 
-export async function createDeclaredIndexes(
-  collection: Collection<Document>,
+export async function createDeclaredIndexes<T extends Document>(
+  collection: Collection<T>,
   indexes: readonly IndexDescription[],
 ): Promise<void> {
   for (const index of indexes) await collection.createIndexes([index]);
