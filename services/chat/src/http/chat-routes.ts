@@ -76,6 +76,9 @@ function chatHandlers(services: ChatServices): ChatHandlers {
   // of their own; send, typing, reactions and room creation count in theirs
   const take = (action: LimitedAction, caller: Principal) =>
     services.limits.take(action, caller.userId);
+  // the rare, hour-long ones: the user's shared count is read first (UserLimits.takeAll)
+  const takeRare = (action: LimitedAction, caller: Principal) =>
+    services.limits.takeAll([[action, caller.userId, 1]]);
   return {
     sendMessage: async ({ caller, body, lifetime }) => {
       const { message, created } = await sendMessage(services, caller, body, lifetime);
@@ -124,15 +127,15 @@ function chatHandlers(services: ChatServices): ChatHandlers {
     },
     // joins and leaves count before any lookup, refusals too (docs/design.md §4.14)
     joinRoom: async ({ caller, params }) => {
-      await services.limits.takeAll([['membership', caller.userId, 1]]);
+      await takeRare('membership', caller);
       return { body: { conversation: await joinRoom(services, caller, params.id) } };
     },
     leaveRoom: async ({ caller, params }) => {
-      await services.limits.takeAll([['membership', caller.userId, 1]]);
+      await takeRare('membership', caller);
       return { body: { conversation: await leaveRoom(services, caller, params.id) } };
     },
     inviteToRoom: async ({ caller, params, body }) => {
-      await services.limits.takeAll([['invite', caller.userId, 1]]);
+      await takeRare('invite', caller);
       return {
         body: { conversation: await inviteToRoom(services, caller, params.id, body.username) },
       };
