@@ -5,7 +5,7 @@
 // again, so later events never overtake it; a webhook failing for the give-up period
 // (24 h) is disabled and what it was owed is dropped.
 import { WEBHOOK_ATTEMPTS_KEPT, WEBHOOK_EVENT_TYPES, type ParleyEvent } from '@parley/contracts';
-import { isDependencyFailure, type Logger } from '@parley/server-kit';
+import { backoffDelayMs, isDependencyFailure, type Logger } from '@parley/server-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deliver, type DeliveryOptions, type DeliveryOutcome } from './webhook-delivery';
 import { ObjectId } from 'mongodb';
@@ -26,10 +26,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   giveUpMs: 24 * 60 * 60 * 1000,
 };
 
-/** Wait before attempt `attempt + 1`: base·2^(attempt−1), capped, then "equal jitter" (½ to 1×). */
+/**
+ * Wait before attempt `attempt + 1`: the kit's backoff (base·2^(attempt−1), capped, then
+ * "equal jitter", ½ to 1×), in whole milliseconds.
+ */
 export function retryDelayMs(attempt: number, policy: RetryPolicy, random = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt - 1, 40));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+  return Math.round(
+    backoffDelayMs(attempt, { baseMs: policy.baseMs, maxMs: policy.maxMs, random }),
+  );
 }
 
 /** The room an event belongs to, for the event types a webhook may ask for. */
